@@ -1,0 +1,86 @@
+"""The vocabulary shared by every exercise's checks (trusted side).
+
+A check module ``studytool.grader.checks.<exercise_id>`` defines ``TESTS``: an ordered list of
+:class:`TestCase`. Each test names a *probe* — a function in ``studytool.grader.probes.<exercise_id>``
+that runs inside the sandbox, next to the learner's code, and returns plain data. The trusted side
+then hands that data, as a :class:`ProbeResult`, to the test's ``judge``, which returns an
+:class:`Outcome`. Learner code never sees the judge, the reference or the verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+Status = Literal["pass", "fail", "error"]
+
+MESSAGE_CAP = 500  # characters per test message, as Exercism's runners cap them
+
+
+def cap(text: str, limit: int = MESSAGE_CAP) -> str:
+    text = text.rstrip()
+    if len(text) <= limit:
+        return text
+    return text[: limit - 15].rstrip() + " … (truncated)"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    message: str = ""
+    figures: dict[str, Any] = field(default_factory=dict)  # numbers shown beside the verdict
+
+    @classmethod
+    def passed(cls, message: str = "", **figures: Any) -> "Outcome":
+        return cls("pass", cap(message), figures)
+
+    @classmethod
+    def failed(cls, message: str, **figures: Any) -> "Outcome":
+        return cls("fail", cap(message), figures)
+
+    @classmethod
+    def errored(cls, message: str, **figures: Any) -> "Outcome":
+        return cls("error", cap(message), figures)
+
+
+@dataclass(frozen=True)
+class ProbeError:
+    """What went wrong inside the sandbox while a probe ran."""
+
+    kind: str  # "exception" | "time limit" | "memory limit" | "output limit" | "file size limit"
+    #            | "process limit" | "crashed" | "forbidden call" | "no result"
+    type: str = ""  # exception class name, for kind == "exception"
+    message: str = ""
+    traceback: str = ""  # learner frames only, capped
+
+    def describe(self) -> str:
+        if self.kind == "exception":
+            return cap(f"{self.type}: {self.message}")
+        if self.message:
+            return cap(f"{self.kind}: {self.message}")
+        return self.kind
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """Plain data back from a probe: tensors (plain torch.Tensor), numbers, strings, lists."""
+
+    data: dict[str, Any] | None = None
+    error: ProbeError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+Judge = Callable[[ProbeResult], Outcome]
+
+
+@dataclass(frozen=True)
+class TestCase:
+    name: str  # shown to the learner; says what property is checked
+    probe: str  # function name in studytool.grader.probes.<exercise_id>
+    judge: Judge
+    args: dict[str, Any] = field(default_factory=dict)  # JSON-able values or plain tensors
+    time_limit_s: float | None = None  # overrides the default per-test wall limit
+    expect_error: bool = False  # True: the judge also sees probe exceptions (e.g. "raises ValueError")

@@ -1,0 +1,61 @@
+"""Every path studytool uses, in one place.
+
+Set ``STUDYTOOL_HOME`` to move all of the learner's data (tests and scripts do).
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+APP_NAME = "studytool"
+HOME_ENV = "STUDYTOOL_HOME"
+
+
+def data_dir(create: bool = True) -> Path:
+    env = os.environ.get(HOME_ENV)
+    if env:
+        path = Path(env).expanduser()
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def db_path() -> Path:
+    return data_dir() / "progress.sqlite3"
+
+
+def config_path() -> Path:
+    return data_dir() / "config.toml"
+
+
+def workspace_dir() -> Path:
+    path = data_dir() / "workspace"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def decks_dir() -> Path:
+    """Learner decks: YAML files in the flashcard format."""
+    return data_dir() / "decks"
+
+
+def _package_dir(package: str) -> Path:
+    return Path(str(resources.files(package)))
+
+
+def content_dir() -> Path:
+    return _package_dir("studytool.content")
+
+
+def exercises_dir() -> Path:
+    return _package_dir("studytool.exercises")
+
+
+def grader_dir() -> Path:
+    return _package_dir("studytool.grader")
