@@ -50,11 +50,11 @@ def _package_dir(package: str) -> Path:
 
 
 def content_dir() -> Path:
-    return _package_dir("studytool.content")
+    return _package_dir("studytool.content_data")
 
 
 def exercises_dir() -> Path:
-    return _package_dir("studytool.exercises")
+    return _package_dir("studytool.exercise_data")
 
 
 def grader_dir() -> Path:

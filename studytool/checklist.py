@@ -1,0 +1,63 @@
+"""The practice checklist: the learner's ticks, and evidence from the store.
+
+An item is *done* when the learner ticked it, or — unless they explicitly unticked it — when its
+evidence is complete: every linked exercise passed, or (for items without exercises) every linked
+question recalled at least once with Good or Easy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from studytool.content import ChecklistItem, Content
+from studytool.store import Store
+
+GOOD = 3  # fsrs Rating.Good
+
+
+@dataclass(frozen=True)
+class ChecklistStatus:
+    item: ChecklistItem
+    done: bool
+    source: str  # "ticked" | "unticked" | "evidence" | ""
+    evidence: tuple[str, ...]  # human-readable facts, e.g. "exercise causal_mask passed"
+    missing: tuple[str, ...]
+
+
+def _recalled_questions(store: Store) -> set[str]:
+    rows = store.conn.execute(
+        "SELECT DISTINCT item_id FROM review_log WHERE kind = 'question' AND rating >= ? "
+        "UNION SELECT DISTINCT question_id FROM question_attempts WHERE rating >= ?",
+        (GOOD, GOOD))
+    return {r[0] for r in rows}
+
+
+def checklist_status(store: Store, content: Content) -> list[ChecklistStatus]:
+    ticks = store.ticks()
+    passed = {eid for eid, s in store.exercise_summary().items() if s.passed}
+    recalled = _recalled_questions(store)
+    out = []
+    for item in content.checklist:
+        evidence, missing = [], []
+        for eid in item.exercises:
+            (evidence if eid in passed else missing).append(f"exercise {eid} passed")
+        if not item.exercises:
+            for qid in item.questions:
+                (evidence if qid in recalled else missing).append(f"{qid.upper()} recalled")
+        complete = bool(evidence) and not missing
+        tick = ticks.get(item.id)
+        if tick is not None:
+            done, source = tick.done, "ticked" if tick.done else "unticked"
+        else:
+            done, source = complete, "evidence" if complete else ""
+        out.append(ChecklistStatus(item, done, source, tuple(evidence), tuple(missing)))
+    return out
+
+
+def set_done(store: Store, content: Content, item_id: str, done: bool) -> ChecklistItem:
+    item = content.item(item_id)
+    if not isinstance(item, ChecklistItem):
+        known = ", ".join(i.id for i in content.checklist)
+        raise KeyError(f"unknown checklist item '{item_id}' (known: {known})")
+    store.set_tick(item_id, done)
+    return item

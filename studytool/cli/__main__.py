@@ -1,0 +1,5 @@
+import sys
+
+from studytool.cli import main
+
+sys.exit(main())

@@ -1,0 +1,61 @@
+"""`validate` and `export`: check content, print all of it as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from studytool import locations
+from studytool.cli import UsageError
+from studytool.content import CONTENT_FILES, load_content, validate_decks_only
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "validate", help="check content YAML and print every problem as file:line: message",
+        description="Check a content directory (questions, insights, flashcards, checklist) or a "
+        "folder of learner decks. Exit 0 when clean, 2 when any problem is found.")
+    p.add_argument("dir", nargs="?", type=Path,
+                   help="content directory or deck folder (default: the built-in content and "
+                   "your decks)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("export", help="print all loaded content")
+    p.add_argument("format", choices=["json"], help="output format")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    if args.dir is None:
+        _, problems = load_content()
+        scope = f"built-in content and decks in {locations.decks_dir()}"
+    else:
+        if not args.dir.is_dir():
+            raise UsageError(f"{args.dir}: not a directory")
+        if any((args.dir / name).exists() for name in CONTENT_FILES):
+            _, problems = load_content(args.dir, include_decks=False)
+            scope = str(args.dir)
+        else:
+            if not any(args.dir.glob("*.y*ml")):
+                raise UsageError(f"{args.dir}: no content files ({', '.join(CONTENT_FILES)}) "
+                                 "and no decks (*.yaml) found")
+            problems = validate_decks_only(args.dir)
+            scope = f"decks in {args.dir}"
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {scope}", file=sys.stderr)
+        return 2
+    print(f"ok: {scope}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    content, problems = load_content()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    json.dump(content.to_json(), sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return 0

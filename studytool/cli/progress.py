@@ -1,0 +1,95 @@
+"""`checklist` and `stats`: what the learner has done."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from studytool.checklist import checklist_status, set_done
+from studytool.cli import UsageError
+from studytool.content import default_content
+from studytool.stats import compute_stats
+from studytool.store import Store
+
+GROUP_TITLES = {"theory": "Theory", "programming": "Programming", "systems": "Systems thinking"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("checklist", help="the practice checklist: list, tick, untick",
+                       description="List the 21 practice items, or tick/untick one by id.")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--lang", choices=["en", "zh"], default="en")
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    for name in ("tick", "untick"):
+        a = actions.add_parser(name, help=f"{name} one item")
+        a.add_argument("id", help="item id, e.g. t01, p03, s05")
+    p.set_defaults(func=cmd_checklist)
+
+    p = sub.add_parser("stats", help="progress statistics")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_stats)
+
+
+def _content():
+    content, problems = default_content()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return content
+
+
+def cmd_checklist(args: argparse.Namespace) -> int:
+    content = _content()
+    with Store() as store:
+        if args.action in ("tick", "untick"):
+            try:
+                item = set_done(store, content, args.id, args.action == "tick")
+            except KeyError as exc:
+                raise UsageError(exc.args[0]) from None
+            print(f"{'ticked' if args.action == 'tick' else 'unticked'} {item.id}: "
+                  f"{item.text.get(args.lang)}")
+            return 0
+        status = checklist_status(store, content)
+    if args.json:
+        json.dump([{"id": s.item.id, "group": s.item.group, "text": s.item.text.to_json(),
+                    "done": s.done, "source": s.source, "evidence": list(s.evidence)}
+                   for s in status], sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return 0
+    group = None
+    for s in status:
+        if s.item.group != group:
+            group = s.item.group
+            print(f"\n{GROUP_TITLES[group]}")
+        mark = "[x]" if s.done else "[ ]"
+        note = f"  ({'; '.join(s.evidence)})" if s.source == "evidence" else ""
+        print(f"  {mark} {s.item.id}  {s.item.text.get(args.lang)}{note}")
+    done = sum(s.done for s in status)
+    print(f"\n{done}/{len(status)} done")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    content = _content()
+    with Store() as store:
+        stats = compute_stats(store, content)
+    if args.json:
+        json.dump(stats, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return 0
+    cards = stats["cards"]
+    print(f"Items: {cards['total']} ({cards['new']} new, {cards['learning']} learning, "
+          f"{cards['review']} review) — {cards['due']} due now")
+    print(f"Reviews: {stats['reviews']} in all")
+    for key, label in (("today", "Today"),):
+        if key in stats:
+            t = stats[key]
+            print(f"{label}: {t['reviews']} reviews, {t['new']} new, {t['again']} again")
+    if stats.get("retention_30d") is not None:
+        print(f"True retention (30 days): {stats['retention_30d']:.0%}")
+    if "streak_days" in stats:
+        print(f"Streak: {stats['streak_days']} day(s)")
+    passed = sum(1 for e in stats["exercises"].values() if e["passed"])
+    print(f"Exercises: {passed}/{len(stats['exercises'])} passed")
+    print(f"Checklist: {stats['checklist']['done']}/{stats['checklist']['total']} done")
+    return 0
