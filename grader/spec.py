@@ -83,4 +83,6 @@ class TestCase:
     judge: Judge
     args: dict[str, Any] = field(default_factory=dict)  # JSON-able values or plain tensors
     time_limit_s: float | None = None  # overrides the default per-test wall limit
+    memory_limit_mb: int | None = None  # overrides the default heap allowance (RLIMIT_DATA above
+    #                                     the warm zygote) for this test
     expect_error: bool = False  # True: the judge also sees probe exceptions (e.g. "raises ValueError")

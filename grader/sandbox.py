@@ -1,0 +1,358 @@
+"""The trusted side of the sandbox: start the zygote in isolation, send grades, read events.
+
+Isolation, strongest first (``STUDYTOOL_SANDBOX`` = ``auto`` | ``bwrap`` | ``fallback`` forces one):
+
+* ``bwrap``: bubblewrap started as the unprivileged uid 65534 when we are root (so RLIMIT_NPROC
+  binds), with new user/PID/network/IPC/UTS namespaces, a read-only view of ``/``, a size-capped
+  tmpfs ``/tmp`` as the only writable place, the data directory hidden, ``--new-session`` and
+  ``--die-with-parent``. When uid 65534 cannot read the interpreter (e.g. pyenv under /root) bwrap
+  runs as us with ``--uid 65534`` inside its user namespace, and the report says that NPROC then
+  does not bind.
+* ``fallback`` (no bwrap): a new session, rlimits, uid 65534 when root and the interpreter is
+  readable, ``unshare --net`` when available, and the zygote kills every descendant after a grade.
+
+This module imports no torch: ``plan()`` is cheap and the service calls it before importing torch.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import select
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+NOBODY = 65534
+PACKAGE_ROOT = Path(__file__).resolve().parent  # .../grader (studytool.grader)
+
+
+@dataclass
+class Limits:
+    """Per-grade limits. Times in seconds, sizes in bytes."""
+
+    time_s: float = 3.0  # wall clock per test (a TestCase may override)
+    import_time_s: float = 5.0  # wall clock to import the learner's file
+    mem_bytes: int = 1024 * 1024 * 1024  # heap (RLIMIT_DATA) beyond what the warm zygote uses
+    fsize: int = 16 * 1024 * 1024  # largest file the learner may write
+    scratch_bytes: int = 64 * 1024 * 1024  # size of the writable tmpfs (bwrap)
+    output_bytes: int = 1024 * 1024  # stdout+stderr before the program is stopped
+    nproc: int = 64  # processes of the sandbox uid (binds only for a real non-root uid)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "Limits":
+        lim = cls()
+        for k, v in (d or {}).items():
+            if hasattr(lim, k):
+                setattr(lim, k, type(getattr(lim, k))(v))
+        return lim
+
+
+def _world_readable(path: Path) -> bool:
+    """Could uid 65534 (not owner, not in group) reach and read ``path``?"""
+    try:
+        path = path.resolve()
+        parts = [path, *path.parents]
+        for p in parts:
+            st = p.stat()
+            if p == path and not stat.S_ISDIR(st.st_mode):
+                if not st.st_mode & stat.S_IROTH:
+                    return False
+            elif not st.st_mode & stat.S_IXOTH:
+                return False
+        return True
+    except OSError:
+        return False
+
+
+def _interpreter_paths() -> list[Path]:
+    paths = [Path(sys.executable), Path(os.path.realpath(sys.executable)), PACKAGE_ROOT,
+             Path(sys.prefix), Path(sys.base_prefix)]
+    import sysconfig
+
+    for key in ("stdlib", "purelib", "platlib"):
+        try:
+            paths.append(Path(sysconfig.get_paths()[key]))
+        except KeyError:
+            pass
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("torch")
+        if spec and spec.origin:
+            paths.append(Path(spec.origin).parent)
+    except Exception:  # noqa: BLE001
+        pass
+    return paths
+
+
+def _bwrap_works(bwrap: str, as_user: int | None) -> tuple[bool, str]:
+    args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/", "/",
+            "--proc", "/proc", "--dev", "/dev", "--", "/bin/true"]
+    if as_user is None and os.geteuid() == 0:
+        args[1:1] = ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
+    kw: dict[str, Any] = {}
+    if as_user is not None:
+        kw = {"user": as_user, "group": as_user, "extra_groups": []}
+    try:
+        r = subprocess.run(args, capture_output=True, timeout=10, **kw)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return False, str(exc)
+    return r.returncode == 0, r.stderr.decode(errors="replace").strip()[:300]
+
+
+_PLAN: dict | None = None
+
+
+def plan(refresh: bool = False) -> dict:
+    """Which isolation we will use here, and why. Cheap (one bwrap test run, cached)."""
+    global _PLAN
+    if _PLAN is not None and not refresh:
+        return _PLAN
+    want = os.environ.get("STUDYTOOL_SANDBOX", "auto").strip().lower() or "auto"
+    root = os.geteuid() == 0
+    readable = all(_world_readable(p) for p in _interpreter_paths())
+    notes: list[str] = []
+    bwrap = shutil.which("bwrap")
+    mode, run_as, inner_uid = "fallback", None, os.geteuid()
+    if want in ("auto", "bwrap") and bwrap:
+        if root and readable:
+            ok, err = _bwrap_works(bwrap, NOBODY)
+            if ok:
+                mode, run_as, inner_uid = "bwrap", NOBODY, NOBODY
+            else:
+                notes.append(f"bwrap as uid {NOBODY} failed ({err}); trying as root")
+        if mode == "fallback":
+            ok, err = _bwrap_works(bwrap, None)
+            if ok:
+                mode, run_as = "bwrap", None
+                inner_uid = NOBODY if root else os.geteuid()
+                if root:
+                    notes.append(
+                        f"the interpreter is not readable by uid {NOBODY}"
+                        if not readable else "bwrap could not start as an unprivileged uid")
+                    notes.append("uid 65534 inside a user namespace maps to root outside: "
+                                 "RLIMIT_NPROC does not bind (fork swarms are bounded by time "
+                                 "and the PID namespace only)")
+            else:
+                notes.append(f"bwrap present but unusable: {err}")
+    elif want == "bwrap" and not bwrap:
+        notes.append("STUDYTOOL_SANDBOX=bwrap but bwrap is not installed")
+    elif not bwrap:
+        notes.append("bwrap not installed (Debian: apt-get install bubblewrap): weaker isolation")
+    if mode == "fallback":
+        if root and readable:
+            run_as, inner_uid = NOBODY, NOBODY
+        elif root:
+            notes.append(f"the interpreter is not readable by uid {NOBODY}: learner code runs as root")
+    unshare = shutil.which("unshare") if mode == "fallback" and root else None
+    _PLAN = {
+        "mode": mode,
+        "bwrap": bwrap,
+        "run_as": run_as,
+        "uid": inner_uid,
+        "unprivileged": inner_uid != 0,
+        "nproc_binds": run_as is not None or not root,
+        "pid_namespace": mode == "bwrap",
+        "network": "none" if (mode == "bwrap" or unshare) else "host",
+        "filesystem": "read-only, writable tmpfs /tmp" if mode == "bwrap" else "host (rlimits only)",
+        "unshare": unshare,
+        "notes": notes,
+    }
+    return _PLAN
+
+
+def _sandbox_env(pidns: bool, scratch: str) -> dict[str, str]:
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": scratch,
+        "TMPDIR": scratch,
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "STUDYTOOL_SANDBOX_PIDNS": "1" if pidns else "0",
+        "STUDYTOOL_SCRATCH": scratch,
+    }
+    if os.environ.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return env
+
+
+def build_command(p: dict, limits: Limits, hide: list[str] | None = None) -> tuple[list[str], dict, str]:
+    """(argv, env, scratch dir as seen inside) for starting the zygote under plan ``p``."""
+    py = [sys.executable, "-B", "-s", "-m", "studytool.grader.zygote"]
+    if p["mode"] == "bwrap":
+        argv = [p["bwrap"]]
+        if p["run_as"] is None and os.geteuid() == 0:
+            argv += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
+        elif p["run_as"] is not None:
+            argv += ["--unshare-user", "--disable-userns"]
+        argv += ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                 "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+                 "--size", str(limits.scratch_bytes), "--tmpfs", "/tmp"]
+        # a venv or checkout under /tmp must stay visible (read-only) above the tmpfs
+        for path in sorted({str(x) for x in _interpreter_paths()}):
+            if path.startswith("/tmp/") and os.path.exists(path):
+                argv += ["--ro-bind", path, path]
+        for h in hide or []:
+            reachable = p["run_as"] is None or _world_readable(Path(h))
+            if reachable and os.path.isdir(h) and not h.startswith("/tmp/") and not any(
+                    str(x).startswith(h.rstrip("/") + "/") for x in _interpreter_paths()):
+                argv += ["--tmpfs", h]
+        argv += ["--chdir", "/tmp", "--"] + py
+        return argv, _sandbox_env(True, "/tmp"), "/tmp"
+    import tempfile
+
+    scratch = tempfile.mkdtemp(prefix="studytool-sandbox-")
+    if p["run_as"] is not None:
+        os.chown(scratch, p["run_as"], p["run_as"])
+    os.chmod(scratch, 0o700)
+    argv = py
+    if p.get("unshare"):
+        argv = [p["unshare"], "--net", "--"] + py
+    return argv, _sandbox_env(False, scratch), scratch
+
+
+class SandboxDied(Exception):
+    pass
+
+
+@dataclass
+class Zygote:
+    """A running zygote process and its pipes (trusted side)."""
+
+    proc: subprocess.Popen
+    scratch: str
+    stderr_tail: collections.deque = field(default_factory=lambda: collections.deque(maxlen=50))
+    info: dict = field(default_factory=dict)
+    buf: Any = None
+
+    def __post_init__(self) -> None:
+        from . import wire
+
+        self.buf = wire.FrameReader()
+        self.pending: list[bytes] = []
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+
+    def _drain_stderr(self) -> None:
+        try:
+            for line in self.proc.stderr:
+                self.stderr_tail.append(line.decode(errors="replace").rstrip()[:300])
+        except (OSError, ValueError):
+            pass
+
+    def send(self, obj: Any) -> None:
+        from . import wire
+
+        try:
+            self.proc.stdin.write(wire.frame(obj))
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError) as exc:
+            raise SandboxDied(f"the sandbox is gone ({exc})") from None
+
+    def recv(self, deadline: float) -> Any | None:
+        """The next event (decoded outer frame), None on timeout; SandboxDied at EOF."""
+        from . import wire
+
+        fd = self.proc.stdout.fileno()
+        while True:
+            if self.pending:
+                return wire.decode(self.pending.pop(0))
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:
+                return None
+            r, _, _ = select.select([fd], [], [], timeout)
+            if not r:
+                return None
+            try:
+                chunk = os.read(fd, 1 << 20)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                raise SandboxDied("the sandbox process ended")
+            self.buf.feed(chunk)
+            self.pending.extend(self.buf.frames())
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.kill()
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                f.close()
+            except Exception:  # noqa: BLE001
+                pass
+        if self.scratch != "/tmp":
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def start_zygote(limits: Limits, hide: list[str] | None = None) -> Zygote:
+    """Start a zygote (returns at once; it announces itself with a 'ready' event)."""
+    p = plan()
+    argv, env, scratch = build_command(p, limits, hide)
+    kw: dict[str, Any] = {}
+    if p["run_as"] is not None:
+        kw = {"user": p["run_as"], "group": p["run_as"], "extra_groups": []}
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd="/", start_new_session=True,
+                            close_fds=True, **kw)
+    return Zygote(proc, scratch)
+
+
+def wait_ready(z: Zygote, timeout: float = 60.0) -> dict:
+    try:
+        ev = z.recv(time.monotonic() + timeout)
+    except SandboxDied:
+        ev = None
+    if not isinstance(ev, dict) or ev.get("ev") != "ready":
+        tail = " | ".join(list(z.stderr_tail)[-5:])
+        z.kill()
+        raise SandboxDied(f"the sandbox did not start: {tail or 'no output'}")
+    z.info = ev
+    return ev
+
+
+def run_grade(z: Zygote, request: dict, backstop_s: float) -> Iterator[dict]:
+    """Send one grade request; yield the zygote's 'test' events, then its 'done' event.
+
+    Raises SandboxDied (after killing it) when the zygote dies or stops answering; the caller
+    marks the tests it did not hear about.
+    """
+    z.send(request)
+    deadline = time.monotonic() + backstop_s
+    while True:
+        try:
+            ev = z.recv(deadline)
+        except SandboxDied:
+            z.kill()
+            raise
+        if ev is None:
+            z.kill()
+            raise SandboxDied("the sandbox stopped responding and was killed")
+        if not isinstance(ev, dict):
+            continue
+        yield ev
+        if ev.get("ev") == "done":
+            return
