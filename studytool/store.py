@@ -106,7 +106,17 @@ def _v2(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX exercise_attempts_ex ON exercise_attempts(exercise_id, at)")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    # Scheduling settings (studytool.scheduler): the fsrs parameters fitted by `optimize`, and the
+    # scheduler (parameters, retention, steps) the stored item states were computed with.
+    db.execute("""
+        CREATE TABLE scheduler_meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL              -- JSON
+        )""")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
