@@ -80,7 +80,7 @@ def test_every_item_has_both_languages(real):
             for lang in LANGS:
                 assert text.get(lang).strip(), f"{item.id}: empty {lang}"
             n += 1
-    assert n > 500
+    assert n > 350  # the loop really walked the content (about 400 texts)
 
 
 def test_seed_slip_is_fixed(real):
