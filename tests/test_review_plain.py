@@ -1,0 +1,166 @@
+"""`studytool review --plain`: driven through `studytool.cli.main` and once through a real pipe."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+
+from studytool import scheduler as sch
+from studytool.cli import main
+from studytool.content import Card, Content, Question, Text
+from studytool.store import Store
+
+
+def _t(en: str, zh: str | None = None) -> Text:
+    return Text(en, zh or en + "（中）")
+
+
+def content() -> Content:
+    cards = [
+        Card(id="resid-cloze", type="cloze", topic="architecture", deck="t",
+             text=_t("dL/dx = dL/dy·(dF/dx + {{1}})", "dL/dx = dL/dy·(dF/dx + {{1}})"),
+             extra=_t("the identity path")),
+        Card(id="flash-tf", type="truefalse", topic="efficiency", deck="t",
+             statement=_t("FlashAttention trades memory for time."), answer=False,
+             explanation=_t("It trades extra compute for memory.")),
+        Card(id="pe-basic", type="basic", topic="position-encoding", deck="t",
+             front=_t("Why position encoding?"), back=_t("Attention is order-blind.")),
+    ]
+    questions = [Question(id="q13", number=13, topic="parallelism-future", title=_t("PE"),
+                          question=_t("Why does a Transformer need position encoding?"),
+                          answer=_t("Self-attention is permutation-equivariant."),
+                          key_points=(_t("order-blind"), _t("bag of tokens"), _t("inject order"),
+                                      _t("我爱你 vs 你爱我")))]
+    return Content(questions=questions, cards=cards)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDYTOOL_HOME", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def run(home, monkeypatch, capsys):
+    monkeypatch.setattr("studytool.cli.review._content", content)
+
+    def go(keys: str, *args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(keys))
+        code = main(["review", "--plain", "--lang", "en", *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return go
+
+
+def logs(home) -> list[tuple[str, int]]:
+    with Store(home / "progress.sqlite3") as store:
+        return [(r[0], r[1]) for r in store.conn.execute(
+            "SELECT item_id, rating FROM review_log ORDER BY id")]
+
+
+def test_two_ratings_good_then_again(run, home):
+    code, out, _ = run("\n3\n\n1\n", "--limit", "2")
+    assert code == 0
+    rated = logs(home)
+    assert [r for _, r in rated] == [3, 1]
+    assert "→ Good" in out and "→ Again" in out
+    summary = out.strip().splitlines()[-1]
+    assert summary.startswith("Reviewed 2 (again 1, hard 0, good 1, easy 0), 2 new")
+
+
+def test_intervals_are_shown_before_rating_and_applied(run, home):
+    code, out, _ = run("\n4\n", "--limit", "1", "--topic", "architecture")
+    line = next(x for x in out.splitlines() if x.startswith("Rate:"))
+    assert "1 Again 1m" in line and "3 Good 10m" in line
+    easy = line.split("4 Easy ")[1].split()[0]
+    assert f"→ Easy: {easy}" in out
+    with Store(home / "progress.sqlite3") as store:
+        assert sch.load_state(store, "resid-cloze").card.state == sch.State.Review
+
+
+def test_cloze_hides_the_deletion_until_the_reveal(run):
+    code, out, _ = run("\n3\n", "--limit", "1", "--topic", "architecture")
+    front, back = out.split("Enter to reveal", 1)
+    assert "{{" not in front and "+ 1)" not in front and "[…]" in front
+    assert "[1]" in back and "the identity path" in back
+
+
+def test_truefalse_asks_the_verdict_first_and_suggests(run, home):
+    code, out, _ = run("t\n\n", "--limit", "1", "--topic", "efficiency")
+    assert "True or false?" in out
+    assert out.index("True or false?") < out.index("It trades extra compute")
+    assert "You said true: wrong." in out and "Enter: Again (suggested)" in out
+    assert logs(home) == [("flash-tf", 1)]
+
+
+def test_truefalse_rating_keys_work_without_a_verdict(run, home):
+    code, out, _ = run("\n4\n", "--limit", "1", "--topic", "efficiency")
+    assert logs(home) == [("flash-tf", 4)]
+
+
+def test_question_typed_answer_and_key_points(run, home):
+    code, out, _ = run("attention ignores order\nk 1 2 4\n\n", "--limit", "1", "--topic",
+                       "parallelism-future")
+    assert "Key points:" in out and "4. 我爱你 vs 你爱我" in out
+    assert "Recalled 3/4 key points: suggests 2 Hard." in out
+    with Store(home / "progress.sqlite3") as store:
+        (att,) = store.question_attempts("q13")
+    assert (att.answer_text, att.recalled, att.total_points, att.rating) == (
+        "attention ignores order", [0, 1, 3], 4, 2)
+
+
+def test_question_rating_keys_work_right_after_the_reveal(run, home):
+    code, out, _ = run("\n3\n", "--limit", "1", "--topic", "parallelism-future")
+    assert logs(home) == [("q13", 3)]
+
+
+def test_undo_suspend_bury_and_quit(run, home):
+    code, out, _ = run("\n3\nu\n\n1\ns\nb\nq\n")
+    assert "Undone: " in out
+    assert len(logs(home)) == 1 and logs(home)[0][1] == 1
+    assert "Suspended " in out and "Buried " in out
+    last = out.strip().splitlines()[-1]
+    assert "1 undone" in last and "1 suspended" in last and "1 buried" in last
+    code = main(["unsuspend"])
+    assert code == 0
+
+
+def test_cram_writes_nothing(run, home):
+    run("\n3\n", "--limit", "1")
+    before = logs(home)
+    code, out, _ = run("\n1\n\n3\n", "--cram", "--limit", "2")
+    assert code == 0 and "cram" in out and out.strip().splitlines()[-1].startswith("Crammed 2")
+    assert logs(home) == before
+
+
+def test_end_of_input_ends_with_a_summary(run, home):
+    code, out, _ = run("")
+    assert code == 0 and out.strip().splitlines()[-1].startswith("Reviewed 0")
+
+
+def test_usage_errors(run, home, capsys):
+    assert run("", "--topic", "nope")[0] == 2
+    assert run("", "--limit", "0")[0] == 2
+    (home / "config.toml").write_text("new_per_day = 'many'\n", encoding="utf-8")
+    code, _, err = run("")
+    assert code == 2 and f"{home / 'config.toml'}:1: new_per_day" in err
+
+
+def test_real_pipe_through_the_installed_command(home):
+    env = {**os.environ, "STUDYTOOL_HOME": str(home)}
+    proc = subprocess.run([sys.executable, "-m", "studytool", "review", "--plain", "--limit", "2"],
+                          input="\n3\n\n1\n", capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert [r for _, r in logs(home)] == [3, 1]
+    assert proc.stdout.strip().splitlines()[-1].startswith("Reviewed 2 (again 1")
+
+
+def test_cli_module_does_not_import_torch_or_textual():
+    code = ("import sys, studytool.cli.review, studytool.review, studytool.scheduler; "
+            "bad = {'torch', 'textual'} & set(sys.modules); assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
