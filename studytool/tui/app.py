@@ -1,0 +1,290 @@
+"""The Textual app: `studytool` with no arguments.
+
+Sections are Textual *modes* (one screen module each, built lazily when first opened). The core —
+content, store, settings — loads in a thread after the first frame, so the first screen appears at
+the speed of a bare Textual app. torch is never imported here: grading goes through the grader
+subprocess (:mod:`studytool.grading`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import Any, Callable
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.widgets import TextArea
+
+from studytool.tui import prefs
+from studytool.tui.widgets import SECTIONS, HelpScreen, tr
+
+log = logging.getLogger("studytool.tui")
+
+SCREEN_CLASSES = {
+    "today": "studytool.tui.today:TodayScreen",
+    "review": "studytool.tui.review:ReviewScreen",
+    "questions": "studytool.tui.questions:QuestionsScreen",
+    "insights": "studytool.tui.insights:InsightsScreen",
+    "exercises": "studytool.tui.exercises:ExercisesScreen",
+    "checklist": "studytool.tui.checklist:ChecklistScreen",
+    "stats": "studytool.tui.stats:StatsScreen",
+}
+
+
+def _factory(mode: str) -> Callable[[], Any]:
+    def make():
+        module, _, name = SCREEN_CLASSES[mode].partition(":")
+        return getattr(importlib.import_module(module), name)()
+    return make
+
+
+@dataclass
+class Core:
+    """What the screens read from: loaded once, in a thread, after the first frame."""
+
+    content: Any
+    problems: list
+    store: Any
+    config: Any
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_core() -> Core:
+    from studytool.config import Config, ConfigError, load_config
+    from studytool.content import default_content
+    from studytool.store import Store
+
+    warnings: list[str] = []
+    content, problems = default_content()
+    for p in problems:
+        warnings.append(str(p))
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        warnings.append(f"{exc} — using the default settings")
+        config = Config()
+    store = Store()
+    return Core(content, problems, store, config, warnings)
+
+
+class StudyCommands(Provider):
+    """Every action of the app in the command palette (ctrl+p)."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        app: StudyApp = self.app  # type: ignore[assignment]
+        return app.palette_commands(self.screen)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+
+class StudyApp(App):
+    TITLE = "studytool"
+    CSS_PATH = "app.tcss"
+    COMMANDS = {StudyCommands}
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    MODES = {mode: _factory(mode) for mode in SCREEN_CLASSES}
+    DEFAULT_MODE = "today"
+
+    BINDINGS = [
+        *[Binding(key, f"section('{mode}')", en, show=False) for mode, key, en, _ in SECTIONS],
+        Binding("question_mark", "help", "Help"),
+        Binding("l", "toggle_lang('zh')", "中文"),
+        Binding("l", "toggle_lang('en')", "English"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, *, clock: Callable[[], datetime] | None = None, core: Core | None = None,
+                 grader: Any = None, lang: str | None = None, warm: bool = True) -> None:
+        super().__init__()
+        from studytool.store import utcnow
+
+        self.clock = clock or utcnow
+        self.core: Core | None = core
+        self.grader = grader  # a warm grading client, made on the first check when None
+        self._own_grader = grader is None
+        self._grader_lock = threading.Lock()
+        self._warm = warm
+        self._warming = False
+        self.lang = lang or prefs.load_lang()
+        self.theme = "textual-dark"
+
+    # ------------------------------------------------------------------ start-up
+
+    def on_mount(self) -> None:
+        if self.core is None:
+            self.load_core_worker()
+        else:
+            self.call_after_refresh(self._core_loaded)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="core")
+    def load_core_worker(self) -> None:
+        core = load_core()
+        self.call_from_thread(self._set_core, core)
+
+    def _set_core(self, core: Core) -> None:
+        self.core = core
+        self._core_loaded()
+
+    def _core_loaded(self) -> None:
+        assert self.core is not None
+        warnings = self.core.warnings
+        if warnings:
+            more = f"\n… and {len(warnings) - 1} more" if len(warnings) > 1 else ""
+            self.notify(f"{warnings[0]}{more}\n(`studytool validate` lists them all)",
+                        title=f"{len(warnings)} content problem(s)", severity="warning",
+                        timeout=8, markup=False)
+        screen = self.screen
+        if hasattr(screen, "core_ready"):
+            screen.core_ready()
+
+    def on_worker_state_changed(self, event) -> None:
+        """The one place where a failed worker becomes a message (workers only post results)."""
+        from textual.worker import WorkerState
+
+        if event.state == WorkerState.ERROR:
+            err = event.worker.error
+            self.notify(f"{type(err).__name__}: {err}", title="Error", severity="error",
+                        timeout=10)
+
+    async def on_unmount(self) -> None:
+        if self.grader is not None and self._own_grader:
+            try:
+                self.grader.close()
+            except Exception:  # noqa: BLE001
+                pass
+        if self.core is not None and self.core.store is not None:
+            try:
+                self.core.store.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+    # ------------------------------------------------------------------ grading
+
+    def get_grader(self) -> Any:
+        """The warm grading client (a subprocess; torch lives there). Safe from any thread."""
+        with self._grader_lock:
+            if self.grader is None:
+                from studytool.grading import Grader
+
+                self.grader = Grader()
+            return self.grader.start()
+
+    def warm_grader(self) -> None:
+        """Start the grading service early, so the first check is fast. Never blocks."""
+        if self._warm and self.grader is None and not self._warming:
+            self._warming = True
+            # after the screen has drawn: importing torch in the service competes for the CPU
+            self.set_timer(1.0, self._warm_worker)
+
+    @work(thread=True, exclusive=True, group="warm", exit_on_error=False)
+    def _warm_worker(self) -> None:
+        self.get_grader().ping()
+
+    # ------------------------------------------------------------------ actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "section" and isinstance(self.focused, TextArea):
+            return False
+        if action == "toggle_lang" and parameters:
+            return parameters[0] != self.lang
+        return True
+
+    def action_section(self, mode: str) -> None:
+        if self.current_mode == mode and not isinstance(self.screen, HelpScreen):
+            return
+        # Close dialogs (help, figures) before switching.
+        while len(self.screen_stack) > 1 and self.screen.is_modal:
+            self.pop_screen()
+        self.switch_mode(mode)
+
+    async def goto(self, mode: str, item_id: str | None = None) -> None:
+        """Open a section, and in it one item (a link from another section)."""
+        while len(self.screen_stack) > 1 and self.screen.is_modal:
+            self.pop_screen()
+        if self.current_mode != mode:
+            await self.switch_mode(mode)
+        if item_id is not None and hasattr(self.screen, "select_item"):
+            self.screen.select_item(item_id)
+
+    def action_toggle_lang(self, lang: str | None = None) -> None:
+        self.lang = lang if lang in ("en", "zh") else ("zh" if self.lang == "en" else "en")
+        try:
+            prefs.save_lang(self.lang)
+        except OSError as exc:
+            self.notify(f"could not remember the language: {exc}", severity="warning")
+        self.update_lang_binding()
+        screen = self.screen
+        if hasattr(screen, "language_changed"):
+            screen.language_changed()
+
+    def update_lang_binding(self) -> None:
+        self.refresh_bindings()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+            return
+        screen = self.screen
+        rows: list[tuple[str, str]] = []
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            b = active.binding
+            if not active.enabled or b.action.startswith("section") or not b.description:
+                continue
+            if (b.action, b.description) in seen:
+                continue
+            seen.add((b.action, b.description))
+            rows.append((self.get_key_display(b), b.description))
+        lang = self.lang
+        rows.append(("1–7", tr(lang, "sections: " + ", ".join(s[2] for s in SECTIONS),
+                               "分区：" + "、".join(s[3] for s in SECTIONS))))
+        rows.append(("ctrl+p", tr(lang, "command palette (every action)", "命令面板（所有操作）")))
+        rows.append(("tab", tr(lang, "move between panes", "在面板之间移动")))
+        about = ""
+        if hasattr(screen, "HELP"):
+            about = screen.HELP[1] if lang == "zh" else screen.HELP[0]
+        title = tr(lang, "Keys", "按键")
+        self.push_screen(HelpScreen(title, rows, about))
+
+    # ------------------------------------------------------------------ the command palette
+
+    def palette_commands(self, screen) -> list[tuple[str, str, Callable[[], Any]]]:
+        lang = self.lang
+        out: list[tuple[str, str, Callable[[], Any]]] = []
+        for mode, key, en, zh in SECTIONS:
+            out.append((tr(lang, f"Go to {en}", f"转到{zh}"), f"key {key}",
+                        partial(self.action_section, mode)))
+        out.append((tr(lang, "Switch language (English / 中文)", "切换语言（English / 中文）"),
+                    "key l", self.action_toggle_lang))
+        out.append((tr(lang, "Show the keys (help)", "显示按键（帮助）"), "key ?", self.action_help))
+        out.append((tr(lang, "Quit", "退出"), "ctrl+q", self.exit))
+        if hasattr(screen, "palette_commands"):
+            out.extend(screen.palette_commands())
+        return out
+
+    def get_system_commands(self, screen):  # keep the theme switcher & co. out of the way
+        yield from ()
+
+
+def run_app() -> int:
+    try:
+        StudyApp().run()
+    except KeyboardInterrupt:
+        return 130
+    return 0

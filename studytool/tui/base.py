@@ -1,0 +1,146 @@
+"""What every section screen shares: the section bar, the footer, loading, language, errors."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, TextArea
+
+from studytool.tui.widgets import SectionBar, tr
+
+if TYPE_CHECKING:
+    from studytool.tui.app import Core, StudyApp
+
+log = logging.getLogger("studytool.tui")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(fn: F) -> F:
+    """Run an action; an exception becomes an error notification instead of a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return fn(self, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - shown to the learner, the app keeps running
+            log.exception("action failed")
+            self.app.notify(f"{type(exc).__name__}: {exc}", title="Error", severity="error",
+                            timeout=8)
+            return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Section(Screen):
+    """A section of the app (one per mode). Subclasses implement ``body()`` and ``load()``."""
+
+    SECTION = ""
+    HELP = ("", "")  # what this section is for (en, zh)
+
+    def compose(self) -> ComposeResult:
+        yield SectionBar(self.SECTION, id="section-bar")
+        yield from self.body()
+        yield Footer(compact=True)
+
+    def body(self) -> ComposeResult:
+        yield from ()
+
+    # -- conveniences
+
+    @property
+    def study(self) -> "StudyApp":
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def core(self) -> "Core | None":
+        return self.study.core
+
+    @property
+    def lang(self) -> str:
+        return self.study.lang
+
+    def t(self, en: str, zh: str) -> str:
+        return tr(self.lang, en, zh)
+
+    # -- life cycle
+
+    def on_mount(self) -> None:
+        self.update_bar()
+        if self.core is not None:
+            self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.update_bar()
+        if self.core is not None:
+            self.reload()
+
+    def core_ready(self) -> None:
+        self.reload()
+
+    @guarded
+    def reload(self) -> None:
+        self.load()
+        self.refresh_bindings()
+
+    def load(self) -> None:
+        """Fill the screen from the core (called when shown, and after the language changes)."""
+
+    def language_changed(self) -> None:
+        self.update_bar()
+        if self.core is not None:
+            self.reload()
+
+    # -- the section bar follows the focus (digits type in a text area)
+
+    def typing(self) -> bool:
+        return isinstance(self.focused, TextArea)
+
+    def update_bar(self) -> None:
+        try:
+            self.query_one(SectionBar).update_bar(self.lang, self.typing())
+        except Exception:  # noqa: BLE001 - not mounted yet
+            pass
+
+    def on_descendant_focus(self, event) -> None:
+        self.update_bar()
+        self.refresh_bindings()
+
+    def on_descendant_blur(self, event) -> None:
+        self.call_after_refresh(self.update_bar)
+        self.call_after_refresh(self.refresh_bindings)
+
+    # -- the command palette: every binding of this section that works now
+
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        out = []
+        seen = set()
+        for key, active in self.active_bindings.items():
+            b = active.binding
+            if active.node is not self or not active.enabled or not b.description:
+                continue
+            if b.action in seen:
+                continue
+            seen.add(b.action)
+            name = f"{self.section_label()}: {b.description}"
+            out.append((name, f"key {self.app.get_key_display(b)}",
+                        functools.partial(self.run_action, b.action)))
+        out.extend(self.extra_commands())
+        return out
+
+    def extra_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        return []
+
+    def section_label(self) -> str:
+        from studytool.tui.widgets import SECTIONS
+
+        for mode, _, en, zh in SECTIONS:
+            if mode == self.SECTION:
+                return zh if self.lang == "zh" else en
+        return self.SECTION
+
+    def select_item(self, item_id: str) -> None:
+        """Show one item (called when another section links here)."""
