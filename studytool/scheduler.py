@@ -156,21 +156,36 @@ def study_day(dt: datetime, config: Config) -> Any:
 # --------------------------------------------------------------------------- items and states
 
 
-@dataclass(frozen=True)
-class ReviewItem:
-    """A reviewable content item: a flashcard or a question."""
+class ReviewItem(NamedTuple):
+    """A reviewable content item: a flashcard or a question (``obj``: the content object)."""
 
     id: str
     kind: str  # "card" | "question"
     type: str  # "basic" | "cloze" | "truefalse" | "question"
     topic: str
     order: float  # position among new items
-    obj: Any = field(compare=False, repr=False)
+    obj: Any
 
 
 def review_items(content: Any, topic: str | None = None) -> list[ReviewItem]:
     """Every card and question, in the order new ones are introduced: cards in deck order, each
     question right after the last card that links to it (so the cards prepare the question)."""
+    cached = _ITEMS_CACHE.get("last")
+    if cached is not None and cached[0] is content and cached[1] == (len(content.cards),
+                                                                     len(content.questions)):
+        items = cached[2]
+    else:
+        items = _review_items(content)
+        _ITEMS_CACHE["last"] = (content, (len(content.cards), len(content.questions)), items)
+    if topic is not None:
+        return [it for it in items if it.topic == topic]
+    return list(items)
+
+
+_ITEMS_CACHE: dict[str, tuple[Any, tuple[int, int], list[ReviewItem]]] = {}
+
+
+def _review_items(content: Any) -> list[ReviewItem]:
     cards = list(content.cards)
     questions = list(content.questions)
     last_card: dict[str, int] = {}
@@ -182,8 +197,6 @@ def review_items(content: Any, topic: str | None = None) -> list[ReviewItem]:
         order = last_card[q.id] + 0.5 if q.id in last_card else len(cards) + j
         items.append(ReviewItem(q.id, "question", "question", q.topic, order, q))
     items.sort(key=lambda it: it.order)
-    if topic is not None:
-        items = [it for it in items if it.topic == topic]
     return items
 
 
@@ -503,6 +516,12 @@ class Queue:
         return self.pending[0][0] if self.pending else None
 
 
+# "never reviewed": fsrs writes "last_review": null until the first review (a string test is
+# much cheaper than parsing 10,000 JSON documents)
+_IS_NEW_SQL = "instr(card_json, '\"last_review\": null') > 0"
+_NEW_ROWS_SQL = f"SELECT item_id FROM item_state WHERE state = 1 AND {_IS_NEW_SQL}"
+
+
 def new_introduced_today(store: Store, now: datetime, config: Config) -> int:
     start = to_iso(day_start(now, config))
     return int(store.conn.execute(
@@ -521,14 +540,16 @@ def build_queue(store: Store, content: Any, *, now: datetime | None = None,
     end_of_day = day_start(now, config) + timedelta(days=1)
     q = Queue(items, max_run=config.max_same_topic_in_row,
               learn_ahead=timedelta(minutes=config.learn_ahead_minutes), new_left=0)
-    rows = {
-        r[0]: r for r in store.conn.execute(
-            "SELECT item_id, due, state, suspended, buried_until, "
-            "json_extract(card_json, '$.last_review') IS NULL, "
-            "json_extract(card_json, '$.stability'), json_extract(card_json, '$.last_review') "
-            "FROM item_state")
-    }
-    now_iso = to_iso(now)
+    # ISO strings from to_iso() (all UTC, same format) compare in time order, so the hot loop
+    # compares strings and parses only what it keeps.
+    sql = ("SELECT item_id, due, state, suspended, buried_until, 0"
+           + (", json_extract(card_json, '$.stability'), json_extract(card_json, '$.last_review')"
+              if cram else "")
+           + " FROM item_state")
+    rows = {r[0]: r for r in store.conn.execute(sql)}
+    for (item_id,) in store.conn.execute(_NEW_ROWS_SQL):  # rows of never-reviewed items
+        rows[item_id] = (*rows[item_id][:5], 1, *rows[item_id][6:])
+    now_iso, end_iso = to_iso(now), to_iso(end_of_day)
     due_entries, new_entries = [], []
     if cram:
         scheduler = scheduler or current_scheduler(store, config)
@@ -546,12 +567,13 @@ def build_queue(store: Store, content: Any, *, now: datetime | None = None,
                         last_review=from_iso(r[7]))
             due_entries.append((retrievability(card, now, scheduler) or 0.0, it.id, it.topic))
             continue
-        due = from_iso(r[1])
+        if r[1] >= end_iso:
+            continue  # not due today
         if r[2] == State.Review:
-            if due < end_of_day:
-                due_entries.append((due, it.id, it.topic))
-        elif due < end_of_day:
-            bisect.insort(q.pending, (due, it.id, it.topic))
+            due_entries.append((r[1], it.id, it.topic))
+        else:
+            q.pending.append((from_iso(r[1]), it.id, it.topic))
+    q.pending.sort()
     q.due.add_sorted(due_entries)
     q.new.add_sorted(new_entries)
     q.new_ids = {e[1] for e in new_entries}
@@ -730,8 +752,8 @@ def review_stats(store: Store, content: Any, now: datetime | None = None,
     counts = {"total": len(items), "new": 0, "due": 0, "learning": 0, "review": 0}
     forecast = [0] * 30
     rows = {r[0]: r for r in store.conn.execute(
-        "SELECT item_id, due, state, suspended, buried_until, "
-        "json_extract(card_json, '$.last_review') IS NULL FROM item_state")}
+        "SELECT item_id, due, state, suspended, buried_until, " + _IS_NEW_SQL
+        + " FROM item_state")}
     now_iso = to_iso(now)
     for it in items:
         r = rows.get(it.id)
