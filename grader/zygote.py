@@ -185,8 +185,11 @@ def _child_main(req: dict, start: int, res_w: int, out_w: int, scratch: str) -> 
             except (ValueError, OSError):
                 pass
 
+        me = os.getpid()
+
         def send(obj) -> None:
-            wire.write_frame(res_fd, obj)
+            if os.getpid() == me:  # a process the learner forked must not talk for the child
+                wire.write_frame(res_fd, obj)
 
         _install_guards(req.get("forbidden", []))
         import importlib
@@ -330,8 +333,12 @@ class Zygote:
         self.survivors = 0
         try:
             while start < n and stop_reason is None:
-                start, stop_reason = self._run_child(req, start, scratch, output, out_total,
-                                                     reported)
+                try:
+                    start, stop_reason = self._run_child(req, start, scratch, output, out_total,
+                                                         reported)
+                except Exception as exc:  # noqa: BLE001 — garbage from the child must not kill us
+                    self.kill_all()
+                    stop_reason = f"the sandbox could not read the program's results ({exc})"[:300]
             for i in range(n):
                 if i not in reported:
                     self.send({"ev": "test", "i": i, "ok": False,
@@ -414,8 +421,14 @@ class Zygote:
                         break
                     if chunk:
                         reader.feed(chunk)
-                        for raw in reader.frames():
-                            msg = wire.decode(raw)
+                        try:
+                            frames = [wire.decode(raw) for raw in reader.frames()]
+                        except wire.WireError:
+                            verdict = {"kind": "no result",
+                                       "message": "the program garbled the sandbox's result channel "
+                                                  "(it wrote to a file descriptor it does not own)"}
+                            break
+                        for msg in frames:
                             ev = msg.get("ev") if isinstance(msg, dict) else None
                             if ev == "imported":
                                 imported = True
