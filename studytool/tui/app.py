@@ -110,7 +110,8 @@ class StudyApp(App):
     ]
 
     def __init__(self, *, clock: Callable[[], datetime] | None = None, core: Core | None = None,
-                 grader: Any = None, lang: str | None = None, warm: bool = True) -> None:
+                 grader: Any = None, lang: str | None = None, warm: bool = True,
+                 cursor_blink: bool = True) -> None:
         super().__init__()
         from studytool.store import utcnow
 
@@ -121,6 +122,7 @@ class StudyApp(App):
         self._grader_lock = threading.Lock()
         self._warm = warm
         self._warming = False
+        self.cursor_blink = cursor_blink
         self.lang = lang or prefs.load_lang()
         self.theme = "textual-dark"
 

@@ -69,6 +69,9 @@ class Section(Screen):
     # -- life cycle
 
     def on_mount(self) -> None:
+        if not self.study.cursor_blink:  # tests and snapshots: a steady cursor
+            for area in self.query(TextArea):
+                area.cursor_blink = False
         self.update_bar()
         if self.core is not None:
             self.reload()

@@ -77,7 +77,9 @@ class ExercisesScreen(Section):
         return self._ws().workspace_file(eid)
 
     def _statuses(self) -> dict:
-        return {st.id: st for st in self._ws().statuses(self.core.store)}
+        # the exercises of the loaded content (a bad exercise directory is reported and left out)
+        return {st.id: st for st in self._ws().statuses(self.core.store)
+                if self.core.content.exercise(st.id) is not None}
 
     @staticmethod
     def _label(st) -> str:
@@ -85,7 +87,7 @@ class ExercisesScreen(Section):
         return "started" if st.status == "not started" and st.started else st.status
 
     def _meta(self, eid: str):
-        return self.core.content.exercise(eid) or self._ws().get(eid)
+        return self.core.content.exercise(eid)
 
     # ------------------------------------------------------------------ loading
 
