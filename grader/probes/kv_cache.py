@@ -1,0 +1,112 @@
+"""Sandbox side of the kv_cache checks: runs next to the learner's module, returns plain data."""
+
+from __future__ import annotations
+
+import torch
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def _storages(obj, depth: int = 0) -> set[int]:
+    """Storage addresses of every tensor held by obj's attributes (also inside lists/dicts)."""
+    found: set[int] = set()
+    if depth > 3:
+        return found
+    if isinstance(obj, torch.Tensor):
+        found.add(obj.untyped_storage().data_ptr())
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            found |= _storages(item, depth + 1)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            found |= _storages(item, depth + 1)
+    elif depth == 0 and hasattr(obj, "__dict__"):
+        for item in vars(obj).values():
+            found |= _storages(item, depth + 1)
+    return found
+
+
+def _ptr(t) -> int:
+    return t.untyped_storage().data_ptr() if isinstance(t, torch.Tensor) else -1
+
+
+def probe_cache(mod, k, v, chunks, max_len, dtype="float32"):
+    """Feed k, v [B, H, T, D] in chunks; return what update() returned after each chunk."""
+    b, h, _, d = k.shape
+    dt = _DTYPES[dtype]
+    cache = mod.KVCache(b, h, max_len, d, dtype=dt)
+    out = {"len_init": int(len(cache)), "n_steps": len(chunks)}
+    init_ptrs = _storages(cache)
+    out["n_init_buffers"] = len(init_ptrs)
+    start = 0
+    for step, size in enumerate(chunks):
+        k_all, v_all = cache.update(k[:, :, start:start + size].to(dt), v[:, :, start:start + size].to(dt))
+        start += size
+        out[f"k_{step}"] = k_all.detach().clone() if isinstance(k_all, torch.Tensor) else repr(type(k_all))
+        out[f"v_{step}"] = v_all.detach().clone() if isinstance(v_all, torch.Tensor) else repr(type(v_all))
+        out[f"len_{step}"] = int(len(cache))
+        out[f"k_shared_{step}"] = _ptr(k_all) in init_ptrs
+        out[f"v_shared_{step}"] = _ptr(v_all) in init_ptrs
+        out[f"buffers_kept_{step}"] = init_ptrs <= _storages(cache)
+    return out
+
+
+def probe_overflow(mod, max_len, chunks):
+    """Add chunks one after another; report which step raised what."""
+    cache = mod.KVCache(1, 2, max_len, 4)
+    for step, size in enumerate(chunks):
+        try:
+            cache.update(torch.randn(1, 2, size, 4), torch.randn(1, 2, size, 4))
+        except Exception as exc:  # noqa: BLE001 - we report whatever the learner raised
+            return {"raised_at": step, "type": type(exc).__name__, "message": str(exc)[:200],
+                    "len": int(len(cache))}
+    return {"raised_at": -1, "type": "", "message": "", "len": int(len(cache))}
+
+
+def _attention(mod, d_model, n_heads, w_q, w_k, w_v, w_o):
+    m = mod.CachedSelfAttention(d_model, n_heads)
+    with torch.no_grad():
+        for name, w in (("q_proj", w_q), ("k_proj", w_k), ("v_proj", w_v), ("out_proj", w_o)):
+            lin = getattr(m, name, None)
+            if lin is None:
+                raise AttributeError(f"CachedSelfAttention has no submodule {name!r}")
+            if tuple(lin.weight.shape) != tuple(w.shape):
+                raise ValueError(f"{name}.weight has shape {list(lin.weight.shape)}, "
+                                 f"expected {list(w.shape)} (nn.Linear(d_model, d_model, bias=False))")
+            lin.weight.copy_(w)
+            if getattr(lin, "bias", None) is not None:
+                raise ValueError(f"{name} has a bias; the contract says bias=False")
+    return m.eval()
+
+
+def probe_full(mod, x, d_model, n_heads, w_q, w_k, w_v, w_o):
+    m = _attention(mod, d_model, n_heads, w_q, w_k, w_v, w_o)
+    with torch.no_grad():
+        return {"out": m(x).detach().clone()}
+
+
+def probe_decode(mod, x, d_model, n_heads, w_q, w_k, w_v, w_o, chunks, max_len):
+    """Prefill/decode x in chunks through one cache; count rows through the projections."""
+    m = _attention(mod, d_model, n_heads, w_q, w_k, w_v, w_o)
+    rows = {"q_proj": [], "k_proj": [], "v_proj": []}
+
+    def counter(name):
+        def hook(module, inputs, output):
+            rows[name].append(int(inputs[0].numel() // inputs[0].shape[-1]))
+        return hook
+
+    handles = [getattr(m, name).register_forward_hook(counter(name)) for name in rows]
+    b = x.shape[0]
+    cache = mod.KVCache(b, n_heads, max_len, d_model // n_heads, dtype=x.dtype)
+    outs, lens, start = [], [], 0
+    try:
+        with torch.no_grad():
+            for size in chunks:
+                outs.append(m(x[:, start:start + size], cache).detach().clone())
+                start += size
+                lens.append(int(len(cache)))
+    finally:
+        for hdl in handles:
+            hdl.remove()
+    return {"out": torch.cat(outs, dim=1), "lens": lens, "q_rows": rows["q_proj"],
+            "k_rows": rows["k_proj"], "v_rows": rows["v_proj"]}
