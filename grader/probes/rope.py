@@ -1,0 +1,31 @@
+"""Sandbox side of the rope checks."""
+
+from __future__ import annotations
+
+import torch
+
+
+def _t(x):
+    return x.detach().clone() if isinstance(x, torch.Tensor) else repr(type(x))
+
+
+def probe_values(mod, x, positions=None, base=None):
+    kwargs = {}
+    if positions is not None:
+        kwargs["positions"] = positions
+    if base is not None:
+        kwargs["base"] = base
+    with torch.no_grad():
+        out = mod.apply_rope(x, **kwargs)
+    return {"out": _t(out)}
+
+
+def probe_relative(mod, q, k, pairs, base=10000.0):
+    """⟨rope(q, m), rope(k, n)⟩ for each (m, n) in pairs; q, k: [D] vectors."""
+    dots = []
+    with torch.no_grad():
+        for m, n in pairs:
+            rq = mod.apply_rope(q.view(1, 1, 1, -1), positions=torch.tensor([m]), base=base)
+            rk = mod.apply_rope(k.view(1, 1, 1, -1), positions=torch.tensor([n]), base=base)
+            dots.append(float((rq.reshape(-1).double() * rk.reshape(-1).double()).sum()))
+    return {"dots": dots}
