@@ -1,0 +1,109 @@
+"""The six exercises of issue 5 (kv_cache, linear_attention, flash_attention, prenorm_postnorm,
+rope, alibi) graded through the real sandboxed service (the ``grade`` fixture of conftest.py).
+
+Every file under ``tests/wrong_answers/<exercise>/`` is a learner submission:
+
+* ``wrong_*.py`` must be rejected, and the messages of its failing tests must contain the text of
+  its ``# expect:`` header line (the named fault). Its ``# fault:`` line says what is wrong.
+* ``ok_*.py`` are correct answers written differently from the reference; they must pass.
+
+The starter-fails / reference-passes self-check is in test_grader_exercises.py and covers these
+six too.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ANSWERS = ROOT / "tests" / "wrong_answers"
+SIX = ["kv_cache", "linear_attention", "flash_attention", "prenorm_postnorm", "rope", "alibi"]
+pytestmark = pytest.mark.sandbox
+
+
+def _header(path: Path, key: str) -> str:
+    for line in path.read_text().splitlines():
+        if line.startswith(f"# {key}:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"{path.name} has no '# {key}:' line")
+
+
+def _files(prefix: str) -> list:
+    return [pytest.param(ex, p, id=f"{ex}/{p.stem}")
+            for ex in SIX for p in sorted((ANSWERS / ex).glob(f"{prefix}_*.py"))]
+
+
+def _failing(result: dict) -> str:
+    return "\n".join(f"[{t['name']}] {t['message']}" for t in result["tests"]
+                     if t["status"] != "pass")
+
+
+@pytest.mark.parametrize("exercise,path", _files("wrong"))
+def test_wrong_answer_rejected_naming_its_fault(grade, exercise, path):
+    expect = _header(path, "expect")
+    r = grade(exercise, path.read_text())
+    assert r["status"] != "pass", f"{path.name} ({_header(path, 'fault')}) passed"
+    msgs = _failing(r)
+    assert expect.lower() in msgs.lower(), (
+        f"{path.name} ({_header(path, 'fault')}): no failing message names the fault "
+        f"({expect!r}):\n{msgs}")
+
+
+@pytest.mark.parametrize("exercise,path", _files("ok"))
+def test_correct_variant_passes(grade, exercise, path):
+    r = grade(exercise, path.read_text())
+    assert r["status"] == "pass", f"{path.name} fails:\n{_failing(r)}"
+
+
+def test_every_exercise_has_enough_answers():
+    for ex in SIX:
+        assert len(list((ANSWERS / ex).glob("wrong_*.py"))) >= 4, ex
+        assert len(list((ANSWERS / ex).glob("ok_*.py"))) >= 2, ex
+
+
+def test_property_checks_catch_right_values_wrong_method(grade):
+    """The mistakes that give right values: only a property check can reject them."""
+    cases = {
+        ("kv_cache", "wrong_recompute"): "over a whole decode each token passes through k_proj",
+        ("kv_cache", "wrong_clone"): "storage allocated once",
+        ("linear_attention", "wrong_quadratic"): "cost grows linearly",
+        ("flash_attention", "wrong_naive"): "memory grows like N·block_size",
+        ("prenorm_postnorm", "wrong_ln_on_residual"): "with attn and ff zeroed the block is the identity",
+    }
+    for (ex, stem), test_name in cases.items():
+        r = grade(ex, (ANSWERS / ex / f"{stem}.py").read_text())
+        failing = {t["name"] for t in r["tests"] if t["status"] != "pass"}
+        assert any(test_name in n for n in failing), (ex, stem, failing)
+
+
+def test_quadratic_linear_attention_fails_the_memory_check(grade):
+    r = grade("linear_attention", (ANSWERS / "linear_attention" / "wrong_quadratic.py").read_text())
+    mem = [t for t in r["tests"] if t["name"].startswith("no N×N matrix")]
+    assert mem and all(t["status"] == "fail" for t in mem), mem
+    assert all("N×N" in t["message"] for t in mem)
+
+
+def test_prenorm_reports_gradient_norms_by_layer(grade):
+    src = (ROOT / "grader" / "references" / "prenorm_postnorm.py").read_text()
+    r = grade("prenorm_postnorm", src)
+    assert r["status"] == "pass"
+    figs = [f["grad_norm_by_layer"] for f in (r.get("figures") or {}).values()
+            if "grad_norm_by_layer" in f]
+    assert figs, r.get("figures")
+    fig = figs[0]
+    assert len(fig["pre_ln"]) == len(fig["post_ln"]) == 24
+    # Xiong et al.: near the output, Post-LN's gradients are larger than Pre-LN's
+    assert fig["post_ln"][-1] > 2 * fig["pre_ln"][-1]
+
+
+@pytest.mark.parametrize("exercise", SIX)
+def test_grading_the_reference_stays_fast(grade, exercise):
+    src = (ROOT / "grader" / "references" / f"{exercise}.py").read_text()
+    t0 = time.perf_counter()
+    r = grade(exercise, src)
+    elapsed = time.perf_counter() - t0
+    assert r["status"] == "pass"
+    assert elapsed < 20, f"{exercise}: {elapsed:.1f} s"
