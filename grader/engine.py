@@ -275,10 +275,15 @@ class Engine:
             for i in range(len(tests)):
                 if i in got:
                     continue
-                if first:
+                if first and "stopped responding" in str(exc):
                     got[i] = ProbeResult(error=ProbeError(
-                        "crashed", message="the sandbox worker running this test was killed or stopped "
-                        f"answering ({exc}) — a submission must not signal or kill other processes"))
+                        "time limit", message="the sandbox stopped answering within the grade's "
+                        "time budget and was killed"))
+                    first = False
+                elif first:
+                    got[i] = ProbeResult(error=ProbeError(
+                        "crashed", message="the sandbox worker running this test was killed "
+                        f"({exc}) — a submission must not signal or kill other processes"))
                     first = False
                 else:
                     got[i] = ProbeResult(error=ProbeError(
