@@ -790,9 +790,15 @@ def review_stats(store: Store, content: Any, now: datetime | None = None,
         if item_id in topic_of:
             by_topic[topic_of[item_id]].append(rating)
 
+    # study days with reviews: an hour of UTC lies within one local study day when the local
+    # offset is whole hours (almost every zone); otherwise group by minute
+    offset = now.astimezone().utcoffset() or timedelta(0)
+    width, suffix = (13, ":00:00+00:00") if offset % timedelta(hours=1) == timedelta(0) else (
+        16, ":00+00:00")
     days = set()
-    for (bucket,) in store.conn.execute("SELECT DISTINCT substr(reviewed_at, 1, 16) FROM review_log"):
-        days.add(study_day(datetime.fromisoformat(bucket + ":00+00:00"), config))
+    for (bucket,) in store.conn.execute(
+            f"SELECT DISTINCT substr(reviewed_at, 1, {width}) FROM review_log"):
+        days.add(study_day(datetime.fromisoformat(bucket + suffix), config))
     streak = 0
     day = study_day(now, config)
     if day not in days:
