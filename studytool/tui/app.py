@@ -247,6 +247,10 @@ class StudyApp(App):
         seen = set()
         for key, active in screen.active_bindings.items():
             b = active.binding
+            if active.node not in (screen, self):  # scrolling keys of the focused widget
+                continue
+            if any(x in b.action for x in ("focus_", "copy", "command_palette")):
+                continue
             if not active.enabled or b.action.startswith("section") or not b.description:
                 continue
             if (b.action, b.description) in seen:

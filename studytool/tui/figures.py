@@ -103,12 +103,12 @@ def _alibi(seq_len: int = 8, n_heads: int = 8) -> Figure:
     lo = -slopes[0] * (seq_len - 1)
     return Figure(
         "alibi", ("ALiBi bias per head", "ALiBi 每个头的偏置"),
-        ("bias = −m_h·(i − j), slopes m_h = 2^(−8h/H): steep heads look local, gentle heads look "
-         "far. No rotation, no embedding — a parallel alternative to RoPE.",
-         "偏置 = −m_h·(i − j)，斜率 m_h = 2^(−8h/H)：陡的头关注近处，缓的头看得远。"
+        (f"Heads 1–{n_heads}, left to right. bias = −m_h·(i − j), m_h = 2^(−8h/H): steep heads "
+         "look local, gentle heads look far. No rotation, no embedding — a parallel alternative "
+         "to RoPE.",
+         f"从左到右为第 1–{n_heads} 个头。偏置 = −m_h·(i − j)，m_h = 2^(−8h/H)：陡的头关注近处，缓的头看得远。"
          "不旋转、不加嵌入——是 RoPE 的并列替代方案。"),
-        [Panel(f"h{h + 1} m={m:.3g}", alibi_bias(seq_len, m), lo, 0.0, "sequential")
-         for h, m in enumerate(slopes)],
+        [Panel(f"m={m:.2g}", alibi_bias(seq_len, m), lo, 0.0, "sequential") for m in slopes],
         ("query i ↓", "key j →"))
 
 

@@ -35,10 +35,10 @@ class ReviewScreen(Section):
         Binding("t", "verdict(True)", "True"),
         Binding("f", "verdict(False)", "False"),
         Binding("a", "answer", "Type answer"),
-        Binding("1", "rate(1)", "Again"),
-        Binding("2", "rate(2)", "Hard"),
-        Binding("3", "rate(3)", "Good"),
-        Binding("4", "rate(4)", "Easy"),
+        Binding("1", "rate(1)", "Again", show=False),  # shown with its interval
+        Binding("2", "rate(2)", "Hard", show=False),  # shown with its interval
+        Binding("3", "rate(3)", "Good", show=False),  # shown with its interval
+        Binding("4", "rate(4)", "Easy", show=False),  # shown with its interval
         Binding("u", "undo", "Undo"),
         Binding("s", "suspend", "Suspend"),
         Binding("b", "bury", "Bury"),

@@ -31,6 +31,13 @@ def reviews_per_day(store, now, config, days: int = 30) -> list[int]:
     return counts
 
 
+def _int_yticks(plt, values: list[int]) -> None:
+    top = max(values, default=0)
+    step = max(1, -(-top // 4))
+    plt.yticks(list(range(0, top + step, step)))
+    plt.ylim(0, max(1, top))
+
+
 class StatsScreen(Section):
     SECTION = "stats"
     HELP = ("Your progress: reviews per day over the last 30 days, true retention by topic "
@@ -91,6 +98,7 @@ class StatsScreen(Section):
         plt.bar(list(range(-29, 1)), daily, marker="hd")
         plt.title(self.t("Reviews per day (last 30)", "每天复习数（近 30 天）"))
         plt.xticks([-29, -20, -10, 0])
+        _int_yticks(plt, daily)
         p.refresh()
 
         p = self.query_one("#plot-retention", PlotextPlot)
@@ -104,6 +112,7 @@ class StatsScreen(Section):
             values.append(round(100 * (d.get("retention_30d") or 0)))
         plt.bar(names, values, marker="hd")
         plt.ylim(0, 100)
+        plt.yticks([0, 25, 50, 75, 100])
         plt.title(self.t("Retention % by topic (30 d)", "各主题保持率 %（30 天）"))
         p.refresh()
         p.tooltip = "\n".join(f"T{i}: {TOPIC_LABELS[k][1 if self.lang == 'zh' else 0]}"
@@ -116,4 +125,5 @@ class StatsScreen(Section):
         plt.bar(list(range(30)), stats["forecast_30d"], marker="hd")
         plt.title(self.t("Due in the next 30 days", "未来 30 天到期"))
         plt.xticks([0, 10, 20, 29])
+        _int_yticks(plt, stats["forecast_30d"])
         p.refresh()

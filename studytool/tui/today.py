@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text as RichText
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -75,7 +76,7 @@ class TodayScreen(Section):
         # progress per topic: items studied at least once, of all items in the topic
         states = sch.load_states(core.store)
         items = sch.review_items(core.content)
-        width = max(10, min(30, self.app.size.width - 50))
+        width = max(10, min(30, self.app.size.width - 42))
         t = RichText()
         t.append(self.t("Progress by topic (items studied)\n", "各主题进度（已学习的条目）\n"),
                  style="bold")
@@ -83,7 +84,7 @@ class TodayScreen(Section):
             mine = [it for it in items if it.topic == topic]
             done = sum(1 for it in mine if it.id in states and not states[it.id].is_new)
             label = TOPIC_LABELS[topic][1 if lang == "zh" else 0]
-            t.append(f"{label[:22]:<22} " if lang == "en" else f"{label:<10}　")
+            t.append(label + " " * max(1, 23 - cell_len(label)))
             t.append_text(_bar(done, len(mine), width))
             tr = stats["topics"].get(topic, {}).get("retention_30d")
             t.append(f" {done:>3}/{len(mine):<3}")

@@ -109,13 +109,16 @@ class Heatmap(Widget):
     def get_content_width(self, container, viewport) -> int:
         return max(len(self.panel.title), max((len(r) for r in self.matrix), default=0))
 
+    def render_title(self) -> str:
+        return self.panel.title
+
     def get_content_height(self, container, viewport, width) -> int:
         return 1 + (len(self.matrix) + 1) // 2
 
     def render(self) -> RichText:
         p = self.panel
         out = RichText(no_wrap=True)
-        out.append(p.title[: self.get_content_width(None, None)] + "\n", style="bold")
+        out.append(p.title + "\n", style="bold")
         rows = self.matrix
         for top in range(0, len(rows), 2):
             upper = rows[top]
@@ -181,7 +184,8 @@ class FigureScreen(ModalScreen[None]):
         panels.remove_children()
         width = self.app.size.width - 8
         many = len(fig.panels) > 2
-        per = max(8, (width // max(1, len(fig.panels))) - 2)
+        gap = 1 if many else 2
+        per = max(4, (width - gap * len(fig.panels)) // max(1, len(fig.panels)))
         panels.mount_all([Heatmap(p, max_cols=per, classes="figure-panel" + (" small" if many else ""))
                           for p in fig.panels])
         cap = fig.caption[1] if lang == "zh" else fig.caption[0]
