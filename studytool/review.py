@@ -154,15 +154,20 @@ class ReviewSession:
         self._present(self.items[item_id], now)
         return self._describe(now)
 
-    def reveal(self) -> dict[int, Choice]:
-        """The four choices, computed once per showing and reused by :meth:`rate`."""
+    def preview(self) -> dict[int, sch.Outcome]:
+        """{rating: (fsrs card, fsrs log, due)} for the current item, computed once per showing;
+        :meth:`rate` applies exactly the chosen one."""
         if self._current is None:
             raise RuntimeError("no current item: call next() first")
         if self._preview is None:
             assert self._card is not None
             self._preview = sch.preview(self.scheduler, self._card, self.clock())
+        return dict(self._preview)
+
+    def reveal(self) -> dict[int, Choice]:
+        """The four choices as shown to the learner (from :meth:`preview`)."""
         out = {}
-        for rating, o in self._preview.items():
+        for rating, o in self.preview().items():
             interval = o.due - o.log.review_datetime
             out[rating] = Choice(rating, sch.RATING_NAMES[rating], o.due, interval,
                                  sch.interval_label(interval))
@@ -188,7 +193,7 @@ class ReviewSession:
         """Apply the rating exactly as previewed (and record a question attempt with ``answer``)."""
         if rating not in (1, 2, 3, 4):
             raise ValueError(f"rating must be 1-4, not {rating!r}")
-        self.reveal()
+        self.preview()
         assert self._current is not None and self._preview is not None and self._card is not None
         item, outcome = self._current, self._preview[rating]
         now = self.clock()

@@ -236,9 +236,11 @@ def test_rating_applies_exactly_what_was_shown(store):
         shown = choices[rating].due
         clock.advance(seconds=7)  # the learner thinks; what was shown still applies
         assert s.reveal() == choices  # computed once
+        card, log, due = s.preview()[rating]
         s.rate(rating)
         state = sch.load_state(store, cur.item.id)
-        assert state.card.due == shown
+        assert state.card.due == shown == due
+        assert state.card.to_dict() == card.to_dict()
         row = store.conn.execute("SELECT rating, duration_ms FROM review_log "
                                  "WHERE item_id = ?", (cur.item.id,)).fetchone()
         assert row == (rating, 7000)
