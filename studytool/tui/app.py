@@ -12,8 +12,9 @@ import importlib
 import threading
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import partial
+from pathlib import Path
 from typing import Any, Callable
 
 from textual import work
@@ -43,6 +44,10 @@ def _factory(mode: str) -> Callable[[], Any]:
         module, _, name = SCREEN_CLASSES[mode].partition(":")
         return getattr(importlib.import_module(module), name)()
     return make
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -95,7 +100,7 @@ class StudyCommands(Provider):
 
 class StudyApp(App):
     TITLE = "studytool"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses may live anywhere
     COMMANDS = {StudyCommands}
     COMMAND_PALETTE_BINDING = "ctrl+p"
     MODES = {mode: _factory(mode) for mode in SCREEN_CLASSES}
@@ -113,9 +118,7 @@ class StudyApp(App):
                  grader: Any = None, lang: str | None = None, warm: bool = True,
                  cursor_blink: bool = True) -> None:
         super().__init__()
-        from studytool.store import utcnow
-
-        self.clock = clock or utcnow
+        self.clock = clock or _utcnow
         self.core: Core | None = core
         self.grader = grader  # a warm grading client, made on the first check when None
         self._own_grader = grader is None
@@ -130,7 +133,8 @@ class StudyApp(App):
 
     def on_mount(self) -> None:
         if self.core is None:
-            self.load_core_worker()
+            # after the first frame: loading competes for the GIL and would delay it
+            self.call_after_refresh(self.load_core_worker)
         else:
             self.call_after_refresh(self._core_loaded)
 
