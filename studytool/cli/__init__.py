@@ -52,9 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         from studytool.tui.app import run_app
 
         return run_app()
+    from studytool.config import ConfigError
+    from studytool.store import StoreError
+
     try:
         return int(args.func(args) or 0)
-    except UsageError as exc:
+    except (UsageError, ConfigError, StoreError) as exc:
         print(f"studytool: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,0 +1,27 @@
+"""Bad input anywhere ends in a clear message and exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from studytool.cli import main
+from studytool.store import SCHEMA_VERSION, Store
+
+
+def test_bad_config_file_is_reported_with_file_and_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("STUDYTOOL_HOME", str(tmp_path))
+    (tmp_path / "config.toml").write_text("new_per_day = 20\ndesired_retention = 3\n")
+    assert main(["stats", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'config.toml'}:2:" in err
+    assert "Traceback" not in err
+
+
+def test_store_from_a_newer_studytool_is_refused_cleanly(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("STUDYTOOL_HOME", str(tmp_path))
+    Store().close()
+    conn = sqlite3.connect(tmp_path / "progress.sqlite3")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    conn.close()
+    assert main(["checklist"]) == 2
+    assert "newer than this studytool understands" in capsys.readouterr().err
