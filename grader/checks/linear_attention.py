@@ -100,7 +100,7 @@ def _judge_cost(args):
         d = res.data
         lengths = d["lengths"]
         figures = {"lengths": lengths, "flops": d["flops"], "elements": d["elements"]}
-        for key, what in (("flops", "FLOPs counted by FlopCounterMode (matmuls)"),
+        for key, what in (("flops", "matmul FLOPs (2·M·K·N per matmul/einsum, as FlopCounterMode counts them)"),
                           ("elements", "elements produced by all tensor ops"),
                           ("largest", "size of the largest intermediate tensor")):
             s = _slope(lengths, d[key])
