@@ -106,7 +106,12 @@ def test_misconceptions_the_seed_corrects(real):
 def _mini(tmp_path: Path) -> Path:
     d = tmp_path / "content"
     shutil.copytree(MINI, d)
+    (tmp_path / "exercises").mkdir()
     return d
+
+
+def _validate(d: Path) -> int:
+    return main(["validate", str(d), "--exercises", str(d.parent / "exercises")])
 
 
 BROKEN = [
@@ -148,7 +153,7 @@ def test_broken_content_gives_file_line_and_exit_2(tmp_path, capsys, case, file,
     text = path.read_text(encoding="utf-8")
     assert old in text, f"corpus case {case} no longer applies"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    assert main(["validate", str(d)]) == 2
+    assert _validate(d) == 2
     out = capsys.readouterr().out.splitlines()
     line_re = str(line) if line is not None else r"\d+"
     where = re.escape(str(path)) + ":" + line_re + ": "
@@ -156,7 +161,7 @@ def test_broken_content_gives_file_line_and_exit_2(tmp_path, capsys, case, file,
 
 
 def test_mini_content_is_clean(tmp_path, capsys):
-    assert main(["validate", str(_mini(tmp_path))]) == 0
+    assert _validate(_mini(tmp_path)) == 0
 
 
 def test_validate_never_tracebacks_on_garbage(tmp_path):
@@ -165,7 +170,8 @@ def test_validate_never_tracebacks_on_garbage(tmp_path):
     (d / "insights.yaml").write_text("- just\n- a list\n", encoding="utf-8")
     (d / "flashcards.yaml").write_text("", encoding="utf-8")
     (d / "checklist.yaml").write_text("checklist: 7\n", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "studytool.cli", "validate", str(d)],
+    proc = subprocess.run([sys.executable, "-m", "studytool.cli", "validate", str(d),
+                           "--exercises", str(tmp_path / "exercises")],
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -198,7 +204,7 @@ def test_learner_decks_load_and_bad_ones_are_skipped(tmp_path, monkeypatch):
     (decks / "bad.yaml").write_text(GOOD_DECK.replace("id: mine", "id: other")
                                     .replace("my-rope-card", "pe-basic-x").replace("q16", "q99"),
                                     encoding="utf-8")
-    (decks / "clash.yaml").write_text(GOOD_DECK.replace("id: mine", "id: clash"), encoding="utf-8")
+    (decks / "zz-clash.yaml")  # read after good.yaml: decks load in name order.write_text(GOOD_DECK.replace("id: mine", "id: clash"), encoding="utf-8")
     content, problems = load_content()
     ids = {c.id for c in content.cards}
     assert "my-rope-card" in ids and "pe-basic-x" not in ids
@@ -206,7 +212,7 @@ def test_learner_decks_load_and_bad_ones_are_skipped(tmp_path, monkeypatch):
     assert all(p.severity == "warning" for p in problems)
     msgs = [str(p) for p in problems]
     assert any(re.match(rf"{re.escape(str(decks / 'bad.yaml'))}:8: .*'q99'", m) for m in msgs), msgs
-    assert any("clash.yaml:3: duplicate id 'my-rope-card'" in m for m in msgs), msgs
+    assert any("zz-clash.yaml:3: duplicate id 'my-rope-card'" in m for m in msgs), msgs
     # the same folder through `validate DIR` reports them as errors, exit 2
     assert main(["validate", str(decks)]) == 2
 

@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dir", nargs="?", type=Path,
                    help="content directory or deck folder (default: the built-in content and "
                    "your decks)")
+    p.add_argument("--exercises", type=Path, metavar="EXDIR",
+                   help="exercises directory to validate DIR with (default: the built-in exercises)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("export", help="print all loaded content")
@@ -35,7 +37,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if not args.dir.is_dir():
             raise UsageError(f"{args.dir}: not a directory")
         if any((args.dir / name).exists() for name in CONTENT_FILES):
-            _, problems = load_content(args.dir, include_decks=False)
+            if args.exercises is not None and not args.exercises.is_dir():
+                raise UsageError(f"{args.exercises}: not a directory")
+            _, problems = load_content(args.dir, args.exercises, include_decks=False)
             scope = str(args.dir)
         else:
             if not any(args.dir.glob("*.y*ml")):
