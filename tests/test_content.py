@@ -204,7 +204,8 @@ def test_learner_decks_load_and_bad_ones_are_skipped(tmp_path, monkeypatch):
     (decks / "bad.yaml").write_text(GOOD_DECK.replace("id: mine", "id: other")
                                     .replace("my-rope-card", "pe-basic-x").replace("q16", "q99"),
                                     encoding="utf-8")
-    (decks / "zz-clash.yaml")  # read after good.yaml: decks load in name order.write_text(GOOD_DECK.replace("id: mine", "id: clash"), encoding="utf-8")
+    # read after good.yaml (decks load in name order), so its copy of my-rope-card clashes
+    (decks / "zz-clash.yaml").write_text(GOOD_DECK.replace("id: mine", "id: clash"), encoding="utf-8")
     content, problems = load_content()
     ids = {c.id for c in content.cards}
     assert "my-rope-card" in ids and "pe-basic-x" not in ids
