@@ -102,6 +102,12 @@ class Grader:
             except (OSError, ValueError):
                 pass
 
+    def abort(self) -> None:
+        """Stop the service at once (its sandbox dies with it)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+        self.close()
+
     def __enter__(self) -> "Grader":
         return self.start()
 

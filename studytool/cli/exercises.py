@@ -102,7 +102,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_test(ev: dict, out: TextIO = sys.stdout) -> None:
+def print_test(ev: dict, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     print(f"  {MARK.get(ev['status'], '?')} {ev['name']}", file=out)
     if ev["status"] != "pass" and ev.get("message"):
         for line in str(ev["message"]).splitlines():
@@ -110,7 +111,8 @@ def print_test(ev: dict, out: TextIO = sys.stdout) -> None:
     out.flush()
 
 
-def print_summary(result: dict, output: str = "", out: TextIO = sys.stdout) -> None:
+def print_summary(result: dict, output: str = "", out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     if output.strip():
         print("  your program printed (not part of the verdict):", file=out)
         for line in output.strip().splitlines()[:20]:
@@ -134,7 +136,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         _meta(args.id)
         path = _target(args)
     except UsageError:
-        g.close()
+        g.abort()
         raise
     on_test = None if args.json else print_test
     if not args.json:
@@ -156,9 +158,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if result["status"] == "pass" else 1
 
 
-def watch_loop(exercise_id: str, path: Path, grader: Any, out: TextIO = sys.stdout,
+def watch_loop(exercise_id: str, path: Path, grader: Any, out: TextIO | None = None,
                stop: threading.Event | None = None, poll: bool = False) -> int:
     """Grade ``path`` now and after every change; returns the number of grades run."""
+    out = out or sys.stdout
     import watchfiles
 
     from studytool import grading
