@@ -202,6 +202,8 @@ class ExercisesScreen(Section):
         if self.core is None or self.eid is None:
             return False if action in {b.action for b in self.BINDINGS} else True
         started = self._path(self.eid).exists()
+        if action == "start":
+            return not started  # starting again keeps the work: nothing to offer
         if action in ("edit", "check", "watch"):
             if action == "check" and self.checking == self.eid:
                 return None  # shown, but disabled while a check runs

@@ -29,7 +29,7 @@ class QuestionsScreen(Section):
         Binding("i", "insight", "Insight"),
         Binding("e", "exercise", "Exercise"),
         Binding("g", "figure", "Figure"),
-        Binding("escape", "leave", "Done typing", show=False),
+        Binding("escape", "leave", "Done typing"),
     ]
 
     def __init__(self) -> None:

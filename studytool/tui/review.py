@@ -45,7 +45,7 @@ class ReviewScreen(Section):
         Binding("g", "figure", "Figure"),
         Binding("n", "new_session", "New session"),
         Binding("c", "cram", "Cram"),
-        Binding("escape", "leave_answer", "Done typing", show=False),
+        Binding("escape", "leave_answer", "Done typing"),
     ]
 
     def __init__(self) -> None:

@@ -87,7 +87,10 @@ class StatsScreen(Section):
         t.append(self.t("Exercises ", "练习 "), style="bold")
         t.append(f"{passed}/{len(stats['exercises'])}\n")
         t.append(self.t("Checklist ", "清单 "), style="bold")
-        t.append(f"{stats['checklist']['done']}/{stats['checklist']['total']}")
+        t.append(f"{stats['checklist']['done']}/{stats['checklist']['total']}\n")
+        for i, topic in enumerate(stats.get("topics", {}), 1):
+            t.append(f"T{i} ", style="bold")
+            t.append(TOPIC_LABELS[topic][1 if self.lang == "zh" else 0] + "  ", style="dim")
         self.query_one("#stats-summary", Static).update(t)
 
         daily = reviews_per_day(core.store, now, core.config)
