@@ -152,7 +152,17 @@ def plan(refresh: bool = False) -> dict:
             run_as, inner_uid = NOBODY, NOBODY
         elif root:
             notes.append(f"the interpreter is not readable by uid {NOBODY}: learner code runs as root")
-    unshare = shutil.which("unshare") if mode == "fallback" and root else None
+    unshare = None
+    if mode == "fallback" and root:
+        unshare, setpriv = shutil.which("unshare"), shutil.which("setpriv")
+        try:
+            ok = bool(unshare) and subprocess.run([unshare, "--net", "--", "/bin/true"],
+                                                  capture_output=True, timeout=10).returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            ok = False
+        if not ok or (run_as is not None and not setpriv):
+            unshare = None
+            notes.append("could not unshare the network: learner code can reach the network")
     _PLAN = {
         "mode": mode,
         "bwrap": bwrap,
@@ -217,8 +227,12 @@ def build_command(p: dict, limits: Limits, hide: list[str] | None = None) -> tup
         os.chown(scratch, p["run_as"], p["run_as"])
     os.chmod(scratch, 0o700)
     argv = py
-    if p.get("unshare"):
-        argv = [p["unshare"], "--net", "--"] + py
+    if p.get("unshare"):  # as root: a new network namespace, then drop to the sandbox uid
+        argv = [p["unshare"], "--net", "--"]
+        if p["run_as"] is not None:
+            argv += [shutil.which("setpriv") or "setpriv", f"--reuid={p['run_as']}",
+                     f"--regid={p['run_as']}", "--clear-groups", "--"]
+        argv += py
     return argv, _sandbox_env(False, scratch), scratch
 
 
@@ -313,7 +327,7 @@ def start_zygote(limits: Limits, hide: list[str] | None = None) -> Zygote:
     p = plan()
     argv, env, scratch = build_command(p, limits, hide)
     kw: dict[str, Any] = {}
-    if p["run_as"] is not None:
+    if p["run_as"] is not None and not (p["mode"] == "fallback" and p.get("unshare")):
         kw = {"user": p["run_as"], "group": p["run_as"], "extra_groups": []}
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, cwd="/", start_new_session=True,
