@@ -401,3 +401,35 @@ def test_tui_start_never_imports_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          check=True, timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.sandbox
+async def test_watch_regrades_on_save(grader_service):
+    import asyncio
+
+    from studytool import workspace
+
+    app = make_app(make_core(), grader=SharedGrader(grader_service))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("down")  # causal_mask
+        await pilot.pause()
+        assert screen.eid == "causal_mask"
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press("w")
+        await pilot.pause(0.5)
+        assert screen.watching == "causal_mask"
+        path = workspace.workspace_file("causal_mask")
+        path.write_text(workspace.solution_source("causal_mask"), encoding="utf-8")
+        for _ in range(120):
+            await asyncio.sleep(0.25)
+            if screen.results.get("causal_mask", {}).get("status") == "pass":
+                break
+        assert screen.results["causal_mask"]["status"] == "pass"
+        await pilot.press("w")
+        await pilot.pause()
+        assert screen.watching is None
