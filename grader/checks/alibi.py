@@ -11,6 +11,11 @@ from studytool.grader.references.alibi import alibi_bias, alibi_slopes
 from studytool.grader.spec import Outcome, ProbeResult, TestCase
 
 
+def _witness(message: str, label: str) -> str:
+    """The comparison's witness without the label already said at the start of the message."""
+    return message[len(label) + 2:] if message.startswith(label + ": ") else message
+
+
 def _error(res: ProbeResult) -> Outcome | None:
     return None if res.ok else Outcome.errored(res.error.describe())
 
@@ -95,7 +100,7 @@ def _judge_bias(args):
             same_inf = torch.equal(torch.isinf(g), torch.isinf(wrong))
             fin = ~torch.isinf(wrong)
             if same_inf and torch.allclose(g[fin], wrong[fin], atol=1e-5, rtol=1e-4):
-                return Outcome.failed(f"{what}: {why}. ({out.message})")
+                return Outcome.failed(f"{what}: {why}. ({_witness(out.message, what)})")
         return out
 
     return judge

@@ -14,6 +14,11 @@ from studytool.grader.spec import Outcome, ProbeResult, TestCase
 MIB = 1 << 20
 
 
+def _witness(message: str, label: str) -> str:
+    """The comparison's witness without the label already said at the start of the message."""
+    return message[len(label) + 2:] if message.startswith(label + ": ") else message
+
+
 def _error(res: ProbeResult) -> Outcome | None:
     return None if res.ok else Outcome.errored(res.error.describe())
 
@@ -83,7 +88,7 @@ def _judge_values(args, label):
             return out
         for why, wrong in _mistakes(q.double(), k.double(), v.double(), causal, eps).items():
             if torch.allclose(got.double(), wrong, atol=1e-4, rtol=1e-3):
-                return Outcome.failed(f"{label}: {why}. ({out.message})")
+                return Outcome.failed(f"{label}: {why}. ({_witness(out.message, label)})")
         return out
 
     return judge

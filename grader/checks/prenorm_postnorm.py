@@ -17,6 +17,11 @@ FORMULA = {
 OTHER = {"PreLNBlock": "PostLNBlock", "PostLNBlock": "PreLNBlock"}
 
 
+def _witness(message: str, label: str) -> str:
+    """The comparison's witness without the label already said at the start of the message."""
+    return message[len(label) + 2:] if message.startswith(label + ": ") else message
+
+
 def _error(res: ProbeResult) -> Outcome | None:
     return None if res.ok else Outcome.errored(res.error.describe())
 
@@ -107,7 +112,7 @@ def _judge_forward(args, kind, causal, label):
         ]
         for wrong, why in hints:
             if torch.allclose(got, wrong, atol=1e-4, rtol=1e-3):
-                return Outcome.failed(f"{label}: {why}. ({out.message})")
+                return Outcome.failed(f"{label}: {why}. ({_witness(out.message, label)})")
         return Outcome.failed(f"{out.message}. Expected {FORMULA[kind]}")
 
     return judge

@@ -9,6 +9,11 @@ from studytool.grader.references.rope import apply_rope as reference
 from studytool.grader.spec import Outcome, ProbeResult, TestCase
 
 
+def _witness(message: str, label: str) -> str:
+    """The comparison's witness without the label already said at the start of the message."""
+    return message[len(label) + 2:] if message.startswith(label + ": ") else message
+
+
 def _error(res: ProbeResult) -> Outcome | None:
     return None if res.ok else Outcome.errored(res.error.describe())
 
@@ -74,7 +79,7 @@ def _judge_values(args, label):
             return out
         for why, wrong in _mistakes(x, positions, base).items():
             if torch.allclose(got.double(), wrong, atol=1e-4, rtol=1e-3):
-                return Outcome.failed(f"{label}: {why}. ({out.message})")
+                return Outcome.failed(f"{label}: {why}. ({_witness(out.message, label)})")
         return out
 
     return judge
