@@ -44,8 +44,8 @@ else:
 
     class Timed(StudyApp):
         def on_mount(self):
+            self.call_after_refresh(self.first)  # before the app queues its core loading
             super().on_mount()
-            self.call_after_refresh(self.first)
         def first(self):
             marks.setdefault("first", time.time())
         def _core_loaded(self):
