@@ -36,6 +36,19 @@ def _files(prefix: str) -> list:
             for ex in SIX for p in sorted((ANSWERS / ex).glob(f"{prefix}_*.py"))]
 
 
+_RESULTS: dict[tuple[str, str], tuple[dict, float]] = {}
+
+
+def _graded(grade, exercise: str, path: Path) -> tuple[dict, float]:
+    """Grade each file once per session (several tests look at the same result)."""
+    key = (exercise, str(path))
+    if key not in _RESULTS:
+        t0 = time.perf_counter()
+        r = grade(exercise, path.read_text())
+        _RESULTS[key] = (r, time.perf_counter() - t0)
+    return _RESULTS[key]
+
+
 def _failing(result: dict) -> str:
     return "\n".join(f"[{t['name']}] {t['message']}" for t in result["tests"]
                      if t["status"] != "pass")
@@ -44,7 +57,7 @@ def _failing(result: dict) -> str:
 @pytest.mark.parametrize("exercise,path", _files("wrong"))
 def test_wrong_answer_rejected_naming_its_fault(grade, exercise, path):
     expect = _header(path, "expect")
-    r = grade(exercise, path.read_text())
+    r, _ = _graded(grade, exercise, path)
     assert r["status"] != "pass", f"{path.name} ({_header(path, 'fault')}) passed"
     msgs = _failing(r)
     assert expect.lower() in msgs.lower(), (
@@ -54,7 +67,7 @@ def test_wrong_answer_rejected_naming_its_fault(grade, exercise, path):
 
 @pytest.mark.parametrize("exercise,path", _files("ok"))
 def test_correct_variant_passes(grade, exercise, path):
-    r = grade(exercise, path.read_text())
+    r, _ = _graded(grade, exercise, path)
     assert r["status"] == "pass", f"{path.name} fails:\n{_failing(r)}"
 
 
@@ -74,21 +87,20 @@ def test_property_checks_catch_right_values_wrong_method(grade):
         ("prenorm_postnorm", "wrong_ln_on_residual"): "with attn and ff zeroed the block is the identity",
     }
     for (ex, stem), test_name in cases.items():
-        r = grade(ex, (ANSWERS / ex / f"{stem}.py").read_text())
+        r, _ = _graded(grade, ex, ANSWERS / ex / f"{stem}.py")
         failing = {t["name"] for t in r["tests"] if t["status"] != "pass"}
         assert any(test_name in n for n in failing), (ex, stem, failing)
 
 
 def test_quadratic_linear_attention_fails_the_memory_check(grade):
-    r = grade("linear_attention", (ANSWERS / "linear_attention" / "wrong_quadratic.py").read_text())
+    r, _ = _graded(grade, "linear_attention", ANSWERS / "linear_attention" / "wrong_quadratic.py")
     mem = [t for t in r["tests"] if t["name"].startswith("no N×N matrix")]
     assert mem and all(t["status"] == "fail" for t in mem), mem
     assert all("N×N" in t["message"] for t in mem)
 
 
 def test_prenorm_reports_gradient_norms_by_layer(grade):
-    src = (ROOT / "grader" / "references" / "prenorm_postnorm.py").read_text()
-    r = grade("prenorm_postnorm", src)
+    r, _ = _graded(grade, "prenorm_postnorm", ROOT / "grader" / "references" / "prenorm_postnorm.py")
     assert r["status"] == "pass"
     figs = [f["grad_norm_by_layer"] for f in (r.get("figures") or {}).values()
             if "grad_norm_by_layer" in f]
@@ -101,9 +113,6 @@ def test_prenorm_reports_gradient_norms_by_layer(grade):
 
 @pytest.mark.parametrize("exercise", SIX)
 def test_grading_the_reference_stays_fast(grade, exercise):
-    src = (ROOT / "grader" / "references" / f"{exercise}.py").read_text()
-    t0 = time.perf_counter()
-    r = grade(exercise, src)
-    elapsed = time.perf_counter() - t0
-    assert r["status"] == "pass"
+    r, elapsed = _graded(grade, exercise, ROOT / "grader" / "references" / f"{exercise}.py")
+    assert r["status"] == "pass", _failing(r)
     assert elapsed < 20, f"{exercise}: {elapsed:.1f} s"
