@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from studytool.grader.compare import check_tensor, close
+from studytool.grader.compare import close
 from studytool.grader.references.linear_attention import linear_attention as reference
 from studytool.grader.spec import Outcome, ProbeResult, TestCase
 
