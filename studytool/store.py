@@ -12,15 +12,32 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import sqlite_utils
-
 from studytool import locations
+
+
+def _import_sqlite_utils():
+    """Import sqlite-utils without the pandas and numpy it loads, when installed, only to map their
+    scalar types (about 0.4 s of start-up; the store never writes such values)."""
+    blocked = [name for name in ("pandas", "numpy") if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail fast
+    try:
+        import sqlite_utils
+    finally:
+        for name in blocked:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+    return sqlite_utils
+
+
+sqlite_utils = _import_sqlite_utils()
 
 
 def utcnow() -> datetime:
