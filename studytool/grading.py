@@ -235,4 +235,21 @@ def isolation_report() -> dict:
     rep["ok"] = "error" not in z
     if "error" in z:
         rep["error"] = z["error"]
+    rep["summary"] = summarize(rep)
     return rep
+
+
+def summarize(rep: dict) -> str:
+    """One line for humans: which isolation is in force."""
+    if not rep.get("ok", True):
+        return f"sandbox NOT working: {rep.get('error', 'unknown error')}"
+    parts = ["bubblewrap" if rep.get("mode") == "bwrap" else "fallback (rlimits + new session)"]
+    parts.append(f"uid {rep.get('uid')}" + ("" if rep.get("unprivileged") else " (root!)"))
+    if rep.get("pid_namespace"):
+        parts.append("PID namespace")
+    parts.append("no network" if rep.get("network") == "none" else "network reachable")
+    parts.append(str(rep.get("filesystem", "")))
+    parts.append("process limit binds" if rep.get("nproc_binds") else "process limit does not bind")
+    text = ", ".join(p for p in parts if p)
+    notes = rep.get("notes") or []
+    return text + (" — " + "; ".join(notes) if notes else "")

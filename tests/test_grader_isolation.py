@@ -90,6 +90,7 @@ def test_isolation_report_client_has_no_torch():
     assert out.returncode == 0, out.stderr
     rep = __import__("json").loads(out.stdout)
     assert rep["ok"] is True and rep["mode"] in ("bwrap", "fallback")
+    assert rep["summary"] and "NOT working" not in rep["summary"]
 
 
 @pytest.mark.sandbox
