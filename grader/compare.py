@@ -30,7 +30,8 @@ def check_tensor(actual: Any, what: str, *, shape: tuple[int, ...] | None = None
                  dtype: torch.dtype | None = None) -> Outcome | None:
     """None when ``actual`` is a tensor of the given shape and dtype, else a failed Outcome."""
     if not isinstance(actual, torch.Tensor):
-        return Outcome.failed(f"{what}: expected a torch.Tensor, got {type(actual).__name__}")
+        got = getattr(actual, "type_name", None) or type(actual).__name__  # wire.Opaque: its name
+        return Outcome.failed(f"{what}: expected a torch.Tensor, got {got}")
     if shape is not None and tuple(actual.shape) != tuple(shape):
         return Outcome.failed(
             f"{what}: wrong shape — expected {list(shape)}, got {list(actual.shape)}")

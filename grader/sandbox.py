@@ -218,6 +218,10 @@ def build_command(p: dict, limits: Limits, hide: list[str] | None = None) -> tup
             if reachable and os.path.isdir(h) and not h.startswith("/tmp/") and not any(
                     str(x).startswith(h.rstrip("/") + "/") for x in _interpreter_paths()):
                 argv += ["--tmpfs", h]
+        # the learner must not import the references (or read the checks) from inside
+        for secret in ("references", "checks"):
+            if (PACKAGE_ROOT / secret).is_dir():
+                argv += ["--tmpfs", str(PACKAGE_ROOT / secret)]
         argv += ["--chdir", "/tmp", "--"] + py
         return argv, _sandbox_env(True, "/tmp"), "/tmp"
     import tempfile

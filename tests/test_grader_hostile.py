@@ -357,3 +357,12 @@ def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
         pytest.skip("bubblewrap not in use here")
     assert "ifaces=['lo']" in msg and "root_writable=False" in msg, msg
     assert "uid=0" not in msg
+
+
+def test_reference_is_not_importable_in_the_sandbox(hostile):
+    from studytool.grader import sandbox
+
+    if sandbox.plan()["mode"] != "bwrap":
+        pytest.skip("only bubblewrap can hide the references")
+    r = hostile("from studytool.grader.references.sinusoidal_pe import sinusoidal_position_encoding\n")
+    assert "ModuleNotFoundError" in _msgs(r) or "ImportError" in _msgs(r), _msgs(r)
