@@ -735,6 +735,19 @@ def _retention(first_of_day: Iterable[int]) -> float | None:
     return round(sum(1 for r in ratings if r != 1) / len(ratings), 4)
 
 
+def reviews_per_day(store: Store, now: datetime, config: Config, days: int = 30) -> list[int]:
+    """Ratings per study day over the last ``days`` days, oldest first (today last)."""
+    today = study_day(now, config)
+    since = day_start(now, config) - timedelta(days=days - 1)
+    counts = [0] * days
+    for (at,) in store.conn.execute("SELECT reviewed_at FROM review_log WHERE reviewed_at >= ?",
+                                    (to_iso(since),)):
+        back = (today - study_day(from_iso(at), config)).days
+        if 0 <= back < days:
+            counts[days - 1 - back] += 1
+    return counts
+
+
 def review_stats(store: Store, content: Any, now: datetime | None = None,
                  config: Config | None = None) -> dict[str, Any]:
     """The review and scheduling part of ``stats --json``.
@@ -819,6 +832,7 @@ def review_stats(store: Store, content: Any, now: datetime | None = None,
         "today": {"reviews": int(t[0]), "new": int(t[1]), "again": int(t[2])},
         "retention_30d": _retention(first.values()),
         "forecast_30d": forecast,
+        "reviews_per_day_30d": reviews_per_day(store, now, config),
         "streak_days": streak,
         "topics": topics,
     }

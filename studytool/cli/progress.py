@@ -69,6 +69,12 @@ def cmd_checklist(args: argparse.Namespace) -> int:
     return 0
 
 
+def _spark(values: list[int]) -> str:
+    bars = " ▁▂▃▄▅▆▇█"
+    top = max(values, default=0)
+    return "".join(bars[0 if not v else 1 + (len(bars) - 2) * v // top] for v in values) if top else "·" * len(values)
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     content = _content()
     with Store() as store:
@@ -80,15 +86,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
     cards = stats["cards"]
     print(f"Items: {cards['total']} ({cards['new']} new, {cards['learning']} learning, "
           f"{cards['review']} review) — {cards['due']} due now")
-    print(f"Reviews: {stats['reviews']} in all")
-    for key, label in (("today", "Today"),):
-        if key in stats:
-            t = stats[key]
-            print(f"{label}: {t['reviews']} reviews, {t['new']} new, {t['again']} again")
+    print(f"Reviews: {stats['reviews']} in all; last 30 days {_spark(stats['reviews_per_day_30d'])} "
+          "(today last)")
+    t = stats["today"]
+    print(f"Today: {t['reviews']} reviews, {t['new']} new, {t['again']} again")
     if stats.get("retention_30d") is not None:
         print(f"True retention (30 days): {stats['retention_30d']:.0%}")
-    if "streak_days" in stats:
-        print(f"Streak: {stats['streak_days']} day(s)")
+    print(f"Streak: {stats['streak_days']} day(s)")
+    print(f"Due in the next 30 days: {_spark(stats['forecast_30d'])} (today first)")
     passed = sum(1 for e in stats["exercises"].values() if e["passed"])
     print(f"Exercises: {passed}/{len(stats['exercises'])} passed")
     print(f"Checklist: {stats['checklist']['done']}/{stats['checklist']['total']} done")

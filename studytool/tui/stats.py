@@ -3,8 +3,6 @@ the 30-day forecast (textual-plotext)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from rich.text import Text as RichText
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,22 +11,6 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from studytool.tui.base import Section
-
-
-def reviews_per_day(store, now, config, days: int = 30) -> list[int]:
-    """Ratings per study day over the last ``days`` days, oldest first (today last)."""
-    from studytool import scheduler as sch
-    from studytool.store import from_iso, to_iso
-
-    today = sch.study_day(now, config)
-    since = sch.day_start(now, config) - timedelta(days=days - 1)
-    counts = [0] * days
-    for (at,) in store.conn.execute("SELECT reviewed_at FROM review_log WHERE reviewed_at >= ?",
-                                    (to_iso(since),)):
-        back = (today - sch.study_day(from_iso(at), config)).days
-        if 0 <= back < days:
-            counts[days - 1 - back] += 1
-    return counts
 
 
 def _int_yticks(plt, values: list[int]) -> None:
@@ -63,11 +45,7 @@ class StatsScreen(Section):
 
         core = self.core
         now = self.study.clock()
-        stats = compute_stats(core.store, core.content)
-        # compute_stats reads the wall clock; the scheduler part is recomputed at the app's clock
-        from studytool import scheduler as sch
-
-        stats.update(sch.review_stats(core.store, core.content, now=now, config=core.config))
+        stats = compute_stats(core.store, core.content, now=now, config=core.config)
         cards = stats["cards"]
         t = RichText()
         t.append(self.t("Items ", "条目 "), style="bold")
@@ -93,7 +71,7 @@ class StatsScreen(Section):
             t.append(TOPIC_LABELS[topic][1 if self.lang == "zh" else 0] + "  ", style="dim")
         self.query_one("#stats-summary", Static).update(t)
 
-        daily = reviews_per_day(core.store, now, core.config)
+        daily = stats["reviews_per_day_30d"]
         p = self.query_one("#plot-daily", PlotextPlot)
         plt = p.plt
         plt.clear_data()
