@@ -502,9 +502,9 @@ def test_review_stats_shape_and_counts(store):
     assert stats["topics"]["alpha"]["items"] == 4
     assert stats["topics"][items[0].topic]["retention_30d"] == 0.5
     assert stats["topics"]["gamma"]["retention_30d"] is None
-    # reviews per study day, oldest first: day -20 is outside, day -10 has 1, today 3
+    # reviews per study day, oldest first: days -20 and -10 have 1 each, today 3
     daily = stats["reviews_per_day_30d"]
-    assert len(daily) == 30 and daily[-1] == 3 and daily[-11] == 1 and sum(daily) == 4
+    assert len(daily) == 30 and daily[-1] == 3 and daily[-11] == daily[-21] == 1 and sum(daily) == 5
     json.dumps(stats)
 
 
