@@ -5,9 +5,11 @@ Isolation, strongest first (``STUDYTOOL_SANDBOX`` = ``auto`` | ``bwrap`` | ``fal
 * ``bwrap``: bubblewrap started as the unprivileged uid 65534 when we are root (so RLIMIT_NPROC
   binds), with new user/PID/network/IPC/UTS namespaces, a read-only view of ``/``, a size-capped
   tmpfs ``/tmp`` as the only writable place, the data directory hidden, ``--new-session`` and
-  ``--die-with-parent``. When uid 65534 cannot read the interpreter (e.g. pyenv under /root) bwrap
-  runs as us with ``--uid 65534`` inside its user namespace, and the report says that NPROC then
-  does not bind.
+  ``--die-with-parent``. When uid 65534 cannot reach the interpreter or the checkout (a venv or
+  clone under /root, say), bwrap runs as root without a user namespace, mounts a tmpfs over each
+  directory that blocks the way and binds the needed trees back in, then ``setpriv`` drops to the
+  real uid 65534 inside, so RLIMIT_NPROC still binds ("bind-in" below). Only where that fails too
+  does bwrap run with ``--uid 65534`` mapped to root, and the report says NPROC does not bind.
 * ``fallback`` (no bwrap): a new session, rlimits, uid 65534 when root and the interpreter is
   readable, ``unshare --net`` when available, and the zygote kills every descendant after a grade.
 
@@ -93,6 +95,65 @@ def _interpreter_paths() -> list[Path]:
     return paths
 
 
+def _needed_paths() -> list[Path]:
+    """Every tree the zygote reads: the interpreter, its libraries and the studytool package."""
+    import studytool
+
+    return [*_interpreter_paths(), Path(studytool.__file__).resolve().parent]
+
+
+def _bind_ins() -> list[tuple[str, str]]:
+    """(blocking dir, tree to bind back) for each needed path that uid 65534 cannot reach.
+
+    The blocking dir is the outermost ancestor others may not enter (e.g. /root); the tree is its
+    child on the way to the needed path (e.g. /root/checkout), bound back over a tmpfs.
+    """
+    out: set[tuple[str, str]] = set()
+    for path in _needed_paths():
+        try:
+            path = path.resolve()
+        except OSError:
+            continue
+        chain = [*reversed(path.parents), path]
+        for parent, child in zip(chain, chain[1:]):
+            try:
+                if not parent.stat().st_mode & stat.S_IXOTH:
+                    out.add((str(parent), str(child)))
+                    break
+            except OSError:
+                break
+    return sorted(out)
+
+
+def _bind_in_args(bind_ins: list[tuple[str, str]]) -> list[str]:
+    args: list[str] = []
+    for blocker in sorted({b for b, _ in bind_ins}):
+        args += ["--tmpfs", blocker]
+    for _, tree in bind_ins:
+        args += ["--ro-bind", tree, tree]
+    return args
+
+
+_DROP = ["--reuid", str(NOBODY), "--regid", str(NOBODY), "--clear-groups", "--"]
+_BIND_IN_NS = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+               "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+               "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+
+
+def _bind_in_works(bwrap: str, setpriv: str, bind_ins: list[tuple[str, str]]) -> tuple[bool, str]:
+    """Can the zygote's imports load as uid 65534 with the blocked trees bound back in?"""
+    args = [bwrap, *_BIND_IN_NS, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+            "--perms", "1777", "--tmpfs", "/tmp", *_bind_in_args(bind_ins), "--chdir", "/tmp", "--",
+            setpriv, *_DROP, sys.executable, "-B", "-s", "-c",
+            "import os, tempfile, studytool.grader.wire; assert os.getuid() == %d; "
+            "tempfile.mkdtemp(dir='/tmp')" % NOBODY]
+    try:
+        r = subprocess.run(args, capture_output=True, timeout=20)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return False, str(exc)
+    return r.returncode == 0, r.stderr.decode(errors="replace").strip()[-300:]
+
+
 def _bwrap_works(bwrap: str, as_user: int | None) -> tuple[bool, str]:
     args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/", "/",
             "--proc", "/proc", "--dev", "/dev", "--", "/bin/true"]
@@ -122,6 +183,7 @@ def plan(refresh: bool = False) -> dict:
     notes: list[str] = []
     bwrap = shutil.which("bwrap")
     mode, run_as, inner_uid = "fallback", None, os.geteuid()
+    bind_ins: list[tuple[str, str]] = []
     if want in ("auto", "bwrap") and bwrap:
         if root and readable:
             ok, err = _bwrap_works(bwrap, NOBODY)
@@ -129,6 +191,17 @@ def plan(refresh: bool = False) -> dict:
                 mode, run_as, inner_uid = "bwrap", NOBODY, NOBODY
             else:
                 notes.append(f"bwrap as uid {NOBODY} failed ({err}); trying as root")
+        elif root:
+            setpriv = shutil.which("setpriv")
+            blocked = _bind_ins()
+            ok, err = _bind_in_works(bwrap, setpriv, blocked) if setpriv else (False, "no setpriv")
+            if ok:
+                mode, inner_uid, bind_ins = "bwrap", NOBODY, blocked
+                notes.append(f"uid {NOBODY} cannot enter {', '.join(sorted({b for b, _ in blocked}))}: "
+                             f"bwrap binds {', '.join(t for _, t in blocked)} back in and drops to "
+                             f"uid {NOBODY} inside")
+            else:
+                notes.append(f"binding the interpreter in for uid {NOBODY} failed ({err})")
         if mode == "fallback":
             ok, err = _bwrap_works(bwrap, None)
             if ok:
@@ -169,7 +242,8 @@ def plan(refresh: bool = False) -> dict:
         "run_as": run_as,
         "uid": inner_uid,
         "unprivileged": inner_uid != 0,
-        "nproc_binds": run_as is not None or not root,
+        "nproc_binds": run_as is not None or bool(bind_ins) or not root,
+        "bind_in": [list(b) for b in bind_ins],
         "pid_namespace": mode == "bwrap",
         "network": "none" if (mode == "bwrap" or unshare) else "host",
         "filesystem": "read-only, writable tmpfs /tmp" if mode == "bwrap" else "host (rlimits only)",
@@ -202,19 +276,30 @@ def build_command(p: dict, limits: Limits, hide: list[str] | None = None) -> tup
     py = [sys.executable, "-B", "-s", "-m", "studytool.grader.zygote"]
     if p["mode"] == "bwrap":
         argv = [p["bwrap"]]
-        if p["run_as"] is None and os.geteuid() == 0:
+        bind_in = [tuple(b) for b in p.get("bind_in") or []]
+        if bind_in:  # root, no user namespace: bind the blocked trees in, drop to uid 65534 inside
+            # the tmpfs is made by root here: sticky and world-writable, like a real /tmp
+            argv += [*_BIND_IN_NS, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+                     "--perms", "1777", "--size", str(limits.scratch_bytes), "--tmpfs", "/tmp",
+                     *_bind_in_args(bind_in)]
+            py = [shutil.which("setpriv") or "setpriv", *_DROP, *py]
+        elif p["run_as"] is None and os.geteuid() == 0:
             argv += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
         elif p["run_as"] is not None:
             argv += ["--unshare-user", "--disable-userns"]
-        argv += ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-                 "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-                 "--size", str(limits.scratch_bytes), "--tmpfs", "/tmp"]
+        if not bind_in:
+            argv += ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                     "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+                     "--size", str(limits.scratch_bytes), "--tmpfs", "/tmp"]
         # a venv or checkout under /tmp must stay visible (read-only) above the tmpfs
         for path in sorted({str(x) for x in _interpreter_paths()}):
             if path.startswith("/tmp/") and os.path.exists(path):
                 argv += ["--ro-bind", path, path]
         for h in hide or []:
             reachable = p["run_as"] is None or _world_readable(Path(h))
+            if bind_in and any(h == b or h.startswith(b.rstrip("/") + "/") for b, _ in bind_in) \
+                    and not any(h == t or h.startswith(t + "/") for _, t in bind_in):
+                continue  # already under a tmpfs that hides it
             if reachable and os.path.isdir(h) and not h.startswith("/tmp/") and not any(
                     str(x).startswith(h.rstrip("/") + "/") for x in _interpreter_paths()):
                 argv += ["--tmpfs", h]
