@@ -153,6 +153,8 @@ def learner_panel(result: dict | None, kind: str) -> Panel | None:
         return None
     figs = result.get("figures") or {}
     m = figs.get(kind) or figs.get("output")
+    if m is None:  # the grader files figures under the test that produced them
+        m = next((f[kind] for f in figs.values() if isinstance(f, dict) and kind in f), None)
     if not isinstance(m, list) or not m or not isinstance(m[0], list):
         return None
     try:
