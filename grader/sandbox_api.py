@@ -76,6 +76,18 @@ def peak_memory(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any,
     return result, max(0, peak - before)
 
 
+def measure_peak(run: Callable[[], Any]) -> dict[str, Any]:
+    """Run ``run()`` and measure its peak memory. Running out of memory comes back as data
+    (``out_of_memory``, ``message``) so that a judge can say what it means for the exercise."""
+    try:
+        sample, peak = peak_memory(run)
+    except (MemoryError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and "can't allocate memory" not in str(exc):
+            raise
+        return {"out_of_memory": True, "message": f"{type(exc).__name__}: {str(exc)[:160]}"}
+    return {"out_of_memory": False, "peak_bytes": int(peak), "sample": sample}
+
+
 class RowCounter(dict):
     def __init__(self) -> None:
         super().__init__()
