@@ -141,6 +141,21 @@ class StoreError(Exception):
     pass
 
 
+def _retry_while_locked(fn: Callable[[], Any], seconds: float = 10.0) -> Any:
+    """Switching a new database to WAL does not wait on SQLite's busy handler: another process
+    opening the same new store at that moment makes it fail with "database is locked"."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 # --------------------------------------------------------------------------- rows
 
 
@@ -191,7 +206,7 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None,
                                check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
+        _retry_while_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"))
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         self.conn = conn
@@ -237,6 +252,10 @@ class Store:
                 f"understands ({SCHEMA_VERSION}); upgrade studytool")
         for version in range(current + 1, target + 1):
             with self.tx():
+                # re-read under the write lock: another process (the app and a `check` started
+                # together on a new store) may have applied this step meanwhile
+                if self.version >= version:
+                    continue
                 MIGRATIONS[version - 1](self.db)
                 self.conn.execute(f"PRAGMA user_version = {version}")
 

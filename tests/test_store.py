@@ -107,3 +107,27 @@ def test_sigkill_during_a_burst_of_writes_loses_no_committed_write(tmp_path):
         # every acknowledged attempt is there; at most the one in flight beyond it
         assert set(range(acknowledged + 1)) <= passed
         assert max(passed) <= acknowledged + 1
+
+
+OPENER = textwrap.dedent("""
+    import sys, time
+    from studytool.store import Store
+    while time.time() < float(sys.argv[2]):  # start together
+        pass
+    with Store(sys.argv[1]) as store:
+        store.set_tick(sys.argv[3], True)
+""")
+
+
+def test_processes_opening_a_new_store_together_migrate_it_once(tmp_path):
+    """The app and a `studytool check` started at once on a fresh data directory."""
+    for attempt in range(3):
+        path = tmp_path / f"s{attempt}.db"
+        start = time.time() + 1.5
+        procs = [subprocess.Popen([sys.executable, "-c", OPENER, str(path), str(start), f"t{i:02d}"],
+                                  stderr=subprocess.PIPE, text=True) for i in range(1, 5)]
+        errors = [p.communicate(timeout=60)[1] for p in procs]
+        assert all(p.returncode == 0 for p in procs), errors
+        with Store(path) as store:
+            assert store.version == SCHEMA_VERSION
+            assert set(store.ticks()) == {"t01", "t02", "t03", "t04"}
