@@ -203,16 +203,26 @@ class ExerciseSummary:
 class Store:
     def __init__(self, path: Path | str | None = None, *, migrate: bool = True) -> None:
         self.path = Path(path) if path is not None else locations.db_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None,
-                               check_same_thread=False)
-        _retry_while_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"))
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        self.conn = conn
-        self.db = sqlite_utils.Database(conn)
-        if migrate:
-            self.migrate()
+        conn = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None,
+                                   check_same_thread=False)
+            _retry_while_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"))
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self.conn = conn
+            self.db = sqlite_utils.Database(conn)
+            if migrate:
+                self.migrate()
+        except (OSError, sqlite3.Error) as exc:
+            # not a database, unreadable, a folder that cannot be created: a message, not a traceback
+            if conn is not None:
+                conn.close()
+            raise StoreError(f"{self.path}: cannot open the progress store: {exc}") from None
+        except StoreError:
+            conn.close()
+            raise
 
     # -- plumbing
 

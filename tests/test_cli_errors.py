@@ -25,3 +25,13 @@ def test_store_from_a_newer_studytool_is_refused_cleanly(tmp_path, monkeypatch, 
     conn.close()
     assert main(["checklist"]) == 2
     assert "newer than this studytool understands" in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_a_store_is_refused_cleanly(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("STUDYTOOL_HOME", str(tmp_path))
+    (tmp_path / "progress.sqlite3").write_bytes(b"not a database, just some text " * 8)
+    for argv in (["stats"], ["checklist"], ["review", "--plain"], ["doctor"]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert f"{tmp_path / 'progress.sqlite3'}: cannot open the progress store" in err, argv
+        assert "Traceback" not in err
