@@ -164,3 +164,16 @@ def test_cli_module_does_not_import_torch_or_textual():
     code = ("import sys, studytool.cli.review, studytool.review, studytool.scheduler; "
             "bad = {'torch', 'textual'} & set(sys.modules); assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_undo_with_nothing_to_undo_asks_again_instead_of_revealing(run, home):
+    # "u" at the front of the first item changes nothing: the same prompt comes back, the key is
+    # not taken as the typed answer, and the next Enter reveals
+    code, out, _ = run("u\n\n3\n", "--topic", "parallelism-future", "--limit", "1")
+    assert code == 0
+    assert "Nothing to undo in this session." in out
+    assert out.count("Type your answer (optional), Enter to reveal >") == 2
+    assert "Your answer: u" not in out
+    assert [r for _, r in logs(home)] == [3]
+    with Store(home / "progress.sqlite3") as store:
+        assert [a.answer_text for a in store.question_attempts("q13")] == [""]

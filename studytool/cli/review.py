@@ -228,8 +228,11 @@ class _PlainReview:
             if line is None:
                 raise _Quit
             key = line.strip()
-            if self.command(key.lower()):
+            handled = self.command(key.lower())
+            if handled:
                 return
+            if handled is not None:
+                continue  # a key that did nothing here (undo with nothing to undo): ask again
             if it.kind == "question":
                 answer_text = line.strip()
             elif it.type == "truefalse" and key.lower() in _TRUE | _FALSE:
@@ -237,8 +240,9 @@ class _PlainReview:
             break
         self.back(cur, answer_text, verdict)
 
-    def command(self, key: str) -> bool:
-        """u/s/b/q; True when the current item is finished with (or replaced)."""
+    def command(self, key: str) -> bool | None:
+        """u/s/b/q: True when the current item is finished with (or replaced), False when the key
+        was handled but changed nothing (undo with nothing to undo), None for any other key."""
         s = self.s
         if key == "q":
             raise _Quit
@@ -252,7 +256,7 @@ class _PlainReview:
         if key == "b":
             print(f"Buried {s.bury()} until tomorrow.")
             return True
-        return False
+        return None
 
     def back(self, cur, answer_text: str, verdict: bool | None) -> None:
         it, obj = cur.item, cur.item.obj
@@ -306,8 +310,11 @@ class _PlainReview:
                 print(f"Recalled {len(recalled)}/{total} key points: suggests "
                       f"{suggestion} {sch.RATING_NAMES[suggestion]}.")
                 continue
-            if self.command(key):
+            handled = self.command(key)
+            if handled:
                 return
+            if handled is not None:
+                continue
             print("Keys: 1 Again, 2 Hard, 3 Good, 4 Easy; u undo, s suspend, b bury, q quit.")
 
     def summary_line(self) -> str:
