@@ -654,11 +654,11 @@ def _card_diff(stored: dict[str, Any], rebuilt: dict[str, Any]) -> list[str]:
             if stored.get(k) != rebuilt.get(k)]
 
 
-def doctor_check(store: Store, content: Any = None) -> list[str]:
+def doctor_check(store: Store, content: Any = None, *, config: Config | None = None) -> list[str]:
     """Rebuild every item's schedule from the review log (fsrs' ``reschedule_card``, under the
-    scheduler the states were computed with) and compare with the stored state. Returns one line per
-    problem; empty when consistent."""
-    scheduler = applied_scheduler(store) or current_scheduler(store)
+    scheduler the states were computed with, else the one ``config`` asks for) and compare with the
+    stored state. Returns one line per problem; empty when consistent."""
+    scheduler = applied_scheduler(store) or current_scheduler(store, config)
     problems: list[str] = []
     logs = _logs_by_item(store)
     states = {r["item_id"]: r for r in store.db.query("SELECT * FROM item_state")}

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from studytool import locations
+from studytool.config import Config, ConfigError, load_config
 from studytool.content import default_content
 from studytool.store import SCHEMA_VERSION, Store
 
@@ -30,16 +31,25 @@ def run_checks() -> dict[str, Any]:
     report["content"] = {"questions": len(content.questions), "cards": len(content.cards),
                          "exercises": len(content.exercises),
                          "skipped_decks": [str(p) for p in content_problems if p.severity == "warning"]}
+    try:
+        config = load_config()
+        report["config"] = {"path": str(locations.config_path()), "ok": True}
+    except ConfigError as exc:  # review and stats refuse to run until it is fixed
+        config = Config()
+        report["config"] = {"path": str(locations.config_path()), "ok": False, "error": str(exc)}
+        problems.append(f"settings: {exc}")
     with Store() as store:
         integrity = store.integrity_check()
         report["store"] = {"path": str(store.path), "schema_version": store.version,
                            "expected_version": SCHEMA_VERSION, "integrity": integrity}
         if integrity != "ok":
             problems.append(f"store integrity check: {integrity}")
-        schedule = scheduler.doctor_check(store, content)
+        schedule = scheduler.doctor_check(store, content, config=config)
         report["schedule"] = {"consistent": not schedule, "problems": schedule}
         problems.extend(schedule)
-    report["sandbox"] = grading.isolation_report()
+    report["sandbox"] = sandbox = grading.isolation_report()
+    if not sandbox.get("ok", True):
+        problems.append(f"sandbox: {sandbox.get('summary') or sandbox.get('error', 'not working')}")
     return report
 
 
