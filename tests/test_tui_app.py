@@ -433,3 +433,27 @@ async def test_watch_regrades_on_save(grader_service):
         await pilot.press("w")
         await pilot.pause()
         assert screen.watching is None
+
+
+async def test_today_counts_the_new_items_a_session_would_offer():
+    # suspended and buried new items are not "new today": Today must not send the learner to a
+    # review session that then has nothing to show
+    from dataclasses import replace
+
+    from studytool import scheduler as sch
+
+    core = make_core()
+    core.config = replace(core.config, new_per_day=500)
+    items = sch.review_items(core.content)
+    sch.suspend(core.store, items[0].id, items[0].kind, now=NOW)
+    sch.bury(core.store, items[1].id, items[1].kind, now=NOW, config=core.config)
+    app = make_app(core)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        shown = _text(app)
+        assert f"New today {len(items) - 2}" in shown, shown[:300]
+        await pilot.press("2")
+        await settle(pilot)
+        # the item on screen has been taken from the queue already
+        assert app.screen.session.queue.counts(NOW)["new"] + 1 == len(items) - 2
+    assert not _errors(app)

@@ -53,9 +53,10 @@ class TodayScreen(Section):
         assert core is not None
         now = self.study.clock()
         stats = sch.review_stats(core.store, core.content, now=now, config=core.config)
-        introduced = sch.new_introduced_today(core.store, now, core.config)
+        # what a review session started now would offer (suspended and buried items left out)
+        new_today = sch.build_queue(core.store, core.content, now=now,
+                                    config=core.config).counts(now)["new"]
         cards = stats["cards"]
-        new_today = max(0, min(cards["new"], core.config.new_per_day - introduced))
         today = stats["today"]
         lang = self.lang
         c = RichText()
