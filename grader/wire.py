@@ -25,6 +25,7 @@ from typing import Any
 MAGIC = b"STW1"
 MAX_MESSAGE = 512 * 1024 * 1024  # bytes; a larger message is refused
 MAX_DEPTH = 32
+MAX_DIMS = 64  # torch's own limit on a tensor's dimensions
 
 _DTYPES = (
     "float16", "bfloat16", "float32", "float64", "complex64", "complex128",
@@ -138,8 +139,8 @@ def decode(data: bytes) -> Any:
         head = json.loads(data[8 : 8 + hlen])
         tree = json.loads(head["h"])
         sizes = [int(s) for s in head["s"]]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise WireError(f"bad header: {exc}") from None
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:  # deep nesting: RecursionError
+        raise WireError(f"bad header: {type(exc).__name__}") from None
     offsets = []
     pos = 8 + hlen
     for s in sizes:
@@ -164,6 +165,8 @@ def decode(data: bytes) -> Any:
         if not isinstance(x, dict) or len(x) != 1:
             raise WireError("bad node")
         (tag, val), = x.items()
+        if tag in ("L", "D") and not isinstance(val, list):
+            raise WireError("bad node")
         if tag == "L":
             return [node(v, depth + 1) for v in val]
         if tag == "D":
@@ -174,16 +177,22 @@ def decode(data: bytes) -> Any:
             return Opaque(str(val)[:200])
         if tag == "T":
             return _tensor(blob(val[0]), val[1], val[2])
-        raise WireError(f"unknown tag {tag!r}")
+        raise WireError(f"unknown tag {tag!r}"[:100])
 
-    return node(tree, 0)
+    try:
+        return node(tree, 0)
+    except WireError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — a malformed node: e.g. {"D": [[1, 2, 3]]}, {"T": []}
+        raise WireError(f"bad node ({type(exc).__name__})") from None
 
 
 def _tensor(raw: bytes, dtype_name: Any, shape: Any):
     torch = _torch()
     if dtype_name not in _DTYPES:
         raise WireError(f"dtype {dtype_name!r} not allowed")
-    if not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape):
+    if not isinstance(shape, list) or len(shape) > MAX_DIMS or not all(
+            type(s) is int and 0 <= s < 2**40 for s in shape):
         raise WireError("bad shape")
     dtype = getattr(torch, dtype_name)
     numel = 1
@@ -194,7 +203,10 @@ def _tensor(raw: bytes, dtype_name: Any, shape: Any):
         raise WireError("tensor size does not match its shape")
     if numel == 0:
         return torch.empty(shape, dtype=dtype)
-    return torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(dtype).reshape(shape).clone()
+    flat = torch.frombuffer(bytearray(raw), dtype=torch.uint8)
+    if dtype == torch.bool:  # any byte but 0 or 1 is not a bool: it would compare unlike True
+        return (flat != 0).reshape(shape)
+    return flat.view(dtype).reshape(shape).clone()
 
 
 # -- stream framing --------------------------------------------------------------------------

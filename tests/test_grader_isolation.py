@@ -53,6 +53,42 @@ def test_wire_never_unpickles_and_rejects_malformed():
         wire.decode(good[:-3])  # truncated tensor bytes
 
 
+def _raw_message(tree, blobs=()) -> bytes:
+    """A wire message with a hand-written header, as a hostile sandbox process could send."""
+    import json
+    import struct
+
+    head = json.dumps({"h": json.dumps(tree), "s": [len(b) for b in blobs]}).encode()
+    return wire.MAGIC + struct.pack(">I", len(head)) + head + b"".join(blobs)
+
+
+@pytest.mark.parametrize("tree, blobs", [
+    ({"D": [[1, 2, 3]]}, ()),                       # a dict entry that is not a pair
+    ({"D": "ab"}, ()),                              # a dict that is not a list of pairs
+    ({"T": []}, ()),                                # a tensor node without fields
+    ({"T": [0, "float32", [0, 2**70]]}, (b"",)),    # a shape torch cannot hold
+    ({"T": [0, "float32", [1] * 100]}, (b"\0" * 4,)),  # more dimensions than torch allows
+    ({"L": 7}, ()),
+], ids=["dict-triple", "dict-str", "tensor-empty", "huge-dim", "too-many-dims", "list-int"])
+def test_wire_rejects_every_malformed_node_as_wire_error(tree, blobs):
+    with pytest.raises(wire.WireError):
+        wire.decode(_raw_message(tree, blobs))
+
+
+def test_wire_rejects_deep_json_nesting_as_wire_error():
+    head = b'{"h": "' + b"[" * 100000 + b'", "s": []}'
+    import struct
+
+    with pytest.raises(wire.WireError):
+        wire.decode(wire.MAGIC + struct.pack(">I", len(head)) + head)
+
+
+def test_wire_bool_tensors_hold_only_true_and_false():
+    t = wire.decode(_raw_message({"T": [0, "bool", [3]]}, (bytes([0, 1, 2]),)))
+    assert t.dtype == __import__("torch").bool
+    assert t.view(__import__("torch").uint8).tolist() == [0, 1, 1]
+
+
 def test_ast_scan_finds_forbidden_uses():
     names = ["torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention"]
     src = ("import torch.nn.functional as F\nfrom torch.nn import MultiheadAttention as M\n"
