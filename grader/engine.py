@@ -102,11 +102,33 @@ def judge_one(tc: TestCase, pr: ProbeResult) -> Outcome:
     return out
 
 
+def _probe_result(ev: dict) -> ProbeResult:
+    """A zygote 'test' event as a ProbeResult. Its payload was written by the learner's process,
+    so anything that cannot be read is "no result", never a pass."""
+    from . import wire
+
+    if ev.get("ok"):
+        try:
+            data = wire.decode(ev["payload"])
+        except (wire.WireError, KeyError, TypeError) as exc:
+            return ProbeResult(error=ProbeError(
+                "no result", message=f"the result could not be read ({exc})"))
+        if not isinstance(data, dict):
+            return ProbeResult(error=ProbeError("no result", message="the probe returned no data"))
+        return ProbeResult(data=data)
+    e = ev.get("error")
+    e = e if isinstance(e, dict) else {}
+    return ProbeResult(error=ProbeError(
+        str(e.get("kind") or "crashed"), type=str(e.get("type") or ""),
+        message=str(e.get("message") or ""), traceback=str(e.get("traceback") or "")))
+
+
 class Engine:
     def __init__(self, limits: sandbox.Limits | None = None, start: bool = True) -> None:
         self.limits = limits or sandbox.Limits()
         self.zygote: sandbox.Zygote | None = None
         self.restarts = 0
+        self.grades = 0
         if start:
             self.start()
 
@@ -209,8 +231,6 @@ class Engine:
 
     def _run(self, exercise_id: str, source: str, tests: list[TestCase], forbidden: list[str],
              lim: sandbox.Limits, add: Callable[[str, Outcome], None]) -> str:
-        from . import wire
-
         request = {
             "op": "grade", "exercise": exercise_id, "source": source, "forbidden": forbidden,
             "import_time_s": lim.import_time_s, "mem_bytes": lim.mem_bytes, "fsize": lim.fsize,
@@ -221,6 +241,8 @@ class Engine:
                       for tc in tests],
         }
         backstop = lim.import_time_s + sum(t["time_s"] for t in request["tests"]) + 15.0 * (1 + len(tests) / 10)
+        self.grades += 1
+        request["g"] = self.grades  # the zygote echoes it: events of another grade are never read
         got: dict[int, ProbeResult] = {}
         next_i = 0
         output = ""
@@ -241,33 +263,27 @@ class Engine:
                     got[i] = ProbeResult(error=ProbeError("sandbox error", message=str(exc)))
                 raise
             assert self.zygote is not None
-            for ev in sandbox.run_grade(self.zygote, request, backstop):
-                kind = ev.get("ev")
-                if kind == "test":
-                    i = ev.get("i")
-                    if not isinstance(i, int) or not 0 <= i < len(tests) or i in got:
+            try:
+                for ev in sandbox.run_grade(self.zygote, request, backstop):
+                    if ev.get("g") != request["g"]:
                         continue
-                    if ev.get("ok"):
-                        try:
-                            data = wire.decode(ev["payload"])
-                        except (wire.WireError, KeyError, TypeError) as exc:
-                            got[i] = ProbeResult(error=ProbeError(
-                                "no result", message=f"the result could not be read ({exc})"))
-                        else:
-                            if isinstance(data, dict):
-                                got[i] = ProbeResult(data=data)
-                            else:
-                                got[i] = ProbeResult(error=ProbeError(
-                                    "no result", message="the probe returned no data"))
-                    else:
-                        e = ev.get("error") or {}
-                        got[i] = ProbeResult(error=ProbeError(
-                            str(e.get("kind", "crashed")), type=str(e.get("type", "")),
-                            message=str(e.get("message", "")), traceback=str(e.get("traceback", ""))))
-                    flush_ready()
-                elif kind == "done":
-                    output = str(ev.get("output", ""))
-                    survivors = int(ev.get("survivors") or 0)
+                    kind = ev.get("ev")
+                    if kind == "test":
+                        i = ev.get("i")
+                        if not isinstance(i, int) or not 0 <= i < len(tests) or i in got:
+                            continue
+                        got[i] = _probe_result(ev)
+                        flush_ready()
+                    elif kind == "done":
+                        output = str(ev.get("output", ""))
+                        survivors = int(ev.get("survivors") or 0)
+                        break
+            except sandbox.SandboxDied:
+                raise
+            except Exception as exc:  # noqa: BLE001 — an unreadable event: this sandbox is done
+                self.zygote.kill()
+                raise sandbox.SandboxDied(
+                    f"it sent a message the grader could not read ({type(exc).__name__})") from None
         except sandbox.SandboxDied as exc:
             self.restarts += 1
             self.zygote = None
@@ -279,6 +295,11 @@ class Engine:
                     got[i] = ProbeResult(error=ProbeError(
                         "time limit", message="the sandbox stopped answering within the grade's "
                         "time budget and was killed"))
+                    first = False
+                elif first and "could not read" in str(exc):
+                    got[i] = ProbeResult(error=ProbeError(
+                        "no result", message=f"the sandbox {exc} — the program wrote to the "
+                        "sandbox's result channel itself; it was stopped"))
                     first = False
                 elif first:
                     got[i] = ProbeResult(error=ProbeError(

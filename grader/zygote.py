@@ -37,6 +37,9 @@ PR_SET_CHILD_SUBREAPER = 36
 _libc = ctypes.CDLL(None, use_errno=True)
 SOURCE_NAME = "solution.py"
 OUTPUT_KEEP = 4000  # characters of learner output kept for display
+GARBLED = {"kind": "no result",
+           "message": "the program garbled the sandbox's result channel (it wrote to a file "
+                      "descriptor it does not own)"}
 
 
 def _prctl(option: int, value: int) -> None:
@@ -138,6 +141,17 @@ def _classify(exc: BaseException) -> dict:
         return {"kind": "no result", "message": "the program raised KeyboardInterrupt"}
     return {"kind": "exception", "type": type(exc).__name__, "message": msg,
             "traceback": _learner_traceback(exc)}
+
+
+def _error_info(err) -> dict:
+    """The child's description of an error as plain strings (the child is untrusted)."""
+    if not isinstance(err, dict):
+        return dict(GARBLED)
+    out = {"kind": str(err.get("kind") or "crashed")[:40]}
+    for key, limit in (("type", 100), ("message", 1000), ("traceback", 1500)):
+        if err.get(key):
+            out[key] = str(err[key])[:limit]
+    return out
 
 
 def _child_main(req: dict, start: int, res_w: int, out_w: int, scratch: str) -> None:
@@ -258,10 +272,13 @@ class Zygote:
         self.scratch_root = os.environ.get("STUDYTOOL_SCRATCH") or "/tmp"
         self.grades = 0
         self.survivors = 0
+        self.grade_id = None  # echoed in every event of a grade, so none is read as another's
 
     def send(self, obj) -> None:
         from studytool.grader import wire
 
+        if self.grade_id is not None:
+            obj = {**obj, "g": self.grade_id}
         wire.write_frame(OUT_FD, obj)
 
     # -- cleanup: nothing survives a grade -------------------------------------------------
@@ -321,6 +338,7 @@ class Zygote:
         import tempfile
 
         self.grades += 1
+        self.grade_id = req.get("g")
         scratch = tempfile.mkdtemp(prefix="grade-", dir=self.scratch_root)
         os.chmod(scratch, 0o700)
         tests = req["tests"]
@@ -350,6 +368,7 @@ class Zygote:
             if out_total[0] > len(output):
                 text += f"\n… ({out_total[0] - len(output)} more bytes cut)"
             self.send({"ev": "done", "output": text, "survivors": self.survivors})
+            self.grade_id = None
 
     def _run_child(self, req, start, scratch, output, out_total, reported):
         """Run tests from ``start`` in a fresh child; return (next start, stop reason or None)."""
@@ -381,6 +400,8 @@ class Zygote:
         test_t0 = t0
 
         def report(i, ok, **kw):
+            if "error" in kw:
+                kw["error"] = _error_info(kw["error"])
             reported.add(i)
             self.send({"ev": "test", "i": i, "ok": ok, "wall": time.monotonic() - test_t0, **kw})
 
@@ -424,9 +445,7 @@ class Zygote:
                         try:
                             frames = [wire.decode(raw) for raw in reader.frames()]
                         except wire.WireError:
-                            verdict = {"kind": "no result",
-                                       "message": "the program garbled the sandbox's result channel "
-                                                  "(it wrote to a file descriptor it does not own)"}
+                            verdict = dict(GARBLED)
                             break
                         for msg in frames:
                             ev = msg.get("ev") if isinstance(msg, dict) else None
@@ -438,7 +457,14 @@ class Zygote:
                                     report(i, False, error=msg["error"])
                                 finished = True
                             elif ev == "start":
-                                current = int(msg["i"])
+                                # tests start in order, each once: a program that writes its own
+                                # "start" frames cannot restart a test's wall clock
+                                expected = max(reported) + 1 if reported else start
+                                if current is not None or msg.get("i") != expected \
+                                        or expected >= len(tests):
+                                    verdict = dict(GARBLED)
+                                    break
+                                current = expected
                                 test_t0 = time.monotonic()
                                 deadline = test_t0 + float(tests[current]["time_s"])
                             elif ev == "result" and current is not None and msg.get("i") == current:

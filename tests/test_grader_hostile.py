@@ -366,3 +366,37 @@ def test_reference_is_not_importable_in_the_sandbox(hostile):
         pytest.skip("only bubblewrap can hide the references")
     r = hostile("from studytool.grader.references.sinusoidal_pe import sinusoidal_position_encoding\n")
     assert "ModuleNotFoundError" in _msgs(r) or "ImportError" in _msgs(r), _msgs(r)
+
+
+@pytest.mark.parametrize("frame", [
+    '{"ev": "error", "i": 0, "error": [1]}',                # an error that is not a mapping
+    '{"ev": "result", "i": 0, "payload": b"STW1garbage"}',  # a payload that is not a message
+], ids=["error-list", "payload-garbage"])
+def test_forged_result_frames_end_in_a_named_verdict_and_do_not_leak_into_the_next_grade(
+        hostile, grader_service, frame):
+    """The program writes its own frames to the sandbox's result channel: the grade ends with a
+    verdict naming it, and the next grade is judged on its own code, not on this one's leftovers."""
+    r = hostile(f"""
+import torch
+from studytool.grader import wire
+def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
+    wire.write_frame(3, {frame})
+    return torch.zeros(seq_len, d_model)
+""")
+    assert "no result" in r["tests"][0]["message"], r
+    ok = grader_service.check("sinusoidal_pe", source=GOOD, record=False)
+    assert ok["status"] == "pass", ok
+
+
+def test_forged_start_frames_cannot_restart_the_wall_clock(hostile):
+    r = hostile("""
+import time
+from studytool.grader import wire
+def sinusoidal_position_encoding(*a, **k):
+    for _ in range(40):
+        wire.write_frame(3, {"ev": "start", "i": 0})
+        time.sleep(0.25)
+""")
+    msg = r["tests"][0]["message"]
+    assert "time limit" in msg or "result channel" in msg, msg
+    assert r["duration_s"] < 8, r["duration_s"]
