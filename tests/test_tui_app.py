@@ -156,6 +156,10 @@ async def test_review_a_question_with_typed_answer_and_key_points():
         await pilot.pause()
         assert screen.revealed
         points = screen.query_one("#review-points", SelectionList)
+        assert app.focused is points
+        await pilot.press("space")  # marks the first key point: the list opens highlighted
+        await pilot.pause()
+        assert points.selected == [0]
         points.select_all()
         await pilot.pause()
         assert "suggested" in str(screen.query_one("#review-suggest").render())
@@ -185,7 +189,12 @@ async def test_answer_a_question_reveal_and_save():
         assert "q13" in screen.revealed
         shown = _text(app)
         assert "Model answer" in shown and "Misconception checks" in shown
-        screen.query_one("#q-points", SelectionList).select_all()
+        points = screen.query_one("#q-points", SelectionList)
+        assert app.focused is points
+        await pilot.press("space")  # marks the first key point: the list opens highlighted
+        await pilot.pause()
+        assert points.selected == [0]
+        points.select_all()
         await pilot.press("s")
         await pilot.pause()
         a = core.store.question_attempts("q13")[-1]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, TextArea
+from textual.widgets import Footer, OptionList, TextArea
 
 from studytool.tui.widgets import SectionBar, tr
 
@@ -33,6 +33,14 @@ def guarded(fn: F) -> F:
             return None
 
     return wrapper  # type: ignore[return-value]
+
+
+def focus_list(options: OptionList) -> None:
+    """Give a list the keyboard with its first entry highlighted, so the first space or enter acts
+    on it (a list focused without a highlight swallows that key)."""
+    options.focus()
+    if options.highlighted is None and options.option_count:
+        options.highlighted = 0
 
 
 class Section(Screen):

@@ -11,7 +11,7 @@ from textual.widgets import OptionList, SelectionList, Static, TextArea
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
-from studytool.tui.base import Section, guarded
+from studytool.tui.base import Section, focus_list, guarded
 
 
 class QuestionsScreen(Section):
@@ -221,7 +221,7 @@ class QuestionsScreen(Section):
             return
         self.revealed.add(self.qid)
         self.show()
-        self.query_one("#q-points", SelectionList).focus()
+        focus_list(self.query_one("#q-points", SelectionList))
         self.query_one("#q-model").scroll_visible(animate=False)
 
     @guarded

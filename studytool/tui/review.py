@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import SelectionList, Static, TextArea
 from textual.widgets.selection_list import Selection
 
-from studytool.tui.base import Section, guarded
+from studytool.tui.base import Section, focus_list, guarded
 
 
 def _label(item_type: str, lang: str) -> str:
@@ -320,7 +320,7 @@ class ReviewScreen(Section):
         self.choices = self.session.reveal()
         self.show()
         if self.current.item.kind == "question":
-            self.query_one("#review-points", SelectionList).focus()
+            focus_list(self.query_one("#review-points", SelectionList))
         else:
             self.query_one("#review-card").focus()
 
