@@ -134,6 +134,30 @@ def _bind_in_args(bind_ins: list[tuple[str, str]]) -> list[str]:
     return args
 
 
+def _source_checkout() -> str | None:
+    """The project root when studytool runs from a source checkout (an editable install)."""
+    import studytool
+
+    root = PACKAGE_ROOT.parent
+    if Path(studytool.__file__).resolve().parent.parent != root or not (root / "pyproject.toml").is_file():
+        return None
+    return str(root)
+
+
+def _checkout_trees(checkout: str) -> list[str]:
+    """The top-level entries of the checkout that hold something the zygote reads."""
+    root = Path(checkout)
+    out: set[str] = set()
+    for path in _needed_paths():
+        try:
+            rel = path.resolve().relative_to(root)
+        except (OSError, ValueError):
+            continue
+        if rel.parts:
+            out.add(str(root / rel.parts[0]))
+    return sorted(out)
+
+
 _DROP = ["--reuid", str(NOBODY), "--regid", str(NOBODY), "--clear-groups", "--"]
 _BIND_IN_NS = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
                "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
@@ -295,6 +319,13 @@ def build_command(p: dict, limits: Limits, hide: list[str] | None = None) -> tup
         for path in sorted({str(x) for x in _interpreter_paths()}):
             if path.startswith("/tmp/") and os.path.exists(path):
                 argv += ["--ro-bind", path, path]
+        # a source checkout holds the references elsewhere too (.git, build/, tests/): only the
+        # trees the zygote imports from stay visible
+        checkout = _source_checkout()
+        if checkout is not None and not checkout.startswith("/tmp/"):
+            argv += ["--tmpfs", checkout]
+            for tree in _checkout_trees(checkout):
+                argv += ["--ro-bind", tree, tree]
         for h in hide or []:
             reachable = p["run_as"] is None or _world_readable(Path(h))
             if bind_in and any(h == b or h.startswith(b.rstrip("/") + "/") for b, _ in bind_in) \

@@ -400,3 +400,30 @@ def sinusoidal_position_encoding(*a, **k):
     msg = r["tests"][0]["message"]
     assert "time limit" in msg or "result channel" in msg, msg
     assert r["duration_s"] < 8, r["duration_s"]
+
+
+def test_the_checkout_around_the_grader_is_hidden(hostile):
+    """A source checkout holds the references in other places (git objects, a build/ copy, the
+    known-good answers under tests/): only the trees the sandbox imports from are visible."""
+    from studytool.grader import sandbox
+
+    if sandbox.plan()["mode"] != "bwrap":
+        pytest.skip("only bubblewrap can hide the checkout")
+    root = sandbox._source_checkout()
+    if root is None:
+        pytest.skip("not running from a source checkout")
+    visible = set(os.listdir(root))
+    secret = [p for p in ("pyproject.toml", ".git", "tests/wrong_answers", "build") if
+              os.path.exists(os.path.join(root, p))]
+    assert secret
+    r = hostile(f"""
+import os
+seen = sorted(os.listdir({root!r}))
+found = [p for p in {secret!r} if os.path.exists(os.path.join({root!r}, p))]
+def sinusoidal_position_encoding(*a, **k):
+    raise RuntimeError(f"seen={{seen}} found={{found}}")
+""")
+    msg = _msgs(r)
+    assert "found=[]" in msg, msg
+    seen = eval(msg.split("seen=")[1].split(" found=")[0])  # noqa: S307 — our own repr of a list
+    assert set(seen) <= visible and set(seen) <= {".venv", "grader", "studytool"}, seen
