@@ -14,7 +14,6 @@ So ``printf '\\n3\\n\\n1\\n' | studytool review --plain --limit 2`` rates two it
 from __future__ import annotations
 
 import argparse
-import inspect
 import sys
 from datetime import datetime
 from typing import Any
@@ -31,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "review", help="spaced-repetition review of the flashcards and questions",
         description="Review what is due (FSRS), then new items up to the daily limit.")
     p.add_argument("--plain", action="store_true",
-                   help="line mode for plain terminals, screen readers and scripts")
+                   help="line mode for plain terminals, screen readers and scripts (this "
+                   "command's only mode; the app's review is `studytool`, then 2)")
     p.add_argument("--limit", type=int, metavar="N", help="stop after N ratings")
     p.add_argument("--cram", action="store_true",
                    help="review everything without touching the schedule or the log")
@@ -146,10 +146,6 @@ def _parse_points(arg: str, total: int) -> list[int] | None:
 def cmd_review(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    if not args.plain and sys.stdin.isatty() and sys.stdout.isatty():
-        code = _try_tui(args)
-        if code is not None:
-            return code
     config = _config()
     content = _content()
     topics = sorted({it.topic for it in sch.review_items(content)})
@@ -160,22 +156,6 @@ def cmd_review(args: argparse.Namespace) -> int:
                                 limit=args.limit)
         _PlainReview(session, _Text(args.lang), _Input()).run()
     return 0
-
-
-def _try_tui(args: argparse.Namespace) -> int | None:
-    """Open the TUI's review screen when the app offers one; None: use the plain mode."""
-    try:
-        from studytool.tui.app import run_app  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    params = inspect.signature(run_app).parameters
-    if "screen" not in params:
-        return None
-    kwargs: dict[str, Any] = {"screen": "review"}
-    for name in ("limit", "cram", "topic"):
-        if name in params:
-            kwargs[name] = getattr(args, name)
-    return int(run_app(**kwargs) or 0)
 
 
 class _Quit(Exception):
