@@ -12,6 +12,7 @@ the learner's process — the only place where its memory and calls can be seen.
   c["k_proj"]``; ``c.calls[name]`` counts calls.
 * ``flop_count(fn, *args, **kwargs) -> (result, flops)`` — ``torch.utils.flop_counter.FlopCounterMode``.
 * ``ForbiddenCall`` — raised by the runtime guard when the learner calls a forbidden function.
+* ``snapshot(x)`` — a detached copy of a returned tensor; any other value as it is.
 * ``tensor_info(x)`` — a dict describing any object (type, shape, dtype) for error messages.
 """
 
@@ -124,6 +125,12 @@ def flop_count(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, 
     with FlopCounterMode(display=False) as mode:
         result = fn(*args, **kwargs)
     return result, int(mode.get_total_flops())
+
+
+def snapshot(x: Any) -> Any:
+    """A tensor's values now (detached copy: later in-place writes do not change it); anything
+    else as it is — the wire sends an object it cannot carry by its type name (e.g. ndarray)."""
+    return x.detach().clone() if isinstance(x, torch.Tensor) else x
 
 
 def tensor_info(x: Any) -> dict[str, Any]:

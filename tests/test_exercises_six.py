@@ -116,3 +116,19 @@ def test_grading_the_reference_stays_fast(grade, exercise):
     r, elapsed = _graded(grade, exercise, ROOT / "grader" / "references" / f"{exercise}.py")
     assert r["status"] == "pass", _failing(r)
     assert elapsed < 20, f"{exercise}: {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("exercise, source", [
+    ("rope", "import torch\ndef apply_rope(x, positions=None, base=10000.0):\n"
+             "    return x.numpy()\n"),
+    ("alibi", "import torch\ndef alibi_slopes(n):\n    return torch.ones(n).numpy()\n"
+              "def alibi_bias(n, s):\n    return torch.zeros(n, s, s).numpy()\n"),
+    ("linear_attention", "def linear_attention(q, k, v, causal=False, eps=1e-6):\n"
+                         "    return v.numpy()\n"),
+], ids=["rope", "alibi", "linear_attention"])
+def test_a_returned_non_tensor_is_named_by_its_type(grade, exercise, source):
+    """Returning a NumPy array (or any non-tensor) is reported as what it is, not as 'str'."""
+    r = grade(exercise, source)
+    msgs = [t["message"] for t in r["tests"] if t["status"] != "pass"]
+    assert any("got ndarray" in m for m in msgs), msgs
+    assert not any("got str" in m for m in msgs), msgs

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from studytool.grader.sandbox_api import measure_peak
+from studytool.grader.sandbox_api import measure_peak, snapshot
 
 
 def probe_values(mod, q, k, v, causal=False, block_sizes=(64,)):
@@ -13,14 +13,14 @@ def probe_values(mod, q, k, v, causal=False, block_sizes=(64,)):
     with torch.no_grad():
         for bs in block_sizes:
             r = mod.tiled_attention(q, k, v, causal=causal, block_size=bs)
-            out[f"out_{bs}"] = r.detach().clone() if isinstance(r, torch.Tensor) else repr(type(r))
+            out[f"out_{bs}"] = snapshot(r)
     return out
 
 
 def probe_default_block(mod, q, k, v):
     with torch.no_grad():
         r = mod.tiled_attention(q, k, v)
-    return {"out_64": r.detach().clone() if isinstance(r, torch.Tensor) else repr(type(r))}
+    return {"out_64": snapshot(r)}
 
 
 def probe_memory(mod, n, d, block_size, causal=False, seed=0):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from studytool.grader.sandbox_api import snapshot
+
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -42,8 +44,8 @@ def probe_cache(mod, k, v, chunks, max_len, dtype="float32"):
     for step, size in enumerate(chunks):
         k_all, v_all = cache.update(k[:, :, start:start + size].to(dt), v[:, :, start:start + size].to(dt))
         start += size
-        out[f"k_{step}"] = k_all.detach().clone() if isinstance(k_all, torch.Tensor) else repr(type(k_all))
-        out[f"v_{step}"] = v_all.detach().clone() if isinstance(v_all, torch.Tensor) else repr(type(v_all))
+        out[f"k_{step}"] = snapshot(k_all)
+        out[f"v_{step}"] = snapshot(v_all)
         out[f"len_{step}"] = int(len(cache))
         out[f"k_shared_{step}"] = _ptr(k_all) in init_ptrs
         out[f"v_shared_{step}"] = _ptr(v_all) in init_ptrs
