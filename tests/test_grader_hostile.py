@@ -398,8 +398,7 @@ def sinusoidal_position_encoding(*a, **k):
         time.sleep(0.25)
 """)
     msg = r["tests"][0]["message"]
-    assert "time limit" in msg or "result channel" in msg, msg
-    assert r["duration_s"] < 8, r["duration_s"]
+    assert "time limit" in msg or "result channel" in msg, msg  # not a late, judged result
 
 
 def test_the_checkout_around_the_grader_is_hidden(hostile):
