@@ -251,7 +251,34 @@ _scalar_constructor = SafeConstructor()
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+MAX_YAML_VALUES = 200_000  # aliases may not expand a file beyond this many values
+
+
+class _TooLarge(Exception):
+    pass
+
+
 def _convert(node: yaml.Node, ctx: "_Ctx") -> Any:
+    ctx.values += 1
+    if ctx.values > MAX_YAML_VALUES:
+        raise _TooLarge
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        if id(node) in ctx.open_nodes:  # an alias inside the collection it names
+            ctx.add(node.start_mark.line + 1, "a YAML alias refers to a collection that contains it")
+            return None
+        ctx.open_nodes.add(id(node))
+        try:
+            return _convert_collection(node, ctx)
+        finally:
+            ctx.open_nodes.discard(id(node))
+    try:
+        return _scalar_constructor.construct_object(node, deep=True)
+    except ConstructorError as exc:
+        ctx.add(node.start_mark.line + 1, f"invalid value: {exc.problem}")
+        return None
+
+
+def _convert_collection(node: yaml.Node, ctx: "_Ctx") -> Any:
     if isinstance(node, yaml.MappingNode):
         out = LMap()
         out.line = node.start_mark.line + 1
@@ -268,16 +295,10 @@ def _convert(node: yaml.Node, ctx: "_Ctx") -> Any:
             out[key] = _convert(value_node, ctx)
             out.key_lines[key] = value_node.start_mark.line + 1
         return out
-    if isinstance(node, yaml.SequenceNode):
-        seq = LList(_convert(n, ctx) for n in node.value)
-        seq.line = node.start_mark.line + 1
-        seq.item_lines = [n.start_mark.line + 1 for n in node.value]
-        return seq
-    try:
-        return _scalar_constructor.construct_object(node, deep=True)
-    except ConstructorError as exc:
-        ctx.add(node.start_mark.line + 1, f"invalid value: {exc.problem}")
-        return None
+    seq = LList(_convert(n, ctx) for n in node.value)
+    seq.line = node.start_mark.line + 1
+    seq.item_lines = [n.start_mark.line + 1 for n in node.value]
+    return seq
 
 
 @dataclass
@@ -285,6 +306,8 @@ class _Ctx:
     file: str
     problems: list[Problem]
     severity: str = "error"
+    values: int = 0  # values converted so far (aliases count each time they are expanded)
+    open_nodes: set[int] = field(default_factory=set)  # collections being converted (cycles)
 
     def add(self, line: int, message: str) -> None:
         self.problems.append(Problem(self.file, line, message, self.severity))
@@ -309,10 +332,19 @@ def _parse(path: Path, ctx: _Ctx) -> Any:
     except yaml.YAMLError as exc:
         ctx.add(1, f"YAML error: {exc}")
         return None
+    except RecursionError:
+        ctx.add(1, "nested too deeply")
+        return None
     if node is None:
         ctx.add(1, "file is empty")
         return None
-    return _convert(node, ctx)
+    try:
+        return _convert(node, ctx)
+    except _TooLarge:
+        ctx.add(1, f"too large: its aliases expand to more than {MAX_YAML_VALUES} values")
+    except RecursionError:
+        ctx.add(1, "nested too deeply")
+    return None
 
 
 # --------------------------------------------------------------------------- field readers

@@ -229,3 +229,26 @@ def test_export_json_shape(capsys, monkeypatch, tmp_path):
             assert item["id"]
     q = doc["questions"][0]
     assert set(q["question"]) == {"en", "zh"} and q["cards"]
+
+
+def test_hostile_yaml_in_a_deck_is_a_problem_not_a_crash(tmp_path, monkeypatch, capsys):
+    # a self-referencing alias (endless recursion), an alias bomb (exponential expansion) and
+    # very deep nesting: each deck is reported with its file and skipped
+    monkeypatch.setenv("STUDYTOOL_HOME", str(tmp_path))
+    decks = tmp_path / "decks"
+    decks.mkdir()
+    (decks / "cycle.yaml").write_text("deck: &a {id: x, cards: [*a]}\n", encoding="utf-8")
+    bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    bomb += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    (decks / "bomb.yaml").write_text("\n".join(bomb) + "\n", encoding="utf-8")
+    (decks / "deep.yaml").write_text("cards: " + "[" * 900 + "]" * 900 + "\n",
+                                     encoding="utf-8")
+    (decks / "good.yaml").write_text(GOOD_DECK, encoding="utf-8")
+    content, problems = load_content()
+    assert "my-rope-card" in {c.id for c in content.cards}
+    msgs = [str(p) for p in problems]
+    assert any(m.startswith(f"{decks / 'cycle.yaml'}:1: a YAML alias refers to") for m in msgs), msgs
+    assert f"{decks / 'bomb.yaml'}:1: too large: its aliases expand to more than 200000 values" in msgs
+    assert f"{decks / 'deep.yaml'}:1: nested too deeply" in msgs
+    assert main(["validate", str(decks)]) == 2
+    assert "Traceback" not in capsys.readouterr().err
