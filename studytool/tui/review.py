@@ -359,11 +359,7 @@ class ReviewScreen(Section):
             return
         item_id = self.session.undo()
         self.last = self.t(f"undid {item_id}", f"已撤销 {item_id}")
-        self.current = self.session.next()
-        self.choices = None
-        self.verdict = None
-        self.query_one("#review-answer", TextArea).text = ""
-        self.query_one("#review-points", SelectionList).clear_options()
+        self._advance()  # the undone item is the session's current one again
         self.show()
 
     @guarded
