@@ -34,6 +34,11 @@ def config_path() -> Path:
     return data_dir() / "config.toml"
 
 
+def ui_prefs_path() -> Path:
+    """The app's view preferences (the content language)."""
+    return data_dir() / "ui.json"
+
+
 def workspace_dir() -> Path:
     path = data_dir() / "workspace"
     path.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         a.add_argument("id", help="item id, e.g. t01, p03, s05")
     p.set_defaults(func=cmd_checklist)
 
+    p = sub.add_parser("today", help="the day at a glance and the next things to do",
+                       description="Due and new counts, progress by topic, and the next steps — "
+                       "the app's Today section.")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--lang", choices=["en", "zh"], default="en")
+    p.set_defaults(func=cmd_today)
+
     p = sub.add_parser("stats", help="progress statistics")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_stats)
@@ -97,4 +104,61 @@ def cmd_stats(args: argparse.Namespace) -> int:
     passed = sum(1 for e in stats["exercises"].values() if e["passed"])
     print(f"Exercises: {passed}/{len(stats['exercises'])} passed")
     print(f"Checklist: {stats['checklist']['done']}/{stats['checklist']['total']} done")
+    return 0
+
+
+def _step_json(step) -> dict:
+    out = {"kind": step.kind, "item_id": step.item_id}
+    if step.kind == "review":
+        out.update(due=step.due, new=step.new)
+    elif step.kind == "exercise":
+        out["best"] = step.best
+    return out
+
+
+def _step_text(step, lang: str) -> str:
+    if step.kind == "review":
+        return f"review: {step.due} due, {step.new} new  (studytool review --plain)"
+    if step.kind == "exercise":
+        title = step.exercise.title.get(lang)
+        if step.best is not None:
+            return (f"fix exercise {step.item_id} — {title} ({step.best['passed']}/"
+                    f"{step.best['total']} passing)  (studytool check {step.item_id})")
+        return f"start exercise {step.item_id} — {title}  (studytool start {step.item_id})"
+    if step.kind == "checklist":
+        return f"checklist {step.item_id}: {step.checklist_item.text.get(lang)}"
+    return "all done for today"
+
+
+def cmd_today(args: argparse.Namespace) -> int:
+    from studytool.content import TOPIC_LABELS
+    from studytool.today import today
+
+    content = _content()
+    with Store() as store:
+        day = today(store, content)
+    stats = day.stats
+    if args.json:
+        json.dump({
+            "due": stats["cards"]["due"], "new_today": day.new_today,
+            "streak_days": stats["streak_days"], "reviews_today": stats["today"]["reviews"],
+            "topics": [{"topic": t.topic, "studied": t.studied, "total": t.total,
+                        "retention_30d": t.retention_30d} for t in day.topics],
+            "exercises": {"passed": day.exercises_passed, "total": day.exercises_total},
+            "checklist": {"done": day.checklist_done, "total": day.checklist_total},
+            "next": [_step_json(s) for s in day.next_steps],
+        }, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return 0
+    print(f"Due now {stats['cards']['due']} · new today {day.new_today} · "
+          f"streak {stats['streak_days']} day(s) · reviewed today {stats['today']['reviews']}")
+    for t in day.topics:
+        label = TOPIC_LABELS[t.topic][1 if args.lang == "zh" else 0]
+        ret = f"  retention {t.retention_30d:.0%}" if t.retention_30d is not None else ""
+        print(f"  {label:<22} {t.studied:>3}/{t.total:<3}{ret}")
+    print(f"Exercises passed {day.exercises_passed}/{day.exercises_total} · "
+          f"checklist {day.checklist_done}/{day.checklist_total}")
+    print("Next:")
+    for step in day.next_steps:
+        print(f"  - {_step_text(step, args.lang)}")
     return 0

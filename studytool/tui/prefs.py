@@ -18,7 +18,7 @@ DEFAULTS = {"lang": "en"}
 
 
 def prefs_path() -> Path:
-    return locations.data_dir() / "ui.json"
+    return locations.ui_prefs_path()
 
 
 def load_prefs() -> dict:

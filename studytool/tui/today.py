@@ -45,62 +45,49 @@ class TodayScreen(Section):
             yield OptionList(id="today-next")
 
     def load(self) -> None:
-        from studytool import scheduler as sch
-        from studytool.checklist import checklist_status
-        from studytool.content import TOPIC_LABELS, TOPICS
+        from studytool.content import TOPIC_LABELS
+        from studytool.today import today
 
         core = self.core
         assert core is not None
-        now = self.study.clock()
-        stats = sch.review_stats(core.store, core.content, now=now, config=core.config)
-        # what a review session started now would offer (suspended and buried items left out)
-        new_today = sch.build_queue(core.store, core.content, now=now,
-                                    config=core.config).counts(now)["new"]
-        cards = stats["cards"]
-        today = stats["today"]
-        lang = self.lang
+        day = today(core.store, core.content, now=self.study.clock(), config=core.config)
+        stats, cards, done_today = day.stats, day.stats["cards"], day.stats["today"]
         c = RichText()
         c.append(self.t("Due now ", "待复习 "), style="bold")
         c.append(f"{cards['due']}", style="bold yellow")
         c.append(self.t("   New today ", "   今日新卡 "), style="bold")
-        c.append(f"{new_today}", style="bold cyan")
+        c.append(f"{day.new_today}", style="bold cyan")
         c.append(self.t("   Streak ", "   连续 "), style="bold")
         c.append(self.t(f"{stats['streak_days']} day(s)", f"{stats['streak_days']} 天"))
-        c.append(self.t(f"\nReviewed today {today['reviews']} ({today['again']} again) · "
+        c.append(self.t(f"\nReviewed today {done_today['reviews']} ({done_today['again']} again) · "
                         f"{stats['reviews']} reviews in all",
-                        f"\n今天已复习 {today['reviews']}（重来 {today['again']}）· 共 {stats['reviews']} 次"))
+                        f"\n今天已复习 {done_today['reviews']}（重来 {done_today['again']}）· "
+                        f"共 {stats['reviews']} 次"))
         ret = stats.get("retention_30d")
         if ret is not None:
             c.append(self.t(f" · retention {ret:.0%}", f" · 保持率 {ret:.0%}"))
         self.query_one("#today-counts", Static).update(c)
 
-        # progress per topic: items studied at least once, of all items in the topic
-        states = sch.load_states(core.store)
-        items = sch.review_items(core.content)
         width = max(10, min(30, self.app.size.width - 42))
         t = RichText()
         t.append(self.t("Progress by topic (items studied)\n", "各主题进度（已学习的条目）\n"),
                  style="bold")
-        for topic in TOPICS:
-            mine = [it for it in items if it.topic == topic]
-            done = sum(1 for it in mine if it.id in states and not states[it.id].is_new)
-            label = TOPIC_LABELS[topic][1 if lang == "zh" else 0]
+        for tp in day.topics:
+            label = TOPIC_LABELS[tp.topic][1 if self.lang == "zh" else 0]
             t.append(label + " " * max(1, 23 - cell_len(label)))
-            t.append_text(_bar(done, len(mine), width))
-            tr = stats["topics"].get(topic, {}).get("retention_30d")
-            t.append(f" {done:>3}/{len(mine):<3}")
-            if tr is not None:
-                t.append(f" {tr:.0%}", style="green")
+            t.append_text(_bar(tp.studied, tp.total, width))
+            t.append(f" {tp.studied:>3}/{tp.total:<3}")
+            if tp.retention_30d is not None:
+                t.append(f" {tp.retention_30d:.0%}", style="green")
             t.append("\n")
-        ex_passed = sum(1 for s in core.store.exercise_summary().values() if s.passed)
-        status = checklist_status(core.store, core.content)
-        ticked = sum(1 for s in status if s.done)
-        t.append(self.t(f"Exercises passed {ex_passed}/{len(core.content.exercises)} · "
-                        f"checklist {ticked}/{len(status)}",
-                        f"练习通过 {ex_passed}/{len(core.content.exercises)} · 清单 {ticked}/{len(status)}"))
+        t.append(self.t(
+            f"Exercises passed {day.exercises_passed}/{day.exercises_total} · "
+            f"checklist {day.checklist_done}/{day.checklist_total}",
+            f"练习通过 {day.exercises_passed}/{day.exercises_total} · "
+            f"清单 {day.checklist_done}/{day.checklist_total}"))
         self.query_one("#today-topics", Static).update(t)
 
-        self.suggestions = self._suggest(cards["due"], new_today, status)
+        self.suggestions = [self._phrase(step) for step in day.next_steps]
         self.query_one("#today-next-title", Static).update(
             self.t("Next — enter or n", "下一步 — Enter 或 n"))
         ol = self.query_one("#today-next", OptionList)
@@ -112,38 +99,27 @@ class TodayScreen(Section):
                 self.suggestions) else 0
         ol.focus()
 
-    def _suggest(self, due: int, new_today: int, status) -> list[Suggestion]:
-        core = self.core
-        assert core is not None
+    def _phrase(self, step) -> Suggestion:
+        """A core NextStep in the learner's language, with the section it opens."""
         lang = self.lang
-        out = []
-        if due or new_today:
-            out.append(Suggestion("review", None, self.t(
-                f"Review: {due} due, {new_today} new", f"复习：{due} 张到期，{new_today} 张新卡")))
-        summary = core.store.exercise_summary()
-        exercises = sorted(core.content.exercises, key=lambda e: e.order)
-        failing = [e for e in exercises if e.id in summary and not summary[e.id].passed]
-        fresh = [e for e in exercises if e.id not in summary]
-        if failing:
-            e = failing[0]
-            best = summary[e.id].best or {"passed": 0, "total": 0}
-            out.append(Suggestion("exercises", e.id, self.t(
-                f"Fix exercise “{e.title.get(lang)}” ({best['passed']}/{best['total']} passing)",
-                f"修正练习“{e.title.get(lang)}”（{best['passed']}/{best['total']} 通过）")))
-        elif fresh:
-            e = fresh[0]
-            out.append(Suggestion("exercises", e.id, self.t(
-                f"Start exercise “{e.title.get(lang)}”", f"开始练习“{e.title.get(lang)}”")))
-        open_items = [s for s in status if not s.done]
-        if open_items:
-            s = open_items[0]
-            out.append(Suggestion("checklist", s.item.id, self.t(
-                f"Checklist {s.item.id}: {s.item.text.get(lang)}",
-                f"清单 {s.item.id}：{s.item.text.get(lang)}")))
-        if not out:
-            out.append(Suggestion("stats", None, self.t(
-                "All done for today — look at your stats", "今天的任务都完成了——看看统计")))
-        return out
+        if step.kind == "review":
+            return Suggestion("review", None, self.t(
+                f"Review: {step.due} due, {step.new} new", f"复习：{step.due} 张到期，{step.new} 张新卡"))
+        if step.kind == "exercise":
+            title = step.exercise.title.get(lang)
+            if step.best is not None:
+                b = step.best
+                return Suggestion("exercises", step.item_id, self.t(
+                    f"Fix exercise “{title}” ({b['passed']}/{b['total']} passing)",
+                    f"修正练习“{title}”（{b['passed']}/{b['total']} 通过）"))
+            return Suggestion("exercises", step.item_id, self.t(
+                f"Start exercise “{title}”", f"开始练习“{title}”"))
+        if step.kind == "checklist":
+            text = step.checklist_item.text.get(lang)
+            return Suggestion("checklist", step.item_id, self.t(
+                f"Checklist {step.item_id}: {text}", f"清单 {step.item_id}：{text}"))
+        return Suggestion("stats", None, self.t(
+            "All done for today — look at your stats", "今天的任务都完成了——看看统计"))
 
     async def _go(self, index: int) -> None:
         if 0 <= index < len(getattr(self, "suggestions", [])):

@@ -1,0 +1,91 @@
+"""Today: the day at a glance — counts, progress by topic, and the next things to do.
+
+Shared by ``studytool today`` and the app's Today section; plain dataclasses out, no wording
+(the CLI and the app phrase them in the learner's language).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from studytool import scheduler
+from studytool.checklist import checklist_status
+from studytool.content import TOPICS, ChecklistItem, Content, ExerciseMeta
+from studytool.store import Store
+
+
+@dataclass(frozen=True)
+class TopicProgress:
+    topic: str
+    studied: int  # items reviewed at least once
+    total: int
+    retention_30d: float | None
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """One suggestion. ``kind`` is "review", "exercise", "checklist" or "done"."""
+
+    kind: str
+    item_id: str | None = None
+    due: int = 0  # review
+    new: int = 0  # review
+    exercise: ExerciseMeta | None = None
+    best: dict[str, int] | None = None  # exercise: best attempt so far, None when not started
+    checklist_item: ChecklistItem | None = None
+
+
+@dataclass(frozen=True)
+class Today:
+    stats: dict[str, Any]  # scheduler.review_stats
+    new_today: int  # what a review session started now would offer
+    topics: list[TopicProgress]
+    exercises_passed: int
+    exercises_total: int
+    checklist_done: int
+    checklist_total: int
+    next_steps: list[NextStep]
+
+
+def today(store: Store, content: Content, *, now: datetime | None = None,
+          config: Any = None) -> Today:
+    now = now or scheduler.utcnow()
+    config = config or scheduler.load_config()
+    stats = scheduler.review_stats(store, content, now=now, config=config)
+    new_today = scheduler.build_queue(store, content, now=now, config=config).counts(now)["new"]
+
+    states = scheduler.load_states(store)
+    items = scheduler.review_items(content)
+    topics = []
+    for topic in TOPICS:
+        mine = [it for it in items if it.topic == topic]
+        studied = sum(1 for it in mine if it.id in states and not states[it.id].is_new)
+        topics.append(TopicProgress(topic, studied, len(mine),
+                                    stats["topics"].get(topic, {}).get("retention_30d")))
+
+    summary = store.exercise_summary()
+    status = checklist_status(store, content)
+    steps: list[NextStep] = []
+    due = stats["cards"]["due"]
+    if due or new_today:
+        steps.append(NextStep("review", due=due, new=new_today))
+    exercises = sorted(content.exercises, key=lambda e: e.order)
+    failing = [e for e in exercises if e.id in summary and not summary[e.id].passed]
+    fresh = [e for e in exercises if e.id not in summary]
+    if failing:
+        e = failing[0]
+        steps.append(NextStep("exercise", e.id, exercise=e,
+                              best=summary[e.id].best or {"passed": 0, "total": 0}))
+    elif fresh:
+        steps.append(NextStep("exercise", fresh[0].id, exercise=fresh[0]))
+    open_items = [s.item for s in status if not s.done]
+    if open_items:
+        steps.append(NextStep("checklist", open_items[0].id, checklist_item=open_items[0]))
+    if not steps:
+        steps.append(NextStep("done"))
+
+    return Today(stats, new_today, topics,
+                 sum(1 for s in summary.values() if s.passed), len(content.exercises),
+                 sum(1 for s in status if s.done), len(status), steps)
