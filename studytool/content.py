@@ -68,6 +68,16 @@ class Misconception:
 
 
 @dataclass(frozen=True)
+class MisconceptionCheck:
+    """A statement to judge: a question's misconception (always false) or a linked true/false card."""
+
+    statement: Text
+    true: bool
+    explanation: Text
+    card_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Question:
     id: str
     number: int
@@ -205,6 +215,16 @@ class Content:
     def exercise(self, item_id: str) -> ExerciseMeta | None:
         ex = self._index.get(item_id)
         return ex if isinstance(ex, ExerciseMeta) else None
+
+    def misconception_checks(self, question: Question) -> list[MisconceptionCheck]:
+        """The question's misconceptions, then the true/false cards linked to it."""
+        checks = [MisconceptionCheck(m.claim, False, m.correction) for m in question.misconceptions]
+        for cid in question.cards:
+            card = self._index.get(cid)
+            if isinstance(card, Card) and card.type == "truefalse":
+                checks.append(MisconceptionCheck(card.statement, bool(card.answer),
+                                                 card.explanation, card.id))
+        return checks
 
     def reviewables(self) -> list[Question | Card]:
         """Everything studied with spaced repetition: the questions and every card."""

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from studytool import locations
 from studytool.cli import UsageError
-from studytool.content import CONTENT_FILES, load_content, validate_decks_only
+from studytool.content import (CONTENT_FILES, TOPIC_LABELS, Question, Text, default_content,
+                               load_content, validate_decks_only)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,6 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exercises", type=Path, metavar="EXDIR",
                    help="exercises directory to validate DIR with (default: the built-in exercises)")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("questions", help="Q13–Q24 by topic, or one question in full",
+                       description="Without an id: the twelve questions grouped by topic. With an "
+                       "id (q13 … q24, or 13 … 24): the question, the model answer, its key points, "
+                       "the misconception checks and its links.")
+    p.add_argument("id", nargs="?", help="question id, e.g. q16 or 16")
+    p.add_argument("--lang", choices=["en", "zh", "both"], default="en")
+    p.set_defaults(func=cmd_questions)
 
     p = sub.add_parser("export", help="print all loaded content")
     p.add_argument("format", choices=["json"], help="output format")
@@ -62,4 +71,45 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
     json.dump(content.to_json(), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
+    return 0
+
+
+def _say(text: Text, lang: str) -> str:
+    return f"{text.en}\n{text.zh}" if lang == "both" else text.get(lang)
+
+
+def cmd_questions(args: argparse.Namespace) -> int:
+    content, problems = default_content()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    lang = args.lang
+    label = 1 if lang == "zh" else 0
+    if args.id is None:
+        topic = None
+        for q in content.questions:
+            if q.topic != topic:
+                topic = q.topic
+                print(f"\n{TOPIC_LABELS[topic][label]}")
+            print(f"  {q.id}  {_say(q.title, lang).replace(chr(10), ' / ')}")
+        return 0
+    qid = args.id.lower()
+    qid = f"q{qid}" if qid.isdigit() else qid
+    q = content.item(qid)
+    if not isinstance(q, Question):
+        known = ", ".join(x.id for x in content.questions)
+        raise UsageError(f"unknown question '{args.id}' (known: {known})")
+    print(f"Q{q.number} · {TOPIC_LABELS[q.topic][label]}\n{_say(q.question, lang)}\n")
+    print(_say(q.answer, lang))
+    print("\nKey points:")
+    for i, kp in enumerate(q.key_points, 1):
+        print(f"  {i}. {_say(kp, lang)}")
+    checks = content.misconception_checks(q)
+    if checks:
+        print("\nMisconception checks:")
+        for c in checks:
+            verdict = ("True" if c.true else "False") if lang != "zh" else ("正确" if c.true else "错误")
+            print(f"  • {_say(c.statement, lang)}  [{verdict}]\n    {_say(c.explanation, lang)}")
+    links = [f"insight {i}" for i in q.insights] + [f"exercise {e}" for e in q.exercises]
+    if links:
+        print(f"\nLinks: {', '.join(links)}; {len(q.cards)} cards")
     return 0

@@ -152,18 +152,14 @@ class QuestionsScreen(Section):
         core = self.core
         lang = self.lang
         t = RichText()
-        checks = [(m.claim.get(lang), False, m.correction.get(lang)) for m in q.misconceptions]
-        for cid in q.cards:
-            c = core.content.item(cid)
-            if c is not None and c.type == "truefalse":
-                checks.append((c.statement.get(lang), bool(c.answer), c.explanation.get(lang)))
+        checks = core.content.misconception_checks(q)
         if checks:
             t.append(self.t("\nMisconception checks\n", "\n误区检查\n"), style="bold magenta")
-            for claim, truth, why in checks:
-                verdict = self.t("True", "正确") if truth else self.t("False", "错误")
-                t.append("• " + claim + "  ")
-                t.append(f"[{verdict}]", style="bold green" if truth else "bold red")
-                t.append("\n  " + why + "\n", style="italic")
+            for check in checks:
+                verdict = self.t("True", "正确") if check.true else self.t("False", "错误")
+                t.append("• " + check.statement.get(lang) + "  ")
+                t.append(f"[{verdict}]", style="bold green" if check.true else "bold red")
+                t.append("\n  " + check.explanation.get(lang) + "\n", style="italic")
         links = []
         for iid in q.insights:
             i = core.content.item(iid)
