@@ -87,3 +87,10 @@ def test_stats_counts_checklist_and_exercises(home, capsys):
     assert stats["exercises"]["sinusoidal_pe"] == {"attempts": 0, "passed": False}
     assert set(stats["cards"]) >= {"total", "new", "due", "learning", "review"}
     assert isinstance(stats["reviews"], int)
+
+
+def test_lang_works_before_and_after_the_action(home, capsys):
+    assert main(["checklist", "tick", "t02", "--lang", "zh"]) == 0
+    assert "能画出" in capsys.readouterr().out
+    assert main(["checklist", "--lang", "zh", "untick", "t02"]) == 0
+    assert "能画出" in capsys.readouterr().out

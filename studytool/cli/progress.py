@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     for name in ("tick", "untick"):
         a = actions.add_parser(name, help=f"{name} one item")
         a.add_argument("id", help="item id, e.g. t01, p03, s05")
+        a.add_argument("--lang", choices=["en", "zh"], default=argparse.SUPPRESS)
     p.set_defaults(func=cmd_checklist)
 
     p = sub.add_parser("today", help="the day at a glance and the next things to do",
