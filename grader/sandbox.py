@@ -134,6 +134,10 @@ def _bind_in_args(bind_ins: list[tuple[str, str]]) -> list[str]:
     return args
 
 
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
 def _source_checkout() -> str | None:
     """The project root when studytool runs from a source checkout (an editable install)."""
     import studytool
@@ -315,17 +319,24 @@ def build_command(p: dict, limits: Limits, hide: list[str] | None = None) -> tup
             argv += ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                      "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
                      "--size", str(limits.scratch_bytes), "--tmpfs", "/tmp"]
-        # a venv or checkout under /tmp must stay visible (read-only) above the tmpfs
-        for path in sorted({str(x) for x in _interpreter_paths()}):
-            if path.startswith("/tmp/") and os.path.exists(path):
-                argv += ["--ro-bind", path, path]
         # a source checkout holds the references elsewhere too (.git, build/, tests/): only the
         # trees the zygote imports from stay visible
         checkout = _source_checkout()
-        if checkout is not None and not checkout.startswith("/tmp/"):
+        keep = _checkout_trees(checkout) if checkout is not None else []
+        if checkout is not None and not _under(checkout, "/tmp"):
             argv += ["--tmpfs", checkout]
-            for tree in _checkout_trees(checkout):
-                argv += ["--ro-bind", tree, tree]
+        # what the interpreter needs under /tmp must stay visible above the new, empty /tmp:
+        # whole directories (a file such as the venv's bin/python symlink cannot be a mount
+        # point inside a read-only bind), none inside another
+        for path in sorted({str(x) for x in _interpreter_paths()}):
+            if _under(path, "/tmp") and os.path.exists(path):
+                keep.append(path if os.path.isdir(path) else os.path.dirname(path))
+        covered: list[str] = []
+        for tree in sorted(set(keep)):
+            if not any(_under(tree, c) for c in covered):
+                covered.append(tree)
+        for tree in covered:
+            argv += ["--ro-bind", tree, tree]
         for h in hide or []:
             reachable = p["run_as"] is None or _world_readable(Path(h))
             if bind_in and any(h == b or h.startswith(b.rstrip("/") + "/") for b, _ in bind_in) \

@@ -74,3 +74,37 @@ def test_zygote_command_in_bind_in_mode(blocked, monkeypatch):
     assert argv[i + 1].endswith("setpriv") and argv[i + 2:i + 4] == ["--reuid", "65534"]
     assert argv[-2:] == ["-m", "studytool.grader.zygote"] and sys.executable in argv
     assert scratch == "/tmp"
+
+
+@pytest.mark.skipif(not shutil.which("bwrap"), reason="needs bwrap")
+def test_a_venv_under_tmp_stays_visible_above_the_sandbox_tmp(monkeypatch):
+    """A clone (and its venv) under /tmp: the sandbox's own /tmp hides it unless it is bound back,
+    and the venv's bin/python symlink must not be bound on its own (bwrap cannot make that mount
+    point inside the read-only venv bind)."""
+    base = Path(tempfile.mkdtemp(prefix="venv-under-tmp-", dir="/tmp"))
+    try:
+        os.chmod(base, 0o755)
+        (base / ".venv" / "bin").mkdir(parents=True)
+        python = base / ".venv" / "bin" / "python"
+        python.symlink_to("/usr/bin/python3")
+        (base / ".venv" / "marker.txt").write_text("seen\n")
+        monkeypatch.setattr(sandbox, "_interpreter_paths", lambda: [python, base / ".venv"])
+        monkeypatch.setattr(sandbox, "_source_checkout", lambda: None)
+        argv, env, _ = sandbox.build_command(sandbox.plan(), sandbox.Limits())
+        binds = [argv[i + 1] for i, a in enumerate(argv) if a == "--ro-bind" and
+                 argv[i + 1].startswith(str(base))]
+        assert binds == [str(base / ".venv")]
+        cut = argv.index("--")
+        inner = argv[cut + 1:]
+        head = inner[:inner.index(sys.executable)] if sys.executable in inner else []
+        probe = [*argv[:cut + 1], *head, str(python), "-S", "-c",
+                 f"print(open('{base / '.venv' / 'marker.txt'}').read().strip())"]
+        kw = {}
+        p = sandbox.plan()
+        if p["run_as"] is not None:
+            kw = {"user": p["run_as"], "group": p["run_as"], "extra_groups": []}
+        r = subprocess.run(probe, capture_output=True, text=True, timeout=30, env=env, **kw)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == "seen"
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
