@@ -125,10 +125,29 @@ def _bind_ins() -> list[tuple[str, str]]:
     return sorted(out)
 
 
+def _mount_point_dirs(trees: list[str], tmpfs_roots: list[str]) -> list[str]:
+    """``--dir`` for every directory bwrap would have to create on the way to a bind inside one of
+    our tmpfs mounts: as root it makes them mode 0700, which uid 65534 could not pass."""
+    args: list[str] = []
+    made: set[str] = set()
+    for tree in trees:
+        for root in tmpfs_roots:
+            if tree != root and _under(tree, root):
+                parts = Path(tree).relative_to(root).parts[:-1]
+                for i in range(1, len(parts) + 1):
+                    d = str(Path(root, *parts[:i]))
+                    if d not in made:
+                        made.add(d)
+                        args += ["--perms", "0755", "--dir", d]
+    return args
+
+
 def _bind_in_args(bind_ins: list[tuple[str, str]]) -> list[str]:
     args: list[str] = []
-    for blocker in sorted({b for b, _ in bind_ins}):
+    blockers = sorted({b for b, _ in bind_ins})
+    for blocker in blockers:
         args += ["--tmpfs", blocker]
+    args += _mount_point_dirs([t for _, t in bind_ins], blockers)
     for _, tree in bind_ins:
         args += ["--ro-bind", tree, tree]
     return args
@@ -335,6 +354,8 @@ def build_command(p: dict, limits: Limits, hide: list[str] | None = None) -> tup
         for tree in sorted(set(keep)):
             if not any(_under(tree, c) for c in covered):
                 covered.append(tree)
+        tmpfs_roots = ["/tmp"] + ([checkout] if checkout and not _under(checkout, "/tmp") else [])
+        argv += _mount_point_dirs(covered, tmpfs_roots)
         for tree in covered:
             argv += ["--ro-bind", tree, tree]
         for h in hide or []:

@@ -88,19 +88,22 @@ def test_a_venv_under_tmp_stays_visible_above_the_sandbox_tmp(monkeypatch):
         python = base / ".venv" / "bin" / "python"
         python.symlink_to("/usr/bin/python3")
         (base / ".venv" / "marker.txt").write_text("seen\n")
+        p = sandbox.plan()  # the real plan (bind-in when this checkout is under /root, say)
         monkeypatch.setattr(sandbox, "_interpreter_paths", lambda: [python, base / ".venv"])
         monkeypatch.setattr(sandbox, "_source_checkout", lambda: None)
-        argv, env, _ = sandbox.build_command(sandbox.plan(), sandbox.Limits())
+        argv, env, _ = sandbox.build_command(p, sandbox.Limits())
         binds = [argv[i + 1] for i, a in enumerate(argv) if a == "--ro-bind" and
                  argv[i + 1].startswith(str(base))]
         assert binds == [str(base / ".venv")]
+        # as root bwrap would make the way there mode 0700: it is made 0755 first
+        assert ["--perms", "0755", "--dir", str(base)] == argv[argv.index(str(base)) - 3:
+                                                               argv.index(str(base)) + 1]
         cut = argv.index("--")
         inner = argv[cut + 1:]
         head = inner[:inner.index(sys.executable)] if sys.executable in inner else []
         probe = [*argv[:cut + 1], *head, str(python), "-S", "-c",
                  f"print(open('{base / '.venv' / 'marker.txt'}').read().strip())"]
         kw = {}
-        p = sandbox.plan()
         if p["run_as"] is not None:
             kw = {"user": p["run_as"], "group": p["run_as"], "extra_groups": []}
         r = subprocess.run(probe, capture_output=True, text=True, timeout=30, env=env, **kw)
