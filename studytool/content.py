@@ -8,7 +8,7 @@ skipped whole and its problems come back as warnings, so a bad deck never stops 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -504,7 +504,7 @@ _LINK_KINDS = {
 }
 
 
-def _items(data: Any, key: str, ctx: _Ctx, filename: str) -> list[LMap]:
+def _items(data: Any, key: str, ctx: _Ctx) -> list[LMap]:
     if data is None:
         return []
     if not isinstance(data, LMap):
@@ -546,7 +546,7 @@ class _Ids:
 def _read_questions(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list[Question]:
     out = []
     numbers: dict[int, str] = {}
-    for m in _items(data, "questions", ctx, ctx.file):
+    for m in _items(data, "questions", ctx):
         f = _Fields(m, ctx, f"question {m.get('id', '?')}", (
             "id", "number", "topic", "title", "question", "answer", "key_points",
             "misconceptions", "insights", "exercises"))
@@ -584,7 +584,7 @@ def _read_questions(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list
 
 def _read_insights(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list[Insight]:
     out = []
-    for m in _items(data, "insights", ctx, ctx.file):
+    for m in _items(data, "insights", ctx):
         f = _Fields(m, ctx, f"insight {m.get('id', '?')}", (
             "id", "number", "title", "analogy", "explanation", "formula", "questions"))
         iid, number = f.str("id"), f.int("number")
@@ -598,7 +598,7 @@ def _read_insights(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list[
 
 def _read_checklist(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list[ChecklistItem]:
     out = []
-    for m in _items(data, "checklist", ctx, ctx.file):
+    for m in _items(data, "checklist", ctx):
         f = _Fields(m, ctx, f"checklist item {m.get('id', '?')}",
                     ("id", "group", "text", "questions", "exercises"))
         cid, group, text = f.str("id"), f.choice("group", CHECKLIST_GROUPS), f.text("text")
@@ -634,7 +634,7 @@ def _read_deck(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link],
             if key not in ("deck", "cards"):
                 ctx.add(data.key_lines[key], f"unknown top-level key '{key}' (expected deck, cards)")
     cards = []
-    for m in _items(data, "cards", ctx, ctx.file):
+    for m in _items(data, "cards", ctx):
         f = _Fields(m, ctx, f"card {m.get('id', '?')}", (
             "id", "type", "topic", "front", "back", "text", "extra", "statement", "answer",
             "explanation", "questions", "insights"))
@@ -717,6 +717,7 @@ def _check_links(links: list[_Link], content: Content, known_ids: dict[str, str]
 
 
 def _backlinks(content: Content) -> Content:
+    """The same content with each question's and insight's cards filled in from the cards."""
     q_cards: dict[str, list[str]] = {}
     i_cards: dict[str, list[str]] = {}
     for card in content.cards:
@@ -724,12 +725,9 @@ def _backlinks(content: Content) -> Content:
             q_cards.setdefault(q, []).append(card.id)
         for i in card.insights:
             i_cards.setdefault(i, []).append(card.id)
-    from dataclasses import replace
-
-    content.questions = [replace(q, cards=tuple(q_cards.get(q.id, ()))) for q in content.questions]
-    content.insights = [replace(i, cards=tuple(i_cards.get(i.id, ()))) for i in content.insights]
-    return Content(content.questions, content.insights, content.cards, content.checklist,
-                   content.exercises, content.decks)
+    return Content([replace(q, cards=tuple(q_cards.get(q.id, ()))) for q in content.questions],
+                   [replace(i, cards=tuple(i_cards.get(i.id, ()))) for i in content.insights],
+                   content.cards, content.checklist, content.exercises, content.decks)
 
 
 # --------------------------------------------------------------------------- entry points
