@@ -104,7 +104,7 @@ class Summary:
     seconds: float = 0.0
     next_due: datetime | None = None  # when something is next due (a learning step, tomorrow…)
     finished: bool = False  # nothing left to show now (not stopped by --limit or by quitting)
-    counts: sch.Counts = sch.Counts(0, 0, 0)  # what is still waiting (beyond learn-ahead: 0)
+    counts: sch.Counts = sch.Counts(0, 0, 0)  # still waiting now, the item on screen included
     now: datetime | None = None  # when the summary was taken
 
     @property
@@ -154,22 +154,28 @@ def summary_lines(summary: Summary, lang: str = "en", now: datetime | None = Non
         else:
             more = ("; " + ", ".join(extra)) if extra else ""
             out.append(f"Reviewed {s.rated} (again {s.again}{more}) in {took}.")
-    if s.next_due is not None:
+    if not s.finished:
+        c = s.counts
+        if c.total:
+            waiting = i18n.tr("counts", lang, new=c.new, learning=c.learning, review=c.review)
+            out.append(f"还在等待：{waiting}。" if zh else f"Still waiting: {waiting}.")
+        out.append("接下来：继续复习（studytool review）。" if zh else
+                   "What next: carry on reviewing (studytool review).")
+    elif s.cram:
+        out.append("接下来：正式复习会按日程安排（studytool review）。" if zh else
+                   "What next: a normal review keeps the schedule (studytool review).")
+    elif s.next_due is not None:
         when = i18n.when_text(s.next_due, now, lang)
         out.append(f"下一张到期：{when}。" if zh else f"Next card due: {when}.")
-        soon = s.next_due - now <= timedelta(hours=2)
-        if s.finished and soon and not s.cram:
+        if s.next_due - now <= timedelta(hours=2):
             out.append("接下来：到时回来完成学习步骤；这之间可以做一道练习（studytool today）。" if zh else
                        "What next: come back then for the learning steps; meanwhile, try an "
                        "exercise (studytool today).")
-        elif s.finished:
-            out.append("接下来：做一道练习或看看清单（studytool today），明天再来复习。" if zh else
-                       "What next: try an exercise or the checklist (studytool today); review "
-                       "again tomorrow.")
         else:
-            out.append("接下来：继续复习（studytool review）。" if zh else
-                       "What next: carry on reviewing (studytool review).")
-    elif s.finished:
+            out.append("接下来：做一道练习或看看清单（studytool today），到期时再来复习。" if zh else
+                       "What next: try an exercise or the checklist (studytool today); review "
+                       "again when cards are due.")
+    else:
         out.append("接下来：所有内容都已暂停；studytool unsuspend 可以恢复。" if zh else
                    "What next: everything is suspended; studytool unsuspend brings items back.")
     return out
@@ -520,7 +526,15 @@ class ReviewSession:
         now = self.clock()
         s.now = now
         s.seconds = (now - self._started).total_seconds()
-        s.counts = self.queue.counts(now)
+        c = self.queue.counts(now)
+        if self._current is not None and self._card is not None:  # shown, not done: waiting too
+            if self._card.last_review is None:
+                c = c._replace(new=c.new + 1)
+            elif self._card.state == State.Review:
+                c = c._replace(review=c.review + 1)
+            else:
+                c = c._replace(learning=c.learning + 1)
+        s.counts = c
         limited = self.limit is not None and s.rated >= self.limit
         s.finished = self._current is None and not limited and self.queue.next_would_show(now) \
             is None

@@ -903,6 +903,43 @@ def doctor_check(store: Store, content: Any = None, *, config: Config | None = N
     return problems
 
 
+def repair_schedule(store: Store, *, config: Config | None = None,
+                    now: datetime | None = None) -> int:
+    """``doctor --fix``: make the stored schedule what the review log says. Every reviewed item is
+    rebuilt from its log (:func:`reschedule_all`, under the scheduler the states were computed
+    with, else the one the settings ask for); a state with no reviews behind it becomes a new item
+    again (its suspension and burial are kept); state/due columns are rewritten from the card.
+    One transaction; returns the number of items changed. The log itself is never changed."""
+    now = now or utcnow()
+    scheduler = applied_scheduler(store) or current_scheduler(store, config)
+    with store.tx():
+        changed = reschedule_all(store, scheduler, now=now)
+        logged = {r[0] for r in store.conn.execute("SELECT DISTINCT item_id FROM review_log")}
+        for row in store.db.query("SELECT * FROM item_state"):
+            item_id = row["item_id"]
+            try:
+                card = Card.from_json(row["card_json"])
+                ok = card.card_id == card_id_for(item_id) and (
+                    item_id in logged or card.last_review is None)
+            except (ValueError, KeyError, TypeError):
+                card, ok = None, False
+            if not ok:
+                if item_id in logged:
+                    card = rebuild_card(scheduler, item_id, [
+                        (r[0], r[1]) for r in store.conn.execute(
+                            "SELECT rating, reviewed_at FROM review_log WHERE item_id = ? "
+                            "ORDER BY reviewed_at, id", (item_id,))])
+                else:
+                    card = new_card(item_id, now)
+            elif row["state"] == int(card.state) and from_iso(row["due"]) == card.due:
+                continue
+            _write_row(store, _state_row(item_id, row["kind"], card, now,
+                                         suspended=bool(row["suspended"]),
+                                         buried_until=row["buried_until"]))
+            changed += 1
+    return changed
+
+
 # --------------------------------------------------------------------------- optimizer support
 
 

@@ -69,8 +69,9 @@ def test_two_ratings_good_then_again(run, home):
     rated = logs(home)
     assert [r for _, r in rated] == [3, 1]
     assert "→ Good" in out and "→ Again" in out
-    summary = out.strip().splitlines()[-1]
-    assert summary.startswith("Reviewed 2 (again 1, hard 0, good 1, easy 0), 2 new")
+    assert "Reviewed 2 (again 1; 2 new) in " in out
+    assert "Ratings: Again 1, Hard 0, Good 1, Easy 0." in out
+    assert out.strip().splitlines()[-1] == "What next: carry on reviewing (studytool review)."
 
 
 def test_intervals_are_shown_before_rating_and_applied(run, home):
@@ -123,9 +124,9 @@ def test_undo_suspend_bury_and_quit(run, home):
     code, out, _ = run("\n3\nu\n\n1\ns\nb\nq\n")
     assert "Undone: " in out
     assert len(logs(home)) == 1 and logs(home)[0][1] == 1
-    assert "Suspended " in out and "Buried " in out
-    last = out.strip().splitlines()[-1]
-    assert "1 undone" in last and "1 suspended" in last and "1 buried" in last
+    assert "Suspended: " in out and "Buried until tomorrow: " in out
+    done = next(x for x in out.splitlines() if x.startswith("Reviewed "))
+    assert "1 undone" in done and "1 suspended" in done and "1 buried" in done
     code = main(["unsuspend"])
     assert code == 0
 
@@ -134,13 +135,15 @@ def test_cram_writes_nothing(run, home):
     run("\n3\n", "--limit", "1")
     before = logs(home)
     code, out, _ = run("\n1\n\n3\n", "--cram", "--limit", "2")
-    assert code == 0 and "cram" in out and out.strip().splitlines()[-1].startswith("Crammed 2")
+    assert code == 0 and "cram" in out
+    assert "Crammed 2 (again 1) in " in out and "the schedule was not changed" in out
+    assert "1 Again  2 Hard  3 Good  4 Easy — no change (cram)" in out
     assert logs(home) == before
 
 
 def test_end_of_input_ends_with_a_summary(run, home):
     code, out, _ = run("")
-    assert code == 0 and out.strip().splitlines()[-1].startswith("Reviewed 0")
+    assert code == 0 and "Session stopped." in out and "Still waiting: 4 new" in out
 
 
 def test_usage_errors(run, home, capsys):
@@ -157,7 +160,7 @@ def test_real_pipe_through_the_installed_command(home):
                           input="\n3\n\n1\n", capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert [r for _, r in logs(home)] == [3, 1]
-    assert proc.stdout.strip().splitlines()[-1].startswith("Reviewed 2 (again 1")
+    assert "Reviewed 2 (again 1; 2 new)" in proc.stdout
 
 
 def test_cli_module_does_not_import_torch_or_textual():
