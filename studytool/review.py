@@ -411,13 +411,15 @@ class ReviewSession:
         ``answer``."""
         if rating not in (1, 2, 3, 4):
             raise ValueError(f"rating must be 1-4, not {rating!r}")
-        self.preview()
+        shown = self._preview
+        self.preview()  # picks up a change made elsewhere: then computed from the stored state
+        changed = shown is not None and self._preview is not shown
         assert self._current is not None and self._preview is not None and self._card is not None
         item, outcome = self._current, self._preview[rating]
         now = self.clock()
         was_new = self._card.last_review is None
         snapshot = self._taken_snapshot
-        recomputed = False
+        recomputed = changed
         if self.cram:
             record = None
             if rating == 1:
@@ -430,7 +432,7 @@ class ReviewSession:
                                       scheduler=self.scheduler)
             if record.outcome is not None:
                 outcome = record.outcome
-            recomputed = record.recomputed
+            recomputed = changed or record.recomputed
             day_end = sch.day_start(now, self.config) + timedelta(days=1)
             if outcome.card.state != State.Review and outcome.due < day_end:
                 # the step counts from now (the rating), not from when the answer was shown: an
