@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 from studytool.checklist import checklist_status, set_done
@@ -50,6 +51,15 @@ def _content():
     return content
 
 
+def _evidence_zh(fact: str) -> str:
+    """checklist.py's evidence facts ("exercise causal_mask passed", "Q13 recalled") in Chinese."""
+    if m := re.fullmatch(r"exercise (\S+) passed", fact):
+        return f"练习 {m.group(1)} 已通过"
+    if m := re.fullmatch(r"(Q\d+) recalled", fact):
+        return f"{m.group(1)} 已回忆起"
+    return fact
+
+
 def cmd_checklist(args: argparse.Namespace) -> int:
     content = _content()
     with Store() as store:
@@ -78,7 +88,7 @@ def cmd_checklist(args: argparse.Namespace) -> int:
             group = s.item.group
             print(f"\n{(GROUP_TITLES_ZH if args.lang == 'zh' else GROUP_TITLES)[group]}")
         mark = "[x]" if s.done else "[ ]"
-        note = ((f"  （{'；'.join(s.evidence)}）" if args.lang == "zh" else
+        note = ((f"  （{'；'.join(_evidence_zh(e) for e in s.evidence)}）" if args.lang == "zh" else
                  f"  ({'; '.join(s.evidence)})") if s.source == "evidence" else "")
         print(f"  {mark} {s.item.id}  {s.item.text.get(args.lang)}{note}")
     done = sum(s.done for s in status)
