@@ -283,10 +283,14 @@ class ReviewSession:
                 if a.kind != "rate" and a.was_new and a.record is not None))
             # learning steps keep the place this session gave them (their step counted from the
             # rating), unless they were rated again elsewhere
-            for due, item_id, topic in list(queue.pending):
-                kept = self._requeued.get(item_id)
-                if kept is not None and kept[0] == due and kept[1] != due:
-                    queue.add_pending(kept[1], item_id)
+            if self._requeued:
+                moved = []
+                for due, item_id, topic in queue.pending:
+                    kept = self._requeued.get(item_id)
+                    moved.append((kept[1] if kept is not None and kept[0] == due else due,
+                                  item_id, topic))
+                moved.sort()
+                queue.pending = moved
         if self._current is not None:
             item = self._current
             st = sch.load_state(self.store, item.id)
