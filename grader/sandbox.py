@@ -47,6 +47,7 @@ class Limits:
     scratch_bytes: int = 64 * 1024 * 1024  # size of the writable tmpfs (bwrap)
     output_bytes: int = 1024 * 1024  # stdout+stderr before the program is stopped
     nproc: int = 64  # processes of the sandbox uid (binds only for a real non-root uid)
+    result_bytes: int = 64 * 1024 * 1024  # materialised bytes of one probe's result
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "Limits":
@@ -369,7 +370,8 @@ def build_command(p: dict, limits: Limits, hide: list[str] | None = None,
                     str(x).startswith(h.rstrip("/") + "/") for x in _interpreter_paths()):
                 argv += ["--tmpfs", h]
         # the learner must not import the references (or read the checks) from inside
-        for secret in ("references", "checks"):
+        # (the probes too: the service sends their sources with each grade)
+        for secret in ("references", "checks", "probes"):
             if (PACKAGE_ROOT / secret).is_dir():
                 argv += ["--tmpfs", str(PACKAGE_ROOT / secret)]
         argv += ["--chdir", "/tmp", "--"] + py
@@ -407,7 +409,7 @@ class Zygote:
     def __post_init__(self) -> None:
         from . import wire
 
-        self.buf = wire.FrameReader()
+        self.buf = wire.FrameReader(max_frame=wire.MAX_RESULT + (4 << 20))
         self.pending: list[bytes] = []
         os.set_blocking(self.proc.stdout.fileno(), False)
         threading.Thread(target=self._drain_stderr, daemon=True).start()
@@ -502,14 +504,18 @@ def wait_ready(z: Zygote, timeout: float = 60.0) -> dict:
     return ev
 
 
-def run_grade(z: Zygote, request: dict, backstop_s: float) -> Iterator[dict]:
+def run_grade(z: Zygote, request: dict, backstop_s: float, first_s: float | None = None,
+              step: Any = None) -> Iterator[dict]:
     """Send one grade request; yield the zygote's 'test' events, then its 'done' event.
 
-    Raises SandboxDied (after killing it) when the zygote dies or stops answering; the caller
-    marks the tests it did not hear about.
+    Each event is due within ``step(previous event)`` seconds (the first within ``first_s``), and
+    the whole grade within ``backstop_s``: a zygote that stops answering (stopped, hung) ends the
+    grade at the test's own limit. Raises SandboxDied (after killing it) when the zygote dies or
+    stops answering; the caller marks the tests it did not hear about.
     """
     z.send(request)
-    deadline = time.monotonic() + backstop_s
+    end = time.monotonic() + backstop_s
+    deadline = min(end, time.monotonic() + first_s) if first_s else end
     while True:
         try:
             ev = z.recv(deadline)
@@ -521,6 +527,8 @@ def run_grade(z: Zygote, request: dict, backstop_s: float) -> Iterator[dict]:
             raise SandboxDied("the sandbox stopped responding and was killed")
         if not isinstance(ev, dict):
             continue
+        if step is not None:
+            deadline = min(end, time.monotonic() + float(step(ev)))
         yield ev
         if ev.get("ev") == "done":
             return
