@@ -142,8 +142,16 @@ def _describe_error(err: ProbeError) -> str:
     return cap(f"{err.kind}: {err.message}" if err.message else err.kind)
 
 
+# kinds of error a measured test's judge sees itself (e.g. "memory limit at N=8192: an N×N matrix
+# is formed"); every other error is reported by the engine without calling the judge
+MEASURED_JUDGED = ("memory limit", "time limit", "result too large")
+
+
 def judge_one(tc: TestCase, pr: ProbeResult) -> Outcome:
-    if pr.error is not None and (pr.error.kind != "exception" or not tc.expect_error):
+    judged = tc.expect_error and pr.error is not None and pr.error.kind == "exception"
+    if tc.runs and pr.error is not None and pr.error.kind in MEASURED_JUDGED and pr.runs:
+        judged = True
+    if pr.error is not None and not judged:
         status = "fail" if pr.error.kind == "forbidden call" else "error"
         return Outcome(status, _describe_error(pr.error))
     try:
