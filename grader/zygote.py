@@ -558,11 +558,13 @@ class Zygote:
         if kind not in ctx["refs"]:
             res = self._run_child(ctx, {"kind": kind}, report)
             ctx["refs"][kind] = res
+            self.send({"ev": "tick", "i": ctx.get("measuring", -1)})
         return ctx["refs"][kind]
 
     def _measured(self, ctx, i: int, report) -> str | None:
         """A measured test: one fresh, confined child per entry of ``runs``; usage from wait4."""
         t = ctx["req"]["tests"][i]
+        ctx["measuring"] = i
         base = self._reference(ctx, "baseline", report)
         if base.get("failed"):
             report(i, False, error={"kind": "grader error",
@@ -588,6 +590,7 @@ class Zygote:
                                         "rss_base": rss_base}, collect)
             if ctx["import_error"] is not None:
                 return None
+            self.send({"ev": "tick", "i": i})  # each child's end: the service's clock restarts
             run = {"entry": k, "ok": bool(got.get("ok")), "usage": res["usage"]}
             cap_left = int(ctx["req"].get("result_bytes") or (64 << 20)) - sum(
                 len(r.get("payload") or b"") for r in runs)
