@@ -411,6 +411,7 @@ def _root_layout(limits: Limits, hide: list[str] | None) -> list[str]:
     for h in hide or []:
         if os.path.isdir(h) and any(_under(h, t) and h != t for t in trees):
             args += ["--tmpfs", h]
+    args += ["--remount-ro", "/"]  # the root tmpfs itself: not a writable place
     return args
 
 

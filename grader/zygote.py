@@ -404,27 +404,38 @@ class Zygote:
             except FileNotFoundError:
                 continue
             if stat.S_ISDIR(st.st_mode):
-                def fix(func, p, exc_info):
-                    try:  # a directory the learner made unwritable: ours to chmod
-                        os.chmod(os.path.dirname(p), 0o700)
-                        if os.path.isdir(p) and not os.path.islink(p):
-                            os.chmod(p, 0o700)
-                    except OSError:
-                        pass
-                    func(p)
-
-                try:
-                    os.chmod(full, 0o700)
-                except OSError:
-                    pass
-                shutil.rmtree(full, onerror=fix)
+                self._open_up(full)
+                shutil.rmtree(full, ignore_errors=True)
+                if os.path.lexists(full):
+                    raise OSError(f"could not remove {full}")
             else:
                 os.unlink(full)
+
+    @staticmethod
+    def _open_up(top: str) -> None:
+        """chmod 0700 every directory under ``top`` (the learner's, so ours too), iteratively."""
+        stack = [top]
+        while stack:
+            d = stack.pop()
+            try:
+                os.chmod(d, 0o700)
+                with os.scandir(d) as it:
+                    for e in it:
+                        if e.is_dir(follow_symlinks=False):
+                            stack.append(e.path)
+            except OSError:
+                continue
 
     def fresh_scratch(self) -> str:
         """Empty the scratch root (what an earlier grade left, or pre-created) and make this
         grade's directory. Any failure is a GradeSetupError."""
         try:
+            if os.environ.get("STUDYTOOL_TEST_FAIL_SETUP") == str(self.grades):  # tests only
+                raise OSError("failure injected by STUDYTOOL_TEST_FAIL_SETUP")
+            try:  # the root itself may have been made unwritable by the last grade
+                os.chmod(self.scratch_root, 0o1777 if self.scratch_root == "/tmp" else 0o700)
+            except OSError:
+                pass
             self._wipe(self.scratch_root)
             scratch = os.path.join(self.scratch_root, f"grade-{self.grades}")
             os.mkdir(scratch, 0o700)
