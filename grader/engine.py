@@ -323,8 +323,8 @@ class Engine:
                 scan_problem = str(exc)
             if scan_problem is not None:
                 add("your file can be read", Outcome.errored(
-                    f"source too deeply nested: {scan_problem} (thousands of chained attributes "
-                    "or operators) — it was not run"))
+                    f"{scan_problem} (e.g. thousands of chained attributes or operators), so it "
+                    "was not run"))
             else:
                 hit_rows: list[str] = []
                 output = self._run(exercise_id, source, tests, ops, lim, add, display, hit_rows)
