@@ -41,7 +41,8 @@ class Limits:
     """Per-grade limits. Times in seconds, sizes in bytes."""
 
     time_s: float = 3.0  # wall clock per test (a TestCase may override)
-    import_time_s: float = 5.0  # wall clock to import the learner's file
+    import_time_s: float = 20.0  # wall clock to import the learner's file (a heavy library such as
+    #                              transformers takes 3-5 s alone, several times that on a busy machine)
     mem_bytes: int = 1024 * 1024 * 1024  # heap (RLIMIT_DATA) beyond what the warm zygote uses
     fsize: int = 16 * 1024 * 1024  # largest file the learner may write
     scratch_bytes: int = 64 * 1024 * 1024  # size of the writable tmpfs (bwrap)
