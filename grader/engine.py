@@ -283,6 +283,8 @@ class Engine:
             info = self.ready()
             p["zygote"] = {"uid": info.get("uid"), "pid_namespace": info.get("pidns"),
                            "network_visible": info.get("net")}
+            p["seccomp"] = bool(info.get("seccomp"))
+            p["seccomp_note"] = str(info.get("seccomp_note") or "")
         except sandbox.SandboxDied as exc:
             p["zygote"] = {"error": str(exc)}
         return p

@@ -295,7 +295,9 @@ def plan(refresh: bool = False) -> dict:
         "bind_in": [list(b) for b in bind_ins],
         "pid_namespace": mode == "bwrap",
         "network": "none" if (mode == "bwrap" or unshare) else "host",
-        "filesystem": "read-only, writable tmpfs /tmp" if mode == "bwrap" else "host (rlimits only)",
+        "filesystem": ("a read-only root with only the interpreter, its libraries, the venv and "
+                       "the grader's sandbox code; one writable place, a 64 MiB tmpfs /tmp")
+                      if mode == "bwrap" else "host (rlimits only)",
         "unshare": unshare,
         "notes": notes,
     }
