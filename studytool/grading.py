@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 TestEvent = Callable[[dict], None]
+MAX_SOURCE = 1024 * 1024  # bytes; a larger file is refused before it is read (as by the service)
 DEFAULT_TIMEOUT_S = 600.0  # the service enforces the real limits; this only guards a hung service
 
 
@@ -175,10 +176,10 @@ class Grader:
         if source is None:
             if file is None:
                 raise ValueError("give a file or a source")
-            source = Path(file).read_text(encoding="utf-8", errors="replace")
+            source = read_source(file)
         req: dict[str, Any] = {"op": "check", "exercise": exercise_id, "source": source}
         if file is not None:
-            req["file"] = str(file)
+            req["display"] = str(file)  # for messages only: the service grades ``source``
         if limits:
             req["limits"] = limits
         with self._lock:
@@ -204,6 +205,24 @@ class Grader:
         return result
 
 
+class SourceTooLarge(GradingError):
+    """The learner's file is larger than the grader reads (checked before reading it)."""
+
+
+def read_source(file: str | os.PathLike) -> str:
+    """The file's text; SourceTooLarge (before reading a byte) when it exceeds MAX_SOURCE."""
+    with open(file, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > MAX_SOURCE:
+            raise SourceTooLarge(f"{file}: the file is {size / 2**20:.1f} MiB; files larger than "
+                                 f"{MAX_SOURCE // 2**20} MiB are not graded")
+        data = f.read(MAX_SOURCE + 1)
+    if len(data) > MAX_SOURCE:
+        raise SourceTooLarge(f"{file}: the file is larger than {MAX_SOURCE // 2**20} MiB and is "
+                             "not graded")
+    return data.decode("utf-8", errors="replace")
+
+
 def check_once(exercise_id: str, file: str | os.PathLike | None = None, *, source: str | None = None,
                on_test: TestEvent | None = None, record: bool = True) -> dict:
     """The cold path: start a service, grade once, stop it."""
@@ -223,7 +242,8 @@ def isolation_report() -> dict:
 
     Keys: ``mode`` ("bwrap" | "fallback"), ``uid`` (the uid learner code runs as),
     ``unprivileged``, ``nproc_binds``, ``pid_namespace``, ``network`` ("none" | "host"),
-    ``filesystem``, ``notes`` (list of str), ``zygote`` (what the running sandbox reported), and
+    ``filesystem``, ``notes`` (list of str), ``zygote`` (what the running sandbox reported),
+    ``seccomp`` (bool: children are confined by the seccomp filter) and ``seccomp_note``, and
     ``ok`` (False when the sandbox could not start; ``error`` says why).
     """
     try:
@@ -250,6 +270,13 @@ def summarize(rep: dict) -> str:
     parts.append("no network" if rep.get("network") == "none" else "network reachable")
     parts.append(str(rep.get("filesystem", "")))
     parts.append("process limit binds" if rep.get("nproc_binds") else "process limit does not bind")
+    if "seccomp" in rep:
+        parts.append("children non-dumpable and seccomp-filtered (no signals, ptrace or "
+                     "process_vm_* to other processes; measured runs cannot fork)"
+                     if rep["seccomp"] else
+                     f"NO seccomp filter ({rep.get('seccomp_note') or 'unavailable'}): a "
+                     "submission could signal the grader's processes, and property checks are "
+                     "measured without that protection")
     text = ", ".join(p for p in parts if p)
     notes = rep.get("notes") or []
     return text + (" — " + "; ".join(notes) if notes else "")
