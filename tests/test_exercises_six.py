@@ -81,7 +81,7 @@ def test_property_checks_catch_right_values_wrong_method(grade):
     """The mistakes that give right values: only a property check can reject them."""
     cases = {
         ("kv_cache", "wrong_recompute"): "over a whole decode each token passes through k_proj",
-        ("kv_cache", "wrong_clone"): "storage allocated once",
+        ("kv_cache", "wrong_clone"): "allocated once; update writes in place",
         ("linear_attention", "wrong_quadratic"): "cost grows linearly",
         ("flash_attention", "wrong_naive"): "memory grows like N·block_size",
         ("prenorm_postnorm", "wrong_ln_on_residual"): "with attn and ff zeroed the block is the identity",

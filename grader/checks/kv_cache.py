@@ -62,30 +62,42 @@ def _judge_cache_values(args):
 
 
 def _judge_in_place(args):
-    chunks = args["chunks"]
+    chunks, max_len = args["chunks"], args["max_len"]
 
     def judge(res: ProbeResult) -> Outcome:
         if (bad := _error(res)) is not None:
             return bad
         d = res.data
-        if d["n_init_buffers"] == 0:
-            return Outcome.failed(
-                "KVCache.__init__ allocates no tensor: storage must be allocated once, in __init__ "
-                "(e.g. torch.zeros(B, H, max_len, D) for keys and for values)")
         for step in range(len(chunks)):
             when = f"update #{step + 1} (chunks {chunks[:step + 1]})"
-            if not d[f"buffers_kept_{step}"]:
-                return Outcome.failed(
-                    f"after {when} the cache no longer holds the buffers allocated in __init__: "
-                    f"update replaced them (torch.cat? a new tensor?). Write the new keys into the "
-                    f"preallocated buffer in place, e.g. self.k[:, :, n:n+t] = k_new")
-            for name in ("keys", "values"):
-                if not d[f"{name[0]}_shared_{step}"]:
+            for n, name in (("k", "keys"), ("v", "values")):
+                if d[f"{n}_same_{step}"] and d[f"{n}_held_{step}"]:
+                    continue
+                if not d[f"{n}_held_{step}"]:
                     return Outcome.failed(
-                        f"the {name} returned by {when} do not share storage with the buffer "
-                        f"allocated in __init__: they are a copy (torch.cat, .clone(), "
-                        f"torch.stack …), which costs O(T) per step. Return a view: "
+                        f"the {name} returned by {when} do not share storage with any buffer the "
+                        f"cache holds: they are a copy (torch.cat, .clone(), torch.stack …), which "
+                        f"costs O(T) per step. Return a view of the preallocated buffer: "
                         f"self.k[:, :, :len]")
+                replaced = step > 0 and not d[f"init_kept_{step}"] and d[f"{n}_init_0"]
+                return Outcome.failed(
+                    f"the {name} returned by {when} live in a different storage from those "
+                    f"returned by update #1: the cache reallocated its buffer"
+                    + (" (the buffers allocated in __init__ were replaced)" if replaced else "")
+                    + " — torch.cat or a new tensor per step copies all T cached tokens every "
+                    "time. Allocate [B, H, max_len, D] once and write the new keys into it in "
+                    "place, e.g. self.k[:, :, n:n+t] = k_new")
+        for step in range(len(chunks)):
+            when = f"update #{step + 1} (chunks {chunks[:step + 1]})"
+            for n, name in (("k", "keys"), ("v", "values")):
+                cap = d[f"{n}_capacity_{step}"]
+                if cap < max_len:
+                    return Outcome.failed(
+                        f"the storage behind the {name} returned by {when} has room for {cap} "
+                        f"token(s), not max_len={max_len}: the buffer must be allocated once for "
+                        f"max_len tokens (torch.zeros(B, H, max_len, D)) and filled in place — a "
+                        f"buffer sized to the tokens so far (torch.cat) has to be reallocated as it "
+                        f"grows")
         return Outcome.passed()
 
     return judge
@@ -233,8 +245,8 @@ def _tests() -> list[TestCase]:
     tests.append(TestCase("KVCache: dtype float64, 5 heads, filled exactly to max_len",
                           "probe_cache", _judge_cache_values(a), a))
     a = _cache_case(2, 3, 4, [3, 1, 1, 2], 8, "float32", 2)
-    tests.append(TestCase("KVCache: storage allocated once in __init__; update writes in place "
-                          "and returns views of it", "probe_cache", _judge_in_place(a), a))
+    tests.append(TestCase("KVCache: storage for max_len tokens allocated once; update writes in "
+                          "place and returns views of it", "probe_cache", _judge_in_place(a), a))
     a = {"max_len": 6, "chunks": [4, 2, 1]}
     tests.append(TestCase("KVCache: adding past max_len raises ValueError",
                           "probe_overflow", _judge_overflow(a), a))
