@@ -144,3 +144,36 @@ def probe_decode(mod, x, d_model, n_heads, w_q, w_k, w_v, w_o, chunks, max_len):
             hdl.remove()
     return {"out": torch.cat(outs, dim=1), "lens": lens, "q_rows": rows["q_proj"],
             "k_rows": rows["k_proj"], "v_rows": rows["v_proj"]}
+
+
+def probe_decode_cost(mod, d_model, n_heads, prefill, steps, seed=0):
+    """One measured run (a fresh child; its CPU time is read by the grader from the kernel with
+    wait4, outside this process): a prefill of ``prefill`` tokens, then ``steps`` one-token
+    decode steps through one cache. Returns the last step's output (so the judge can tell the
+    work was done) and, as a diagnostic only, the rows seen by k_proj/v_proj's forward hooks in
+    the decode steps (code that calls F.linear with the weight skips hooks: this count can only
+    ever add a failure, never remove one)."""
+    gen = torch.Generator().manual_seed(seed)
+    ws = [torch.randn(d_model, d_model, generator=gen) / d_model ** 0.5 for _ in range(4)]
+    x = torch.randn(1, prefill + max(steps, 1), d_model, generator=gen)
+    m = _attention(mod, d_model, n_heads, *ws)
+    rows = {"k_proj": [], "v_proj": []}
+
+    def counter(name):
+        def hook(module, inputs, output):
+            rows[name].append(int(inputs[0].numel() // inputs[0].shape[-1]))
+        return hook
+
+    cache = mod.KVCache(1, n_heads, prefill + max(steps, 1), d_model // n_heads, dtype=x.dtype)
+    out = None
+    with torch.no_grad():
+        out = m(x[:, :prefill], cache)
+        handles = [getattr(m, name).register_forward_hook(counter(name)) for name in rows]
+        try:
+            for s in range(steps):
+                out = m(x[:, prefill + s:prefill + s + 1], cache)
+        finally:
+            for hdl in handles:
+                hdl.remove()
+    last = out[:, -1:] if isinstance(out, torch.Tensor) else out
+    return {"last": snapshot(last), "k_rows": rows["k_proj"], "v_rows": rows["v_proj"]}
