@@ -51,7 +51,8 @@ class ProbeError:
     #            | "process limit" | "crashed" | "forbidden call" | "no result"
     type: str = ""  # exception class name, for kind == "exception"
     message: str = ""
-    traceback: str = ""  # learner frames only, capped
+    traceback: str = ""  # learner frames (and the library frames below them), capped
+    phase: str = ""  # "import": the learner's file did not import (reported once per grade)
 
     def describe(self) -> str:
         if self.kind == "exception":
