@@ -33,6 +33,18 @@ def runs_of(res: ProbeResult, expected: int) -> list[Any]:
     return list(runs)
 
 
+LIMITS = ("memory limit", "time limit", "result too large")
+
+
+def limit_hit(res: ProbeResult) -> tuple[dict, Any] | None:
+    """(the run's arguments, its error) for the first measured run that hit a limit, if any: the
+    zygote stops a test's runs there, and the judge names what the limit means for the exercise."""
+    for r in getattr(res, "runs", None) or []:
+        if r.error is not None and r.error.kind in LIMITS:
+            return dict(r.args), r.error
+    return None
+
+
 def not_measured(exc: Exception) -> Outcome:
     return Outcome.errored(f"the grader could not measure this property ({exc}); this is the "
                            "grader's failure, not your code's — please check again")

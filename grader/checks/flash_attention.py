@@ -8,7 +8,7 @@ import math
 import torch
 
 from studytool.grader.checks._measured import (NotMeasured, extra_mib, import_extra_mib,
-                                               not_measured, run_error, runs_of)
+                                               limit_hit, not_measured, run_error, runs_of)
 from studytool.grader.compare import close
 from studytool.grader.spec import Outcome, ProbeResult, TestCase
 
@@ -143,6 +143,13 @@ def _judge_memory(args):
     startup_cap = 160.0  # MiB above a bare sandbox child: torch's kernels themselves take ~60
 
     def judge(res: ProbeResult) -> Outcome:
+        if (hit := limit_hit(res)) is not None:
+            at, err = hit
+            return Outcome.failed(
+                f"{err.kind} hit at N={at.get('n')} (D={d}, block_size={bs}), in a process of its "
+                f"own measured by the grader: an N×N float32 score matrix takes "
+                f"{at.get('n', n) ** 2 * 4 / MIB:.0f} MiB there — work on [N, block_size] score "
+                f"blocks only")
         try:
             runs = runs_of(res, 2)
         except NotMeasured as exc:

@@ -6,7 +6,8 @@ import functools
 
 import torch
 
-from studytool.grader.checks._measured import NotMeasured, cpu_seconds, not_measured, run_error, runs_of
+from studytool.grader.checks._measured import (NotMeasured, cpu_seconds, limit_hit, not_measured,
+                                               run_error, runs_of)
 from studytool.grader.compare import check_tensor, close
 from studytool.grader.references import kv_cache as ref
 from studytool.grader.spec import Outcome, ProbeResult, TestCase
@@ -274,6 +275,13 @@ def _judge_decode_cost(args):
     d_model = args["d_model"]
 
     def judge(res: ProbeResult) -> Outcome:
+        if (hit := limit_hit(res)) is not None:
+            at, err = hit
+            return Outcome.failed(
+                f"{err.kind} hit with a prefill of {at.get('prefill')} tokens and "
+                f"{at.get('steps')} decode steps (d_model={d_model}), in a process of its own "
+                f"measured by the grader: with a cache this takes well under a second. Project "
+                f"only the new token at each step and read the cached keys and values")
         try:
             runs = runs_of(res, 4)
         except NotMeasured as exc:

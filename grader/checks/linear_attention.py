@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from studytool.grader.checks._measured import (NotMeasured, cpu_seconds, extra_mib,
-                                               import_extra_mib, not_measured, run_error,
-                                               runs_of)
+                                               import_extra_mib, limit_hit, not_measured,
+                                               run_error, runs_of)
 from studytool.grader.compare import close
 from studytool.grader.references.linear_attention import linear_attention as reference
 from studytool.grader.spec import Outcome, ProbeResult, TestCase
@@ -148,6 +148,13 @@ def _judge_cost(args):
     kind = "causal" if args["causal"] else "non-causal"
 
     def judge(res: ProbeResult) -> Outcome:
+        if (hit := limit_hit(res)) is not None:
+            at, err = hit
+            return Outcome.failed(
+                f"cost grows like N² ({kind}): the {err.kind} was hit at N={at.get('n')}, in a "
+                f"process of its own measured by the grader ({err.describe()}). Linear attention "
+                f"at that size takes a fraction of a second: an N×N matrix is formed (or every "
+                f"query meets every key) — use associativity, φ(Q)(φ(K)ᵀV)")
         try:
             runs = runs_of(res, len(sizes))
         except NotMeasured as exc:
@@ -193,6 +200,13 @@ def _judge_memory(args):
     startup_cap = 160.0
 
     def judge(res: ProbeResult) -> Outcome:
+        if (hit := limit_hit(res)) is not None:
+            at, err = hit
+            return Outcome.failed(
+                f"{err.kind} hit at N={at.get('n')} ({kind}), in a process of its own measured "
+                f"by the grader: an N×N float32 matrix alone takes "
+                f"{at.get('n', n) ** 2 * 4 / MIB:.0f} MiB there — the N×N matrix is being formed. "
+                f"Linear attention needs O(N·D·Dv) memory: compute φ(K)ᵀV first")
         try:
             runs = runs_of(res, 2)
         except NotMeasured as exc:

@@ -1,5 +1,5 @@
 # fault: quadratic in time but not in memory: each block of queries is compared with every key, so no N×N matrix is ever alive, and the work runs inside DisableTorchFunction so an in-process op counter sees nothing
-# expect: cost grows like N^
+# expect: cost grows like N²
 import torch
 import torch.nn.functional as F
 
