@@ -74,9 +74,3 @@ def probe_grad_by_depth(mod, depths, d_model, n_heads, d_ff, seeds=(0,)):
         out[name] = [[_stack_grad_norms(mod, kind, n, d_model, n_heads, d_ff, seed)[-1]
                       for n in depths] for seed in seeds]
     return out
-
-
-def probe_grad_norms(mod, n_layers, d_model, n_heads, d_ff, seed=0):
-    """‖∂L/∂W2‖ (the second FF linear) of each layer of a fresh stack of each kind."""
-    return {"pre_ln": _stack_grad_norms(mod, "PreLNBlock", n_layers, d_model, n_heads, d_ff, seed),
-            "post_ln": _stack_grad_norms(mod, "PostLNBlock", n_layers, d_model, n_heads, d_ff, seed)}
