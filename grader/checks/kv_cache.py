@@ -83,6 +83,12 @@ def _judge_in_place(args):
                         f"cache holds: they are a copy (torch.cat, .clone(), torch.stack …), which "
                         f"costs O(T) per step. Return a view of the preallocated buffer: "
                         f"self.k[:, :, :len]")
+                if d[f"init_kept_{step}"] and not d[f"{n}_init_{step}"]:
+                    return Outcome.failed(
+                        f"the {name} returned by {when} are not views of the buffer the cache "
+                        f"allocated and writes into: each update returns a new copy (.clone(), "
+                        f"torch.cat, torch.stack …), which costs O(T) per step. Return a view: "
+                        f"self.k[:, :, :len]")
                 replaced = step > 0 and not d[f"init_kept_{step}"] and d[f"{n}_init_0"]
                 return Outcome.failed(
                     f"the {name} returned by {when} live in a different storage from those "
