@@ -143,9 +143,10 @@ def test_the_sandbox_root_shows_only_what_grading_needs(grader_service, studytoo
 import os
 print("ROOT", sorted(os.listdir("/")))
 print("CMDLINE", open("/proc/1/cmdline", "rb").read().replace(b"\\0", b" ").decode())
-for p in ("/srv", "/opt", "/home", "/root", "/work/main/grader/references", "/etc/passwd"):
+for p in ("/srv", "/opt", "/home", "/root", "/etc/passwd", "/work/main/grader/references/causal_mask.py",
+          OWN_REFERENCE):
     print("SEEN" if os.path.exists(p) else "hidden", p)
-'''
+'''.replace("OWN_REFERENCE", repr(str(ROOT / "grader" / "references" / "causal_mask.py")))
     _grade(grader_service, src)
     out = grader_service.last_output
     root = eval(out.split("ROOT ", 1)[1].splitlines()[0])
