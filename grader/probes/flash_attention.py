@@ -60,7 +60,7 @@ _Q, _K, _V = 1, 2, 4
 _MATMUL = {"mm": (0, 1), "bmm": (0, 1), "addmm": (1, 2), "baddbmm": (1, 2), "addbmm": (1, 2),
            "mv": (0, 1), "addmv": (1, 2), "dot": (0, 1), "vdot": (0, 1)}
 _EXP = {"exp", "exp_", "exp2", "exp2_", "expm1", "_softmax", "_log_softmax", "logsumexp",
-        "_safe_softmax", "logaddexp", "sigmoid"}
+        "_safe_softmax", "logaddexp", "sigmoid", "pow", "softmax"}
 _MAX_KEPT = 8  # examples kept per kind
 
 
@@ -100,14 +100,15 @@ def probe_technique(mod, n, d, block_size, seed=0):
     tags = WeakIdKeyDictionary()
     tags[q], tags[k], tags[v] = _Q, _K, _V
     facts = {"score_ops": 0, "pv_ops": 0, "ops": 0, "score_max": 0, "score_max_ex": None,
-             "pv_max": 0, "pv_max_ex": None, "keys_before_pv": 0, "exp_before_pv": False,
-             "first_pv_seen": False, "score_examples": [], "pv_examples": []}
+             "pv_max": 0, "pv_max_ex": None, "keys_scored": 0, "keys_before_pv": None,
+             "keys_before_exp": None, "score_examples": [], "pv_examples": []}
 
     def tag_of(x):
         return tags.get(x, 0) if isinstance(x, torch.Tensor) else 0
 
-    def example(name, ext, tensors, out):
-        return {"op": name, "keys": ext, "shapes": [list(t.shape) for t in tensors],
+    def example(name, ext, tensors, out, queries=None):
+        return {"op": name, "keys": ext, "queries": queries,
+                "shapes": [list(t.shape) for t in tensors],
                 "out": list(out.shape) if isinstance(out, torch.Tensor) else None}
 
     class Observer(TorchDispatchMode):
@@ -144,8 +145,10 @@ def probe_technique(mod, n, d, block_size, seed=0):
                     side = 0 if is_k(ta) else 1
                     if name.startswith("mul"):
                         ext = _extent_mul(pair[1 - side], pair[side])
+                        rows = _extent_mul(pair[side], pair[1 - side])
                     else:
                         ext = _extent_matmul(name, pair[0], pair[1], side)
+                        rows = _extent_matmul(name, pair[0], pair[1], 1 - side)
                     kind = "score" if ext else None
                 elif ((is_p(ta) and is_v(tb)) or (is_v(ta) and is_p(tb))) \
                         and not name.startswith("mul"):
@@ -153,23 +156,23 @@ def probe_technique(mod, n, d, block_size, seed=0):
                     kind = "pv"
                 if kind == "score":
                     facts["score_ops"] += 1
-                    if not facts["first_pv_seen"]:
-                        facts["keys_before_pv"] += ext
+                    facts["keys_scored"] += ext
                     if ext > facts["score_max"]:
                         facts["score_max"] = ext
-                        facts["score_max_ex"] = example(name, ext, pair, out)
+                        facts["score_max_ex"] = example(name, ext, pair, out, rows)
                     if len(facts["score_examples"]) < _MAX_KEPT:
-                        facts["score_examples"].append(example(name, ext, pair, out))
+                        facts["score_examples"].append(example(name, ext, pair, out, rows))
                 elif kind == "pv":
                     facts["pv_ops"] += 1
-                    facts["first_pv_seen"] = True
+                    if facts["keys_before_pv"] is None:
+                        facts["keys_before_pv"] = facts["keys_scored"]
                     if ext > facts["pv_max"]:
                         facts["pv_max"] = ext
                         facts["pv_max_ex"] = example(name, ext, pair, out)
                     if len(facts["pv_examples"]) < _MAX_KEPT:
                         facts["pv_examples"].append(example(name, ext, pair, out))
-            if name in _EXP and tin & _Q and tin & _K and not facts["first_pv_seen"]:
-                facts["exp_before_pv"] = True
+            if name in _EXP and tin & _Q and tin & _K and facts["keys_before_exp"] is None:
+                facts["keys_before_exp"] = facts["keys_scored"]
             if tin:
                 for x in tree_flatten(out)[0]:
                     if isinstance(x, torch.Tensor):
