@@ -6,7 +6,7 @@ import torch
 
 def tiled_attention(q, k, v, causal=False, block_size=64):
     n = q.shape[-2]
-    outs = []
+    out = torch.empty_like(q)
     for s in range(0, n, block_size):
         e = min(s + block_size, n)
         st = k @ q[..., s:e, :].transpose(-1, -2) / math.sqrt(q.shape[-1])   # [.., N, block]
@@ -14,5 +14,5 @@ def tiled_attention(q, k, v, causal=False, block_size=64):
             st = st.masked_fill(torch.arange(n)[:, None] > torch.arange(s, e)[None, :],
                                 float("-inf"))
         pt = torch.softmax(st, dim=-2)                  # over all N keys
-        outs.append((v.transpose(-1, -2) @ pt).transpose(-1, -2))
-    return torch.cat(outs, dim=-2)
+        out[..., s:e, :] = (v.transpose(-1, -2) @ pt).transpose(-1, -2)
+    return out
