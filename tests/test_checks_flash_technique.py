@@ -42,6 +42,8 @@ SKIPS_THE_TECHNIQUE = {
     "wrong_two_pass_blocked": "scored all 1234 keys, block by block, before it took any exp or "
                               "accumulated any output",
     "wrong_hidden_from_observer": "saw no product of your queries with your keys",
+    "wrong_cat_score_blocks": "multiplied attention weights by all 1234 values at once",
+    "wrong_cat_score_blocks_tiled_pv": "before it took any exp or accumulated any output",
 }
 CORRECT = ["ok_key_blocks_transposed", "ok_2d_tiles", "ok_hardcoded_128", "ok_einsum_split",
            "ok_causal_block_mask", "ok_online_normalizer", "ok_logsumexp"]

@@ -259,9 +259,9 @@ def _judge_technique(args):
         if before_pv is not None and before_pv >= n and (before_exp is None or before_exp >= n):
             return Outcome.failed(
                 f"your code scored all {n} keys, block by block, before it took any exp or "
-                f"accumulated any output ({where}): a first pass for the row maximum, then a "
-                f"second for the sum and the output, skips the online softmax — in one pass, use "
-                f"the maximum found so far and rescale what was accumulated when it grows",
+                f"accumulated any output ({where}): that is a first pass over every key (for the "
+                f"row maximum, or to gather a row of scores), not an online softmax — in one pass, "
+                f"use the maximum found so far and rescale what was accumulated when it grows",
                 **figures)
         exp_rows, exp_colsum = _big_reference(n, d, seed)
         out = close(f.get("sample"), exp_rows, f"rows [0, 1, {n // 2}, {n - 1}] of the output at "
