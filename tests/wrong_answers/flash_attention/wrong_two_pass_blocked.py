@@ -1,5 +1,5 @@
 # fault: two passes over key blocks: the first only finds each row's maximum, the second sums and accumulates with that fixed maximum — never a running maximum, never a rescale (right values, small memory)
-# expect: before it accumulated any of them
+# expect: before it took any exp or accumulated any output
 import math
 import torch
 
