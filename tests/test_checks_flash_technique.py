@@ -44,6 +44,9 @@ SKIPS_THE_TECHNIQUE = {
     "wrong_hidden_from_observer": "saw no product of your queries with your keys",
     "wrong_cat_score_blocks": "multiplied attention weights by all 1234 values at once",
     "wrong_cat_score_blocks_tiled_pv": "before it took any exp or accumulated any output",
+    "wrong_exact_when_causal": "scored 18 queries against all 1234 keys at once (aten::bmm of "
+                               "[1, 18, 32] and [1, 32, 1234] → [1, 18, 1234]; seen by the grader "
+                               "in one call with causal=True",  # the last block: 1234 = 19·64 + 18
 }
 CORRECT = ["ok_key_blocks_transposed", "ok_2d_tiles", "ok_hardcoded_128", "ok_einsum_split",
            "ok_causal_block_mask", "ok_online_normalizer", "ok_logsumexp"]
@@ -94,7 +97,8 @@ def test_the_reference_passes_and_says_what_was_seen(grade):
                 .read_text())
     assert r["status"] == "pass", r
     assert _technique(r)["message"].startswith(
-        "torch operations of one call at N=1234, D=32, block_size=64, watched by the grader: "
+        "torch operations of one call at N=1234, D=32, block_size=64 (and one with causal=True), "
+        "watched by the grader: "
         "at most 64 keys scored at once, in 20 score products"), _technique(r)["message"]
 
 
@@ -136,7 +140,9 @@ def _judge():
     {"observer_intact": True},
     {"observer_intact": True, "score_ops": 0, "pv_ops": 0},
     {"observer_intact": False, "score_ops": 20, "score_max": 64},
-], ids=["nothing", "no counts", "zero counts", "observer removed"])
+    {"observer_intact": True, "score_ops": 20, "pv_ops": 20, "score_max": 64, "pv_max": 64,
+     "keys_before_pv": 64, "keys_before_exp": 64},
+], ids=["nothing", "no counts", "zero counts", "observer removed", "causal call missing"])
 def test_missing_or_zero_observations_are_not_read_as_fine(data):
     out = _judge()(ProbeResult(data=data))
     assert out.status == "fail", out
@@ -144,10 +150,10 @@ def test_missing_or_zero_observations_are_not_read_as_fine(data):
 
 def test_a_tiled_observation_still_needs_right_values():
     """Shapes alone never pass: the output seen during the watched call is checked too."""
-    data = {"observer_intact": True, "score_ops": 20, "pv_ops": 20, "score_max": 64,
-            "pv_max": 64, "keys_before_pv": 64, "keys_before_exp": 64,
-            "sample": torch.zeros(1, 1, 4, 32), "colsum": torch.zeros(1, 1, 32,
-                                                                      dtype=torch.float64)}
+    tiled = {"observer_intact": True, "score_ops": 20, "pv_ops": 20, "score_max": 64,
+             "pv_max": 64, "keys_before_pv": 64, "keys_before_exp": 64}
+    data = dict(tiled, causal=dict(tiled), sample=torch.zeros(1, 1, 4, 32),
+                colsum=torch.zeros(1, 1, 32, dtype=torch.float64))
     out = _judge()(ProbeResult(data=data))
     assert out.status == "fail" and "rows [0, 1, 617, 1233] of the output" in out.message, out
 
