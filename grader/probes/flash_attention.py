@@ -62,6 +62,10 @@ _MATMUL = {"mm": (0, 1), "bmm": (0, 1), "addmm": (1, 2), "baddbmm": (1, 2), "add
 _EXP = {"exp", "exp_", "exp2", "exp2_", "expm1", "_softmax", "_log_softmax", "logsumexp",
         "_safe_softmax", "logaddexp", "sigmoid", "pow", "softmax"}
 _MAX_KEPT = 8  # examples kept per kind
+# ops whose result holds no data of their inputs (zeros_like(q) is not "computed from q")
+_NO_DATA = {"empty_like", "zeros_like", "ones_like", "full_like", "new_empty", "new_zeros",
+            "new_ones", "new_full", "new_empty_strided", "empty_strided", "rand_like",
+            "randn_like", "zero_", "fill_"}
 
 
 def _extent_matmul(name, a, b, side):
@@ -170,7 +174,11 @@ def _observe(mod, q, k, v, causal, block_size):
                         facts["pv_examples"].append(example(name, ext, pair, out))
             if name in _EXP and tin & _Q and tin & _K and facts["keys_before_exp"] is None:
                 facts["keys_before_exp"] = facts["keys_scored"]
-            if tin:
+            if name in _NO_DATA:
+                for x in tree_flatten(out)[0]:
+                    if isinstance(x, torch.Tensor):
+                        tags[x] = 0
+            elif tin:
                 for x in tree_flatten(out)[0]:
                     if isinstance(x, torch.Tensor):
                         tags[x] = tags.get(x, 0) | tin
