@@ -54,7 +54,9 @@ def probe_memory_run(mod, n, d, block_size, causal=False, seed=0):
 #
 # Everything here runs in the learner's process: the judge may only turn it into a failure
 # (scores against all keys at once, or a first pass over every key before any output), never use
-# it to pass something another test fails.
+# it to pass something another test fails. What it cannot see is not read as fine: no score
+# product seen (work hidden from the mode: another thread, NumPy, torch._C._DisableTorchDispatch),
+# or the mode gone from the stack after the call, is a failure too.
 
 _Q, _K, _V = 1, 2, 4
 _MATMUL = {"mm": (0, 1), "bmm": (0, 1), "addmm": (1, 2), "baddbmm": (1, 2), "addbmm": (1, 2),
