@@ -204,6 +204,86 @@ def _judge_memory(args):
     return judge
 
 
+def _shapes(ex) -> str:
+    """``aten::bmm of [1, 64, 32] and [1, 32, 1234] → [1, 64, 1234]`` from a probe example."""
+    if not isinstance(ex, dict):
+        return "a product"
+    ins = " and ".join(str(list(x)) for x in ex.get("shapes") or [])
+    out = f" → {list(ex['out'])}" if ex.get("out") is not None else ""
+    return f"aten::{ex.get('op')} of {ins}{out}"
+
+
+def _judge_technique(args):
+    """Verdict from what the learner's call did, observed at the dispatcher in the learner's
+    process (probe_technique): it can only add a failure — the values and the measured memory
+    are judged by the other tests. A call that shows the grader no product of queries and keys,
+    or that removes the observer, is not read as fine."""
+    n, d, bs, seed = args["n"], args["d"], args["block_size"], args["seed"]
+    ask = ("work through the keys in blocks with an online softmax (a running max and sum per "
+           "query, rescaling what was accumulated when the max grows), never scoring a query "
+           "against every key at once")
+
+    def fault(f, causal: bool) -> str | None:
+        """What one watched call shows that skips the technique, or None."""
+        if not isinstance(f, dict):
+            f = {}
+        call = f"one call{' with causal=True' if causal else ''} at N={n}, block_size={bs}"
+        where = f"seen by the grader in {call}"
+        if not f.get("observer_intact", False):
+            return (f"your code removed or replaced the grader's observer of torch operations (a "
+                    f"dispatch mode) during {call}: the technique cannot be checked — compute "
+                    f"with plain torch operations")
+        if not f.get("score_ops"):
+            return (f"the grader saw no product of your queries with your keys (q·kᵀ) among the "
+                    f"torch operations of {call}, D={d}: compute the scores of each key block "
+                    f"with torch operations (q @ k_blockᵀ, einsum or matmul), in the call itself")
+        if f.get("score_max", 0) >= n:
+            ex = f.get("score_max_ex") or {}
+            rows = ex.get("queries")
+            who = f"{rows} queries" if rows is not None and rows < n else "queries"
+            blocked = (": exact attention a block of queries at a time, or a first pass for the "
+                       "row maximum, skips the technique" if rows is not None and rows < n else "")
+            return (f"your code scored {who} against all {n} keys at once ({_shapes(ex)}; "
+                    f"{where}){blocked} — {ask}")
+        if f.get("pv_max", 0) >= n:
+            return (f"your code multiplied attention weights by all {n} values at once "
+                    f"({_shapes(f.get('pv_max_ex'))}; {where}) — {ask}")
+        before_pv, before_exp = f.get("keys_before_pv"), f.get("keys_before_exp")
+        if before_pv is not None and before_pv >= n and (before_exp is None or before_exp >= n):
+            return (f"your code scored all {n} keys, block by block, before it took any exp or "
+                    f"accumulated any output ({where}): that is a first pass over every key (for "
+                    f"the row maximum, or to gather a row of scores), not an online softmax — in "
+                    f"one pass, use the maximum found so far and rescale what was accumulated "
+                    f"when it grows")
+        return None
+
+    def judge(res: ProbeResult) -> Outcome:
+        if (bad := _error(res)) is not None:
+            return bad
+        f = res.data if isinstance(res.data, dict) else {}
+        figures = {"n": n, "block_size": bs, "most_keys_scored_at_once": f.get("score_max"),
+                   "score_products": f.get("score_ops"), "pv_products": f.get("pv_ops")}
+        for facts, causal in ((f, False), (f.get("causal"), True)):
+            if (msg := fault(facts, causal)) is not None:
+                return Outcome.failed(msg, **figures)
+        exp_rows, exp_colsum = _big_reference(n, d, seed)
+        out = close(f.get("sample"), exp_rows, f"rows [0, 1, {n // 2}, {n - 1}] of the output at "
+                    f"N={n} (block_size={bs})", atol=5e-5, rtol=5e-4)
+        if out.status != "pass":
+            return out
+        out = close(f.get("colsum"), exp_colsum, f"the sum over all {n} rows of the output at "
+                    f"N={n} (block_size={bs})", atol=1e-3, rtol=1e-4, check_dtype=False)
+        if out.status != "pass":
+            return out
+        return Outcome.passed(
+            f"torch operations of one call at N={n}, D={d}, block_size={bs} (and one with "
+            f"causal=True), watched by the grader: at most {f.get('score_max')} keys scored at once, in "
+            f"{f.get('score_ops')} score products, accumulated into the output block by block",
+            **figures)
+
+    return judge
+
+
 def _tests() -> list[TestCase]:
     tests = []
     q, k, v = _inputs(2, 3, 130, 16, 0)
@@ -228,6 +308,13 @@ def _tests() -> list[TestCase]:
         tol = (2e-4, 2e-3) if scale > 1 else (2e-5, 2e-4)  # float32 rounding of scores ~1000
         tests.append(TestCase(label, "probe_values", _judge_blocks(a, label, *tol), a,
                               time_limit_s=10 if len(sizes) > 1 else None))
+    # N not a multiple of the block size and above every common one (a hardcoded block of 64, 128,
+    # 512 or 1024 still leaves several key blocks), D different from both
+    a = {"n": 1234, "d": 32, "block_size": 64, "seed": 10}
+    tests.append(TestCase(
+        "the keys are processed in blocks with an online softmax (torch operations observed "
+        "during a call at N=1234, D=32, block_size=64, and a causal one)", "probe_technique",
+        _judge_technique(a), a, time_limit_s=20))
     a = {"d": 16, "block_size": 64, "seed": 9}
     runs = [{"n": 256}, {"n": 8192}]
     tests.append(TestCase("memory grows like N·block_size, not N² (peak measured outside your "
