@@ -318,9 +318,10 @@ def _sandbox_env(pidns: bool, scratch: str) -> dict[str, str]:
     return env
 
 
-def build_command(p: dict, limits: Limits, hide: list[str] | None = None) -> tuple[list[str], dict, str]:
-    """(argv, env, scratch dir as seen inside) for starting the zygote under plan ``p``."""
-    py = [sys.executable, "-B", "-s", "-m", "studytool.grader.zygote"]
+def build_command(p: dict, limits: Limits, hide: list[str] | None = None,
+                  module: str = "studytool.grader.zygote") -> tuple[list[str], dict, str]:
+    """(argv, env, scratch dir as seen inside) for starting ``module`` (the zygote) under plan ``p``."""
+    py = [sys.executable, "-B", "-s", "-m", module]
     if p["mode"] == "bwrap":
         argv = [p["bwrap"]]
         bind_in = [tuple(b) for b in p.get("bind_in") or []]
