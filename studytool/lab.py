@@ -155,7 +155,7 @@ _register(Experiment(
     questions=("q21", "q22"),
     checklist=("p05", "s04", "t07"),
     components={"tiled": "flash_attention", "linear": "linear_attention"},
-    default={"lengths": [256, 512, 1024, 2048, 4096, 8192], "d": 64, "repeats": 3,
+    default={"lengths": [256, 512, 1024, 2048, 4096, 8192], "d": 64, "repeats": 5,
              "fit_from": 1024, "warmup_n": 256},
     quick={"lengths": [128, 256, 512, 1024], "d": 64, "repeats": 2, "fit_from": 128,
            "warmup_n": 64},
@@ -768,9 +768,14 @@ def run_experiment(store: Store, exp_id: str, *, quick: bool = False, seed: int 
         return record_run(store, **base, status="failed", results=None, reproduced=None,
                           verdict={"attempts": attempts}, environment={"sandbox": p.get("mode")},
                           error=str(exc), duration_s=time.monotonic() - t0, started_at=started)
-    except BaseException:
+    except BaseException as exc:
         if run is not None:
             run.kill()
+        if isinstance(exc, KeyboardInterrupt):  # Ctrl-C in the CLI: a cancel, stored as one
+            record_run(store, **base, status="cancelled", results=None, reproduced=None,
+                       verdict={"attempts": attempts}, environment={"sandbox": p.get("mode")},
+                       error="interrupted before it finished: nothing was measured",
+                       duration_s=time.monotonic() - t0, started_at=started)
         raise
     run.kill()  # the runner has sent its result; nothing of it may outlive the run
     return record_run(store, **base, status="completed", results=results,
@@ -779,3 +784,153 @@ def run_experiment(store: Store, exp_id: str, *, quick: bool = False, seed: int 
                                "attempts": attempts},
                       environment=env, error=None, duration_s=time.monotonic() - t0,
                       started_at=started)
+
+
+# --------------------------------------------------------------------------- presenting a run
+# Tables and plot series are built here, from a stored run, for both the CLI and the app.
+
+_LABELS = {
+    "none": _t("none (NoPE)", "无（NoPE）"), "sinusoidal": _t("sinusoidal", "正弦"),
+    "learned": _t("learned", "可学习"), "rope": _t("RoPE", "RoPE"), "alibi": _t("ALiBi", "ALiBi"),
+    "naive": _t("naive", "朴素"), "tiled": _t("tiled", "分块"), "linear": _t("linear", "线性"),
+    "sdpa": _t("SDPA", "SDPA"), "cache": _t("with cache", "有缓存"),
+    "no_cache": _t("no cache", "无缓存"), "pre": _t("Pre-LN", "Pre-LN"), "post": _t("Post-LN", "Post-LN"),
+}
+
+
+def label(key: str, lang: str = "en") -> str:
+    return _LABELS.get(key, {}).get(lang, key)
+
+
+def source_label(kind: str, lang: str = "en") -> str:
+    if lang == "zh":
+        return "你的代码" if kind == "yours" else "参考实现"
+    return "yours" if kind == "yours" else "reference"
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+
+
+@dataclass(frozen=True)
+class Series:
+    title: str
+    xlabel: str
+    ylabel: str
+    xs: list[float]
+    lines: dict[str, list[float | None]]
+    log: bool = False
+
+
+def _cell(x: Any, nd: int = 3) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, float):
+        if x != 0 and abs(x) < 10 ** -nd:
+            return f"{x:.1e}"
+        return f"{x:.{nd}f}"
+    return str(x)
+
+
+def tables(r: LabRun, lang: str = "en") -> list[Table]:
+    zh = lang == "zh"
+    res = r.results or {}
+    if r.status != "completed":
+        return []
+    if r.experiment == "extrapolation":
+        lengths = res["eval_lengths"]
+        rows = [[label(v, lang)] + [_cell(x) for x in res["loss"][v]] for v in res["loss"]]
+        rows.append(["oracle" if not zh else "理论最优"] + [_cell(x) for x in res["oracle"]])
+        out = [Table("Loss at each evaluation length (past the training length)" if not zh
+                     else "各评估长度上的损失（只计超出训练长度的位置）",
+                     ["encoding" if not zh else "编码"] + [f"L={n}" for n in lengths], rows)]
+        dist = res.get("attention_distance") or {}
+        rows = []
+        for v, d in dist.items():
+            tr, lo = d.get("train") or [], d.get("long") or []
+            rows.append([label(v, lang), _cell(min(tr), 1) if tr else "–", _cell(min(lo), 1) if lo else "–"])
+        long_n = max((n for n in lengths if n <= 4 * res["train_length"]), default=lengths[-1])
+        out.append(Table("Smallest mean attention distance of any head" if not zh
+                         else "各注意力头平均注意距离的最小值",
+                         ["encoding" if not zh else "编码", f"L={res['train_length']}", f"L={long_n}"], rows))
+        return out
+    if r.experiment == "layernorm":
+        depths = res["depths"]
+        rows = []
+        for s in ("pre", "post"):
+            for w in ("no_warmup", "warmup"):
+                name = f"{label(s, lang)}, " + (("no warm-up" if w == "no_warmup" else "warm-up") if not zh
+                                                else ("不预热" if w == "no_warmup" else "预热"))
+                rows.append([name] + [_cell(x) for x in res["final_loss"][s][w]])
+        g = res["grad_norm_last_layer"]
+        grows = [[label(s, lang)] + [_cell(x, 4) for x in g[s]] + [_cell(res["grad_slope"][s], 2)]
+                 for s in ("pre", "post")]
+        return [Table(("Eval loss after training (chance %.2f)" if not zh else "训练后的评估损失（随机猜测 %.2f）")
+                      % res["chance"], ["stack" if not zh else "结构"] + [f"depth {d}" if not zh else f"深度 {d}"
+                                                                           for d in depths], rows),
+                Table("Last layer's gradient norm at initialisation" if not zh else "初始化时最后一层的梯度范数",
+                      ["" ] + [str(d) for d in g["depths"]] + ["slope" if not zh else "斜率"], grows)]
+    if r.experiment == "attention_cost":
+        lengths = res["lengths"]
+        v = ATTN_VARIANTS
+        trows = [[label(k, lang)] + [_cell(x, 4) for x in res["time_s"][k]] + [_cell(res["time_slope"][k], 2)]
+                 for k in v]
+        mrows = [[label(k, lang)] + [_cell(x, 1) for x in res["peak_mib"][k]] + [_cell(res["memory_slope"][k], 2)]
+                 for k in v]
+        head = ["N"] + [str(n) for n in lengths] + ["slope" if not zh else "斜率"]
+        return [Table("Time (s, median)" if not zh else "时间（秒，中位数）", head, trows),
+                Table("Extra peak memory (MiB)" if not zh else "额外峰值内存（MiB）", head, mrows)]
+    if r.experiment == "kv_decode":
+        rows = [[str(t), _cell(a, 4), _cell(b, 4), _cell(s, 1)]
+                for t, a, b, s in zip(res["tokens"], res["time_s"]["cache"], res["time_s"]["no_cache"],
+                                      res["speedup"])]
+        return [Table("Decoding time (s)" if not zh else "解码时间（秒）",
+                      ["T", label("cache", lang), label("no_cache", lang), "speed-up" if not zh else "加速比"],
+                      rows)]
+    return []
+
+
+def series(r: LabRun, lang: str = "en") -> list[Series]:
+    zh = lang == "zh"
+    res = r.results or {}
+    if r.status != "completed":
+        return []
+    if r.experiment == "extrapolation":
+        return [Series("Loss against evaluation length" if not zh else "损失随评估长度的变化",
+                       "length" if not zh else "长度", "loss" if not zh else "损失",
+                       res["eval_lengths"], {label(k, lang): v for k, v in res["loss"].items()}, log=True)]
+    if r.experiment == "layernorm":
+        out = [Series(("Loss against depth, " + ("no warm-up" if w == "no_warmup" else "warm-up")) if not zh
+                      else ("损失随深度的变化（" + ("不预热" if w == "no_warmup" else "预热") + "）"),
+                      "depth" if not zh else "深度", "loss" if not zh else "损失", res["depths"],
+                      {label(s, lang): res["final_loss"][s][w] for s in ("pre", "post")})
+               for w in ("no_warmup", "warmup")]
+        g = res["grad_norm_last_layer"]
+        out.append(Series("Last layer's gradient norm at init" if not zh else "初始化时最后一层的梯度范数",
+                          "depth" if not zh else "深度", "norm" if not zh else "范数", g["depths"],
+                          {label(s, lang): g[s] for s in ("pre", "post")}, log=True))
+        return out
+    if r.experiment == "attention_cost":
+        return [Series("Time (s)" if not zh else "时间（秒）", "N", "s", res["lengths"],
+                       {label(k, lang): res["time_s"][k] for k in ATTN_VARIANTS}, log=True),
+                Series("Extra peak memory (MiB)" if not zh else "额外峰值内存（MiB）", "N", "MiB", res["lengths"],
+                       {label(k, lang): [x if x and x > 0 else None for x in res["peak_mib"][k]]
+                        for k in ATTN_VARIANTS}, log=True)]
+    if r.experiment == "kv_decode":
+        return [Series("Decoding time (s)" if not zh else "解码时间（秒）", "T", "s", res["tokens"],
+                       {label(k, lang): res["time_s"][k] for k in ("cache", "no_cache")}, log=True)]
+    return []
+
+
+def verdict_line(r: LabRun, lang: str = "en") -> str:
+    zh = lang == "zh"
+    if r.status == "cancelled":
+        return "Cancelled: nothing was measured." if not zh else "已取消：没有测量结果。"
+    if r.status == "failed":
+        return (f"Failed: {r.error}" if not zh else f"失败：{r.error}")
+    if r.reproduced:
+        return ("This run reproduced the claim." if not zh else "这次运行复现了论文的结论。")
+    return ("This run did not reproduce the claim." if not zh else "这次运行没有复现论文的结论。")

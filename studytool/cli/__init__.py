@@ -19,6 +19,7 @@ AREAS = (
     "studytool.cli.review",
     "studytool.cli.exercises",
     "studytool.cli.doctor",
+    "studytool.cli.lab",
 )
 
 
