@@ -202,6 +202,14 @@ _register(Experiment(
 ))
 
 
+SHORT_TITLES = {  # for narrow lists (the app's 80-column side list)
+    "extrapolation": _t("Length extrapolation", "长度外推"),
+    "layernorm": _t("Pre-LN vs Post-LN", "Pre-LN 与 Post-LN"),
+    "attention_cost": _t("Attention cost", "注意力的代价"),
+    "kv_decode": _t("KV-cache decoding", "KV 缓存解码"),
+}
+
+
 def experiment(exp_id: str) -> Experiment:
     try:
         return EXPERIMENTS[exp_id]
