@@ -725,12 +725,19 @@ def _communicate(run: SandboxRun, request: dict, deadline: float, on_progress: P
 def _environment(ev: dict, p: dict) -> dict:
     env = ev.get("env") if isinstance(ev.get("env"), dict) else {}
     out: dict[str, Any] = {}
-    for k in ("torch", "python", "threads", "workers", "cpu_count"):
+    for k in ("torch", "python", "threads", "workers", "cpu_count", "cpu_s"):
         v = env.get(k)
         if isinstance(v, str):
             out[k] = v[:100]
-        elif isinstance(v, int) and not isinstance(v, bool):
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
             out[k] = v
+    w = env.get("worker_cpu_s")
+    if isinstance(w, list):
+        out["worker_cpu_s"] = [x for x in (_num(y) for y in w[:16]) if x is not None]
+    try:
+        out["load_avg"] = round(os.getloadavg()[0], 2)  # how busy this machine was at the end
+    except OSError:
+        pass
     out["sandbox"] = p.get("mode")
     return out
 

@@ -61,6 +61,8 @@ def lr_at(step: int, steps: int, warmup: int, cosine: bool) -> float:
 
 # --------------------------------------------------------------------------- workers
 
+WORKER_CPU: list[float] = []  # CPU seconds of each finished worker (for the benchmark)
+
 
 def parallel(tasks: list[dict], fn: Callable[[dict, Callable[[int], None]], Any], workers: int,
              progress: "runner.Progress", stage: Callable[[dict], str]) -> list[Any]:
@@ -147,7 +149,8 @@ def parallel(tasks: list[dict], fn: Callable[[dict, Callable[[int], None]], Any]
                 except ProcessLookupError:
                     pass
             try:
-                os.waitpid(pid, 0)
+                _, _, ru = os.wait4(pid, 0)
+                WORKER_CPU.append(round(ru.ru_utime + ru.ru_stime, 2))
             except ChildProcessError:
                 pass
     if error is not None:

@@ -32,17 +32,28 @@ class Attention(nn.Module):
         if self.enc == "rope":
             q = self.comps["rope"].apply_rope(q)
             k = self.comps["rope"].apply_rope(k)
-        s = q @ k.transpose(-2, -1) / math.sqrt(self.dh)
+        bias = None
         if self.enc == "alibi":
             if n not in self._bias:
-                self._bias[n] = self.comps["alibi"].alibi_bias(self.h, n).to(s.dtype)
-            s = s + self._bias[n]
-        mask = torch.ones(n, n, dtype=torch.bool).triu(1)
-        s = s.masked_fill(mask, float("-inf"))
-        a = torch.softmax(s, dim=-1)
-        if record is not None:
+                # the learner's bias, then our own causal mask on top (belt and braces)
+                ab = torch.as_tensor(self.comps["alibi"].alibi_bias(self.h, n), dtype=q.dtype)
+                causal = torch.ones(n, n, dtype=torch.bool).triu(1)
+                self._bias[n] = ab.reshape(self.h, n, n).masked_fill(causal, float("-inf"))
+            bias = self._bias[n]
+        if record is None:  # training and plain evaluation: the fused kernel, same maths
+            if bias is None:
+                o = nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+            else:
+                o = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        else:  # the attention weights are wanted: compute them explicitly
+            s = q @ k.transpose(-2, -1) / math.sqrt(self.dh)
+            if bias is not None:
+                s = s + bias
+            s = s.masked_fill(torch.ones(n, n, dtype=torch.bool).triu(1), float("-inf"))
+            a = torch.softmax(s, dim=-1)
             record.append(a.detach())
-        return self.out((a @ v).transpose(1, 2).reshape(b, n, d))
+            o = a @ v
+        return self.out(o.transpose(1, 2).reshape(b, n, d))
 
 
 class Block(nn.Module):

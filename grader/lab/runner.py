@@ -139,6 +139,17 @@ def describe(exc: BaseException) -> str:
     return text
 
 
+def _cpu_s() -> float:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return round(me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime, 2)
+
+
+def _worker_cpu() -> list[float]:
+    from studytool.grader.lab import common
+
+    return list(common.WORKER_CPU)
+
+
 def main() -> None:
     global _OUT
     _OUT = os.dup(1)
@@ -164,7 +175,8 @@ def main() -> None:
               "env": {"torch": torch.__version__, "python": sys.version.split()[0],
                       "threads": torch.get_num_threads(),
                       "workers": int(req["settings"].get("workers", 1)),
-                      "cpu_count": os.cpu_count() or 1}})
+                      "cpu_count": os.cpu_count() or 1, "cpu_s": _cpu_s(),
+                      "worker_cpu_s": _worker_cpu()}})
         code = 0
     except ComponentError as exc:
         emit({"ev": "error", "message": str(exc)})
@@ -181,4 +193,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # run the imported module's main, not this __main__ copy: the experiments import
+    # studytool.grader.lab.runner, and its _OUT must be the result channel
+    from studytool.grader.lab import runner as _runner
+
+    _runner.main()
