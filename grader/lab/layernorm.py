@@ -15,7 +15,7 @@ from studytool.grader.lab import common, runner
 
 
 class Stack(nn.Module):
-    def __init__(self, s: dict, kind: str, depth: int, comp) -> None:
+    def __init__(self, s: dict, kind: str, depth: int, comp, embed_std: float | None = None) -> None:
         super().__init__()
         d, v = int(s["d_model"]), int(s["vocab"])
         block = comp.PreLNBlock if kind == "pre" else comp.PostLNBlock
@@ -26,6 +26,9 @@ class Stack(nn.Module):
         # last block already ends in one (Xiong et al., Figure 1)
         self.final = nn.LayerNorm(d) if kind == "pre" else nn.Identity()
         self.head = nn.Linear(d, v)
+        if embed_std is not None:  # GPT-2's init: the residual stream's size comes from the blocks
+            nn.init.normal_(self.tok.weight, std=embed_std)
+            nn.init.normal_(self.pos.weight, std=embed_std)
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         x = self.tok(idx) + self.pos(torch.arange(idx.shape[1]))
@@ -69,7 +72,12 @@ def train_one(task: dict, step) -> dict:
 
 
 def grad_norms(task: dict, step) -> dict:
-    """Gradient norm of the last block's parameters at initialisation, per depth (mean of batches)."""
+    """Gradient norm of the last block's parameters at initialisation, per depth (mean of batches).
+
+    The embeddings start small (std 0.02, as GPT-2 initialises them), so that the residual stream
+    grows with depth through the blocks' own outputs — the setting of Xiong et al.'s Theorem 1.
+    With unit-variance embeddings the stream is dominated by the embedding up to depth 48 and
+    Pre-LN's 1/√L scaling does not show yet."""
     s, seed, comp = task["settings"], task["seed"], task["comp"]
     table = common.markov_table(int(s["vocab"]), float(s["sharpness"]), seed)
     bos, n = int(s["vocab"]), int(s["seq_len"])
@@ -79,7 +87,7 @@ def grad_norms(task: dict, step) -> dict:
             norms = []
             for b in range(int(s["grad_batches"])):
                 torch.manual_seed(seed * 1000 + 7 * int(depth) + b)
-                model = Stack(s, kind, int(depth), comp)
+                model = Stack(s, kind, int(depth), comp, embed_std=0.02)
                 x = common.sample(table, int(s["batch"]), n,
                                   torch.Generator().manual_seed(60_013 + seed * 100 + b))
                 _loss(model, x, bos).backward()

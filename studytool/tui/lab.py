@@ -161,7 +161,7 @@ class LabScreen(Section):
         v.append(self.t("Measured: ", "实测："), style="bold")
         v.append(lab.verdict_line(run, self.lang) + "\n", style=style)
         for f in run.verdict.get("findings", []):
-            v.append("• " + f.get(self.lang, f.get("en", "")) + "\n")
+            v.append("•\u00a0" + f.get(self.lang, f.get("en", "")) + "\n")
         if run.quick and run.status == "completed":
             v.append(self.t("A quick run checks the machinery; its numbers are too small to judge "
                             "the claim.\n", "快速运行只检查流程，数字太小，不足以判断论文结论。\n"),
@@ -205,6 +205,8 @@ class LabScreen(Section):
         if s.log:
             plt.yscale("log")
             plt.xticks([math.log2(x) for x in s.xs], [str(x) for x in s.xs])
+        else:
+            plt.xticks(list(s.xs), [str(x) for x in s.xs])
         plt.title(s.title)
         plt.xlabel(s.xlabel)
         widget.refresh()
