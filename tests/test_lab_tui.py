@@ -36,6 +36,15 @@ def _stored_run(core, quick=False):
     return r
 
 
+async def _until_idle(pilot, seconds: float = 120.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        await settle(pilot)
+        if pilot.app.screen.running is None:
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the run did not end")
+
+
 def _screen_text(app) -> str:
     from textual.widgets import Static
 
@@ -81,8 +90,7 @@ async def test_lab_quick_run_from_the_screen_is_stored():
         await pilot.pause()
         assert app.screen.running == "kv_decode"
         assert app.screen.query_one("#lab-progress").display
-        await settle(pilot)
-        assert app.screen.running is None
+        await _until_idle(pilot)
         runs = lab.runs(core.store)
         assert [(r.experiment, r.status, r.quick) for r in runs] == [("kv_decode", "completed", True)]
         assert "Run #1" in _screen_text(app)
@@ -103,8 +111,7 @@ async def test_esc_cancels_a_run_and_nothing_is_stored_as_complete():
             if app.screen.query_one("#lab-progress").progress > 0:
                 break
         await pilot.press("escape")
-        await settle(pilot)
-        assert app.screen.running is None
+        await _until_idle(pilot)
         runs = lab.runs(core.store)
         assert [(r.status, r.results) for r in runs] == [("cancelled", None)]
         assert lab.completed_experiments(core.store) == {}
