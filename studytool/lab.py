@@ -489,10 +489,31 @@ def check_kv_decode(settings: dict, raw: dict) -> tuple[dict, Verdict]:
     return results, Verdict(reproduced, findings)
 
 
+def _errors(raw: dict) -> dict[str, str]:
+    e = raw.get("errors")
+    if not isinstance(e, dict):
+        return {}
+    return {str(k)[:40]: str(v)[:500] for k, v in list(e.items())[:10]}
+
+
+def _with_errors(check):
+    """Variants that could not run are null in the results; say which, and why."""
+    def run(settings: dict, raw: dict) -> tuple[dict, Verdict]:
+        results, verdict = check(settings, raw)
+        errs = _errors(raw)
+        if errs:
+            results["errors"] = errs
+            for k, msg in errs.items():
+                verdict.findings.append(_t(f"{k} could not run everywhere (null in the results): {msg}",
+                                           f"{k} 没能在所有设置下运行（结果中为 null）：{msg}"))
+        return results, verdict
+    return run
+
+
 CHECKS: dict[str, Callable[[dict, dict], tuple[dict, Verdict]]] = {
-    "extrapolation": check_extrapolation,
+    "extrapolation": _with_errors(check_extrapolation),
     "layernorm": check_layernorm,
-    "attention_cost": check_attention_cost,
+    "attention_cost": _with_errors(check_attention_cost),
     "kv_decode": check_kv_decode,
 }
 

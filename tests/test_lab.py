@@ -320,3 +320,23 @@ def _state(pid: int) -> str | None:
             return f.read().rsplit(")", 1)[1].split()[0]
     except OSError:
         return None
+
+
+@pytest.mark.sandbox
+def test_a_variant_that_cannot_run_at_a_length_is_null_not_a_failed_run(tmp_path):
+    short_rope = lab.reference_code("rope") + (
+        "\n\n_full = apply_rope\n"
+        "def apply_rope(x, positions=None, base=10000.0):\n"
+        "    if x.shape[-2] > 16:\n"
+        "        raise ValueError('my RoPE only knows 16 positions')\n"
+        "    return _full(x, positions, base)\n")
+    with Store(tmp_path / "s.db") as store:
+        _attempt(store, "rope", short_rope, "pass")
+        r = lab.run_experiment(store, "extrapolation", quick=True)
+    assert r.status == "completed", r.error
+    assert r.sources["rope"] == "yours"
+    assert r.results["loss"]["rope"][0] is not None and r.results["loss"]["rope"][1:] == [None, None]
+    assert "my RoPE only knows 16 positions" in r.results["errors"]["rope"]
+    assert all(v is not None for v in r.results["loss"]["alibi"])
+    assert not r.reproduced
+    assert any("rope could not run" in f["en"] for f in r.verdict["findings"])

@@ -108,11 +108,21 @@ def run(settings: dict, seed: int, comps: dict) -> dict:
     progress.set(0, "measuring", force=True)
     time_s = {v: [] for v in VARIANTS}
     peak = {v: [] for v in VARIANTS}
+    errors: dict[str, str] = {}
     for n in lengths:  # small to large, variants interleaved: drifting load hits all alike
         for v in VARIANTS:
-            _, base = measure(v, comps, n, d, seed, warm_n, reps, False)
-            times, top = measure(v, comps, n, d, seed, warm_n, reps, True)
-            time_s[v].append(round(statistics.median(times), 6))
-            peak[v].append(round(max(0.0, top - base), 3))
+            if v in errors:  # failed at a smaller N: not tried again (null from here on)
+                time_s[v].append(None)
+                peak[v].append(None)
+            else:
+                try:
+                    _, base = measure(v, comps, n, d, seed, warm_n, reps, False)
+                    times, top = measure(v, comps, n, d, seed, warm_n, reps, True)
+                    time_s[v].append(round(statistics.median(times), 6))
+                    peak[v].append(round(max(0.0, top - base), 3))
+                except RuntimeError as exc:
+                    errors[v] = str(exc)[:500]
+                    time_s[v].append(None)
+                    peak[v].append(None)
             progress.add(1, f"{v} at N = {n}")
-    return {"lengths": lengths, "time_s": time_s, "peak_mib": peak}
+    return {"lengths": lengths, "time_s": time_s, "peak_mib": peak, "errors": errors}

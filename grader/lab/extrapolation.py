@@ -110,6 +110,17 @@ def _mean_distance(maps: list[torch.Tensor]) -> list[float]:
 
 
 def train_variant(task: dict, step) -> dict:
+    """Train and evaluate one variant; a component that raises makes this variant null (with the
+    error), not the whole run."""
+    try:
+        return _train_variant(task, step)
+    except Exception as exc:  # noqa: BLE001 — reported, and the variant's losses are null
+        n = len(task["settings"]["eval_factors"])
+        return {"variant": task["variant"], "loss": [None] * n, "oracle": [None] * n,
+                "distance": {}, "error": runner.describe(exc)}
+
+
+def _train_variant(task: dict, step) -> dict:
     s, seed, enc = task["settings"], task["seed"], task["variant"]
     comps = task["comps"]
     torch.manual_seed(seed * 1000 + VARIANTS.index(enc))
@@ -134,7 +145,7 @@ def train_variant(task: dict, step) -> dict:
             step(10)
     step(steps % 10)
     model.eval()
-    losses, oracle, dist = [], [], {}
+    losses, oracle, dist, errors = [], [], {}, []
     egen = torch.Generator().manual_seed(30_011 + seed)
     lengths = [L * int(f) for f in s["eval_factors"]]
     long_len = max(n for n in lengths if n <= 4 * L)
@@ -143,7 +154,14 @@ def train_variant(task: dict, step) -> dict:
             x = common.sample(table, int(s["eval_batch"]), n, egen)
             inp, tgt = common.with_bos(x, bos)
             rec: list = [] if n in (L, long_len) else None
-            logits = model(inp, rec)
+            try:
+                logits = model(inp, rec)
+            except Exception as exc:  # noqa: BLE001 — this variant cannot run at this length
+                losses.append(None)
+                oracle.append(None)
+                errors.append(f"at length {n}: {runner.describe(exc)}")
+                step(1)
+                continue
             nll = nn.functional.cross_entropy(logits.reshape(-1, bos), tgt.reshape(-1),
                                               reduction="none").view_as(tgt)
             onll = common.oracle_nll(table, x)
@@ -153,7 +171,10 @@ def train_variant(task: dict, step) -> dict:
             if rec is not None:
                 dist["train" if n == L else "long"] = _mean_distance(rec)
             step(1)
-    return {"variant": enc, "loss": losses, "oracle": oracle, "distance": dist}
+    out = {"variant": enc, "loss": losses, "oracle": oracle, "distance": dist}
+    if errors:
+        out["error"] = "; ".join(errors)[:1000]
+    return out
 
 
 def run(settings: dict, seed: int, comps: dict) -> dict:
@@ -170,6 +191,7 @@ def run(settings: dict, seed: int, comps: dict) -> dict:
         "train_length": L,
         "eval_lengths": [L * int(f) for f in settings["eval_factors"]],
         "loss": {r["variant"]: r["loss"] for r in out},
-        "oracle": out[0]["oracle"],
+        "oracle": next((r["oracle"] for r in out if None not in r["oracle"]), out[0]["oracle"]),
+        "errors": {r["variant"]: r["error"] for r in out if r.get("error")},
         "attention_distance": {r["variant"]: r["distance"] for r in out},
     }
