@@ -250,8 +250,12 @@ class LabScreen(Section):
         def progress(p: dict) -> None:
             self.post_message(LabProgress(eid, p["done"], p["total"], p["stage"]))
 
-        return lab.run_experiment(self.core.store, eid, quick=quick, seed=seed,
-                                  on_progress=progress, cancel=cancel)
+        from studytool.store import Store
+
+        # a connection of its own: this thread's write never interleaves with the screens'
+        with Store(self.core.store.path) as store:
+            return lab.run_experiment(store, eid, quick=quick, seed=seed,
+                                      on_progress=progress, cancel=cancel)
 
     def on_lab_progress(self, msg: LabProgress) -> None:
         if self.running != msg.exp_id:
