@@ -134,10 +134,10 @@ _register(Experiment(
            "eval_batch": 8, "workers": 2},
     wall_s=420.0, mem_mib=1536,
     caveats=(
-        _t("The Post-LN failure here is a plateau near the chance loss (log 8 ≈ 2.08), not a "
-           "divergence: the loss stays high instead of blowing up.",
-           "这里 Post-LN 的失败表现为停在随机猜测的损失（log 8 ≈ 2.08）附近，而不是发散："
-           "损失一直降不下来，而不是数值爆炸。"),
+        _t("The Post-LN failure here is a plateau near the chance loss (log 8 ≈ 2.08): the loss "
+           "stays high; it does not diverge.",
+           "这里 Post-LN 的失败表现为损失停在随机猜测的水平（log 8 ≈ 2.08）附近降不下来，"
+           "而不是发散。"),
         _t("Where Post-LN starts to fail depends on the learning rate and the width: with this "
            "tiny model (d = 32) and Adam at 3e-3 it is depth 24; at 1e-3 no stack failed when we "
            "measured it.",
@@ -907,7 +907,7 @@ def tables(r: LabRun, lang: str = "en") -> list[Table]:
         rows = []
         for s in ("pre", "post"):
             for w in ("no_warmup", "warmup"):
-                name = f"{label(s, lang)}, " + (("no warm-up" if w == "no_warmup" else "warm-up") if not zh
+                name = f"{label(s, lang)}{'，' if zh else ', '}" + (("no warm-up" if w == "no_warmup" else "warm-up") if not zh
                                                 else ("不预热" if w == "no_warmup" else "预热"))
                 rows.append([name] + [_cell(x) for x in res["final_loss"][s][w]])
         g = res["grad_norm_last_layer"]

@@ -126,7 +126,10 @@ def _run(args: argparse.Namespace) -> int:
     lang = getattr(args, "lang", "en")
     tty = sys.stderr.isatty()
     if not as_json:
-        print(f"{exp.title[lang]} ({'quick, ' if args.quick else ''}seed {args.seed})")
+        if lang == "zh":
+            print(f"{exp.title[lang]}（{'快速，' if args.quick else ''}种子 {args.seed}）")
+        else:
+            print(f"{exp.title[lang]} ({'quick, ' if args.quick else ''}seed {args.seed})")
         print(exp.claim[lang])
         print()
     with Store() as store:
