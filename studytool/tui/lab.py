@@ -261,7 +261,9 @@ class LabScreen(Section):
         if self.running != msg.exp_id:
             return
         self.query_one("#lab-progress", ProgressBar).update(total=msg.total, progress=msg.done)
-        self._status(self.t(f"Running: {msg.stage} — esc cancels", f"运行中：{msg.stage}——按 esc 取消"))
+        pct = 100 * msg.done // max(1, msg.total)
+        # the stage comes from the sandbox in English: shown in English only
+        self._status(self.t(f"Running: {msg.stage} — esc cancels", f"运行中：{pct}%——按 esc 取消"))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "lab" or event.state not in (
@@ -273,8 +275,8 @@ class LabScreen(Section):
         if event.state == WorkerState.SUCCESS:
             run = event.worker.result
             if run.status == "cancelled":
-                self.notify(self.t("Cancelled: nothing was stored as a result.",
-                                   "已取消：没有保存任何结果。"))
+                self.notify(self.t("Cancelled: the run is stored as cancelled, with no results.",
+                                   "已取消：这次运行记为“已取消”，没有任何结果。"))
             elif run.status == "failed":
                 self.notify(run.error or "", title=self.t("The run failed", "运行失败"),
                             severity="error", timeout=10)
