@@ -326,8 +326,19 @@ def check_extrapolation(settings: dict, raw: dict) -> tuple[dict, Verdict]:
         d = dist_in.get(v) or {}
         dist[v] = {k: [x for x in (_num(y) for y in (d.get(k) or [])) if x is not None]
                    for k in ("train", "long")}
+    maps_in = raw.get("attention_map") if isinstance(raw.get("attention_map"), dict) else {}
+    maps = {}
+    for v in variants:
+        m = maps_in.get(v)
+        if isinstance(m, dict) and isinstance(m.get("values"), list) and isinstance(m.get("size"), int) \
+                and 1 <= m["size"] <= 64 and len(m["values"]) == m["size"] \
+                and all(isinstance(row, list) and len(row) == m["size"] for row in m["values"]):
+            vals = [[max(0.0, _num(x) or 0.0) for x in row] for row in m["values"]]
+            maps[v] = {"length": int(_num(m.get("length")) or 0), "size": m["size"], "values": vals}
+        else:
+            maps[v] = None
     results = {"train_length": L, "eval_lengths": lengths, "loss": loss, "oracle": oracle,
-               "attention_distance": dist}
+               "attention_distance": dist, "attention_map": maps}
     last = len(lengths) - 1
     a0, aN = loss["alibi"][0], loss["alibi"][last]
     others = {v: loss[v][last] for v in variants if v != "alibi"}
@@ -341,8 +352,8 @@ def check_extrapolation(settings: dict, raw: dict) -> tuple[dict, Verdict]:
                and loss[v][last] > loss[v][0] + 0.5]
     reproduced = trained and flat and best and len(degrade) == 2
     findings.append(_t(
-        f"At the training length every variant {'came within 0.1 of' if trained else 'did not all reach'} "
-        f"the oracle loss {_fmt(oracle[0])}.",
+        f"At the training length {'every variant came' if trained else 'not every variant came'} within "
+        f"0.1 of the oracle loss {_fmt(oracle[0])}.",
         f"在训练长度上，{'所有变体都达到了' if trained else '并非所有变体都达到了'}理论最优损失 {_fmt(oracle[0])}"
         f"{'（差距在 0.1 以内）' if trained else ''}。"))
     findings.append(_t(
@@ -968,6 +979,63 @@ def series(r: LabRun, lang: str = "en") -> list[Series]:
         return [Series("Decoding time (s)" if not zh else "解码时间（秒）", "T", "s", res["tokens"],
                        {label(k, lang): res["time_s"][k] for k in ("cache", "no_cache")}, log=True)]
     return []
+
+
+_SHADES = " ░▒▓█"
+
+
+def heatmaps(r: LabRun, lang: str = "en") -> tuple[str, dict[str, list[str]]]:
+    """(title, {variant label: rows of shade characters}) for extrapolation's attention maps:
+    each cell is scaled to that map's largest cell; the diagonal (recent keys) runs top-left to
+    bottom-right, the causal future (upper right) stays blank."""
+    res = r.results or {}
+    maps = res.get("attention_map") or {}
+    out: dict[str, list[str]] = {}
+    length = 0
+    for v, m in maps.items():
+        if not m:
+            continue
+        length = m["length"]
+        rows = []
+        for row in m["values"]:  # each query block scaled to its own largest cell
+            top = max(row, default=0.0) or 1.0
+            rows.append("".join(_SHADES[min(4, int(4 * x / top + 0.5))] for x in row))
+        out[label(v, lang)] = rows
+    title = (f"Where the last layer attends at length {length} (rows: queries, columns: keys; "
+             f"mean over heads; darker = more weight, per row)"
+             if lang != "zh" else
+             f"长度 {length} 时最后一层注意力的分布（行：查询，列：键；各头平均；每行内越深权重越大）")
+    return title, out
+
+
+def heatmap_lines(r: LabRun, lang: str = "en", per_row: int = 3) -> list[str]:
+    """The heatmaps laid out ``per_row`` to a row of text (empty when the run has none)."""
+    title, maps = heatmaps(r, lang)
+    if not maps:
+        return []
+    lines = [title]
+    items = list(maps.items())
+    for i in range(0, len(items), per_row):
+        group = items[i:i + per_row]
+        width = max(len(rows[0]) for _, rows in group)
+        lines.append("  ".join(_fit(name, width) for name, _ in group))
+        for k in range(len(group[0][1])):
+            lines.append("  ".join("".join(rows[k]).ljust(width) for _, rows in group))
+        lines.append("")
+    return lines
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` cut or padded to ``width`` terminal cells (a CJK character takes two)."""
+    import unicodedata
+
+    out, used = "", 0
+    for c in text:
+        w = 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        if used + w > width:
+            break
+        out, used = out + c, used + w
+    return out + " " * (width - used)
 
 
 def verdict_line(r: LabRun, lang: str = "en") -> str:

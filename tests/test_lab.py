@@ -145,6 +145,11 @@ def test_each_experiment_runs_quick_in_the_sandbox(exp_id, tmp_path):
     assert seen and seen[-1]["done"] == seen[-1]["total"]
     assert all(0 <= p["done"] <= p["total"] for p in seen)
     assert lab.tables(r) and lab.series(r)
+    if exp_id == "extrapolation":  # the attention maps, one per encoding, drawn as text
+        lines = lab.heatmap_lines(r, per_row=3)
+        assert set(r.results["attention_map"]) == {"none", "sinusoidal", "learned", "rope", "alibi"}
+        size = r.results["attention_map"]["alibi"]["size"]
+        assert len(lines) == 1 + 2 * (1 + size + 1)
 
 
 def _broken_yours(exercise):

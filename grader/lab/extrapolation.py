@@ -109,6 +109,21 @@ def _mean_distance(maps: list[torch.Tensor]) -> list[float]:
     return [round(x, 3) for x in out]
 
 
+HEAT = 16  # the attention heatmap is pooled to HEAT × HEAT cells
+
+
+def _heatmap(a: torch.Tensor, size: int) -> list[list[float]] | None:
+    """The last layer's attention [B, H, N, N], averaged over batch and heads and pooled to
+    size × size blocks (each cell: the mean weight a query in that block gives a key in that block)."""
+    m = a.mean(dim=(0, 1))
+    n = m.shape[-1]
+    if n % size:
+        return None
+    k = n // size
+    pooled = m.reshape(size, k, size, k).mean(dim=(1, 3))
+    return [[round(float(x), 6) for x in row] for row in pooled]
+
+
 def train_variant(task: dict, step) -> dict:
     """Train and evaluate one variant; a component that raises makes this variant null (with the
     error), not the whole run."""
@@ -146,6 +161,7 @@ def _train_variant(task: dict, step) -> dict:
     step(steps % 10)
     model.eval()
     losses, oracle, dist, errors = [], [], {}, []
+    heat = None
     egen = torch.Generator().manual_seed(30_011 + seed)
     lengths = [L * int(f) for f in s["eval_factors"]]
     long_len = max(n for n in lengths if n <= 4 * L)
@@ -170,8 +186,11 @@ def _train_variant(task: dict, step) -> dict:
             oracle.append(common.clean(onll[:, cut:].mean()))
             if rec is not None:
                 dist["train" if n == L else "long"] = _mean_distance(rec)
+                if n == long_len:
+                    heat = _heatmap(rec[-1], HEAT)
             step(1)
-    out = {"variant": enc, "loss": losses, "oracle": oracle, "distance": dist}
+    out = {"variant": enc, "loss": losses, "oracle": oracle, "distance": dist,
+           "heatmap": {"length": long_len, "size": HEAT, "values": heat} if heat else None}
     if errors:
         out["error"] = "; ".join(errors)[:1000]
     return out
@@ -193,5 +212,6 @@ def run(settings: dict, seed: int, comps: dict) -> dict:
         "loss": {r["variant"]: r["loss"] for r in out},
         "oracle": next((r["oracle"] for r in out if None not in r["oracle"]), out[0]["oracle"]),
         "errors": {r["variant"]: r["error"] for r in out if r.get("error")},
+        "attention_map": {r["variant"]: r.get("heatmap") for r in out},
         "attention_distance": {r["variant"]: r["distance"] for r in out},
     }

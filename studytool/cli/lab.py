@@ -212,6 +212,8 @@ def _print_run(run: lab.LabRun, lang: str, header: bool) -> None:
     print()
     for t in lab.tables(run, lang):
         _print_table(t)
+    for line in lab.heatmap_lines(run, lang, per_row=4):
+        print(("  " + line) if line and not line.startswith(("Where", "长度")) else line)
     for f in run.verdict.get("findings", []):
         print("- " + f.get(lang, f.get("en", "")))
     if run.verdict.get("findings"):

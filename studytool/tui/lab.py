@@ -183,6 +183,10 @@ class LabScreen(Section):
             out.append(rt)
         from rich.console import Group
 
+        heat = lab.heatmap_lines(run, self.lang, per_row=3)
+        if heat:
+            out.append(RichText("\n" + heat[0], style="bold"))
+            out.append(RichText("\n".join(heat[1:]), no_wrap=True, overflow="crop"))
         tables.update(Group(*out) if out else "")
         cav = run.verdict.get("caveats", [])
         c = RichText()
