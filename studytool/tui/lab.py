@@ -180,6 +180,8 @@ class LabScreen(Section):
                 rt.add_column(h, justify="left" if j == 0 else "right", no_wrap=True)
             for row in tb.rows:
                 rt.add_row(*row)
+            if out:
+                out.append(RichText(""))
             out.append(rt)
         from rich.console import Group
 
