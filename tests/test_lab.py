@@ -106,6 +106,11 @@ def test_yours_only_after_a_pass_and_from_the_stored_passing_code(tmp_path):
         assert src["rope"].code == lab.reference_code("rope")
         _attempt(store, "rope", "# failing rope\n", "fail")
         _attempt(store, "rope", "# errored rope\n", "error")
+        # every test passed but the verdict is fail (e.g. a forbidden call): still not yours
+        store.record_exercise_attempt("rope", "# forbidden rope\n",
+                                      {"status": "fail", "passed": 3, "total": 3})
+        # "pass" with no tests at all proves nothing
+        store.record_exercise_attempt("rope", "# empty rope\n", {"status": "pass", "passed": 0, "total": 0})
         assert lab.choose_sources(store, exp)["rope"].kind == "reference"  # never a failing one
         first = _attempt(store, "rope", "# passing rope 1\n", "pass")
         second = _attempt(store, "rope", "# passing rope 2\n", "pass")
