@@ -350,3 +350,25 @@ def test_a_variant_that_cannot_run_at_a_length_is_null_not_a_failed_run(tmp_path
     assert all(v is not None for v in r.results["loss"]["alibi"])
     assert not r.reproduced
     assert any("rope could not run" in f["en"] for f in r.verdict["findings"])
+
+
+@pytest.mark.sandbox
+def test_a_learner_component_that_hangs_is_stopped_by_the_wall_clock(tmp_path, monkeypatch):
+    monkeypatch.setattr(lab.Experiment, "wall_limit", lambda self, quick: 8.0)
+    started = []
+    real = lab.start_runner
+    monkeypatch.setattr(lab, "start_runner",
+                        lambda exp, quick: started.append(real(exp, quick)) or started[-1])
+    hang = lab.reference_code("kv_cache") + (
+        "\n\nimport time as _t\n"
+        "def _hang(self, *a, **k):\n"
+        "    _t.sleep(3600)\n"
+        "CachedSelfAttention.forward = _hang\n")
+    with Store(tmp_path / "s.db") as store:
+        _attempt(store, "kv_cache", hang, "pass")
+        t0 = time.monotonic()
+        r = lab.run_experiment(store, "kv_decode", quick=True)
+        assert time.monotonic() - t0 < 30
+    assert r.status == "failed" and "wall-clock limit" in r.error and r.results is None
+    run, _ = started[0]
+    assert run.proc.poll() is not None
