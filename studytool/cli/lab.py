@@ -88,7 +88,7 @@ def _list(args: argparse.Namespace) -> int:
         if r is None:
             print("  last run: never" if lang == "en" else "  上次运行：无")
         else:
-            when = r.finished_at.strftime("%Y-%m-%d %H:%M")
+            when = r.finished_at.astimezone().strftime("%Y-%m-%d %H:%M")
             what = lab.verdict_line(r, lang) if r.status == "completed" else r.status
             quick = (" (quick)" if lang == "en" else "（快速）") if r.quick else ""
             print(("  last run: " if lang == "en" else "  上次运行：") + f"#{r.id} {when}{quick} — {what}")
@@ -201,7 +201,7 @@ def _print_run(run: lab.LabRun, lang: str, header: bool) -> None:
     zh = lang == "zh"
     exp = lab.EXPERIMENTS.get(run.experiment)
     if header and exp is not None:
-        when = run.finished_at.strftime("%Y-%m-%d %H:%M")
+        when = run.finished_at.astimezone().strftime("%Y-%m-%d %H:%M")
         print(f"#{run.id} {exp.title[lang]} — {when}, "
               + ("quick, " if run.quick and not zh else "快速，" if run.quick else "")
               + (f"seed {run.seed}" if not zh else f"种子 {run.seed}"))

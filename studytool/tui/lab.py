@@ -150,7 +150,7 @@ class LabScreen(Section):
                 p.display = False
             return
         v = RichText("\n")
-        when = run.finished_at.strftime("%Y-%m-%d %H:%M")
+        when = run.finished_at.astimezone().strftime("%Y-%m-%d %H:%M")
         quick = self.t(", quick", "，快速") if run.quick else ""
         v.append(self.t(f"Run #{run.id}, {when}{quick}, seed {run.seed}, {run.duration_s:.0f} s\n",
                         f"运行 #{run.id}，{when}{quick}，种子 {run.seed}，{run.duration_s:.0f} 秒\n"),
