@@ -320,7 +320,8 @@ def _sandbox_env(pidns: bool, scratch: str) -> dict[str, str]:
 
 def build_command(p: dict, limits: Limits, hide: list[str] | None = None,
                   module: str = "studytool.grader.zygote") -> tuple[list[str], dict, str]:
-    """(argv, env, scratch dir as seen inside) for starting ``module`` (the zygote) under plan ``p``."""
+    """(argv, env, scratch dir as seen inside) for starting ``python -m module`` (the zygote by
+    default) under plan ``p``."""
     py = [sys.executable, "-B", "-s", "-m", module]
     if p["mode"] == "bwrap":
         argv = [p["bwrap"]]
