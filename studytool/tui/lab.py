@@ -287,8 +287,12 @@ class LabScreen(Section):
                 self.notify(run.error or "", title=self.t("The run failed", "运行失败"),
                             severity="error", timeout=10)
         elif event.state == WorkerState.ERROR:
-            self.notify(str(event.worker.error), title=self.t("The run failed", "运行失败"),
-                        severity="error", timeout=10)
+            report = getattr(self.study, "report_worker", None)
+            if report is not None:  # the app's one error notification, where the app has one
+                report(event)
+            else:
+                self.notify(str(event.worker.error), title=self.t("The run failed", "运行失败"),
+                            severity="error", timeout=10)
         self.reload()
 
     def on_unmount(self) -> None:
