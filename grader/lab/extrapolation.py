@@ -57,11 +57,11 @@ class Attention(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, d: int, h: int, enc: str, comps: dict) -> None:
+    def __init__(self, d: int, h: int, enc: str, comps: dict, mlp_ratio: int = 2) -> None:
         super().__init__()
         self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.attn = Attention(d, h, enc, comps)
-        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+        self.mlp = nn.Sequential(nn.Linear(d, mlp_ratio * d), nn.GELU(), nn.Linear(mlp_ratio * d, d))
 
     def forward(self, x, record=None):
         x = x + self.attn(self.ln1(x), record)
@@ -76,7 +76,7 @@ class TinyLM(nn.Module):
         self.tok = nn.Embedding(v + 1, d)  # + BOS
         if enc == "learned":
             self.pos = nn.Embedding(self.train_len, d)
-        self.blocks = nn.ModuleList(Block(d, int(s["n_heads"]), enc, comps)
+        self.blocks = nn.ModuleList(Block(d, int(s["n_heads"]), enc, comps, int(s.get("mlp_ratio", 2)))
                                     for _ in range(int(s["n_layers"])))
         self.ln = nn.LayerNorm(d)
         self.head = nn.Linear(d, v)
