@@ -199,21 +199,29 @@ class LabScreen(Section):
         caveats.update(c)
 
     def _plot(self, widget: PlotextPlot, s) -> None:
+        """Log axes are drawn by plotting log values with labelled ticks (plotext's own log scale
+        failed on some data with a math domain error)."""
         plt = widget.plt
         plt.clear_data()
         plt.clear_figure()
+        all_y: list[float] = []
         for name, ys in s.lines.items():
             pts = [(x, y) for x, y in zip(s.xs, ys) if y is not None and (not s.log or y > 0)]
             if not pts:
                 continue
             xs = [math.log2(x) for x, _ in pts] if s.log else [x for x, _ in pts]
-            plt.plot(xs, [y for _, y in pts], label=name, marker="hd")
+            yv = [math.log10(y) for _, y in pts] if s.log else [y for _, y in pts]
+            all_y.extend(yv)
+            plt.plot(xs, yv, label=name, marker="hd")
         if s.log:
-            plt.yscale("log")
             plt.xticks([math.log2(x) for x in s.xs], [str(x) for x in s.xs])
+            if all_y:
+                lo, hi = min(all_y), max(all_y)
+                ticks = [lo + (hi - lo) * i / 3 for i in range(4)] if hi > lo else [lo]
+                plt.yticks(ticks, [f"{10 ** t:.3g}" for t in ticks])
         else:
             plt.xticks(list(s.xs), [str(x) for x in s.xs])
-        plt.title(s.title)
+        plt.title(s.title + (self.t(" (log scales)", "（对数坐标）") if s.log else ""))
         plt.xlabel(s.xlabel)
         widget.refresh()
 
