@@ -2,7 +2,8 @@
 
 An item is *done* when the learner ticked it, or — unless they explicitly unticked it — when its
 evidence is complete: every linked exercise passed, or (for items without exercises) every linked
-question recalled at least once with Good or Easy.
+question recalled at least once with Good or Easy, or a completed lab experiment that serves the
+item (a default run, not --quick; items with exercises still need them passed).
 """
 
 from __future__ import annotations
@@ -32,18 +33,37 @@ def _recalled_questions(store: Store) -> set[str]:
     return {r[0] for r in rows}
 
 
+def _lab_evidence(store: Store) -> dict[str, list[str]]:
+    """checklist item -> "lab <experiment> run #N completed" for each experiment serving it."""
+    from studytool import lab
+
+    out: dict[str, list[str]] = {}
+    for exp_id, run in lab.completed_experiments(store).items():
+        exp = lab.EXPERIMENTS.get(exp_id)
+        for item_id in exp.checklist if exp else ():
+            out.setdefault(item_id, []).append(f"lab {exp_id} run #{run.id} completed")
+    return out
+
+
 def checklist_status(store: Store, content: Content) -> list[ChecklistStatus]:
     ticks = store.ticks()
     passed = {eid for eid, s in store.exercise_summary().items() if s.passed}
     recalled = _recalled_questions(store)
+    lab_done = _lab_evidence(store)
     out = []
     for item in content.checklist:
         evidence, missing = [], []
         for eid in item.exercises:
             (evidence if eid in passed else missing).append(f"exercise {eid} passed")
+        lab_ev = lab_done.get(item.id, [])
         if not item.exercises:
-            for qid in item.questions:
-                (evidence if qid in recalled else missing).append(f"{qid.upper()} recalled")
+            if lab_ev:  # a completed experiment stands for the questions it serves
+                evidence.extend(lab_ev)
+            else:
+                for qid in item.questions:
+                    (evidence if qid in recalled else missing).append(f"{qid.upper()} recalled")
+        else:
+            evidence.extend(lab_ev)  # shown beside the exercises, which are still needed
         complete = bool(evidence) and not missing
         tick = ticks.get(item.id)
         if tick is not None:

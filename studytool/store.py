@@ -133,7 +133,31 @@ def _v3(db: sqlite_utils.Database) -> None:
         )""")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    # The lab (studytool.lab): one row per finished experiment run, written in one transaction
+    # when the run ends — a run that is cancelled or killed midway never looks complete.
+    db.execute("""
+        CREATE TABLE lab_runs (
+            id INTEGER PRIMARY KEY,
+            experiment TEXT NOT NULL,
+            status TEXT NOT NULL,            -- completed | failed | cancelled
+            quick INTEGER NOT NULL,
+            seed INTEGER NOT NULL,
+            settings_json TEXT NOT NULL,
+            sources_json TEXT NOT NULL,      -- {component: "yours" | "reference"}
+            results_json TEXT,               -- NULL unless completed
+            reproduced INTEGER,              -- 1 | 0, NULL unless completed
+            verdict_json TEXT,               -- what the trusted side concluded, and why
+            environment_json TEXT NOT NULL,  -- torch version, threads, sandbox
+            error TEXT,
+            duration_s REAL NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX lab_runs_exp ON lab_runs(experiment, id)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

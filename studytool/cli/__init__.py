@@ -20,6 +20,7 @@ AREAS = (
     "studytool.cli.review",
     "studytool.cli.exercises",
     "studytool.cli.doctor",
+    "studytool.cli.lab",
 )
 
 

@@ -36,6 +36,7 @@ SCREEN_CLASSES = {
     "exercises": "studytool.tui.exercises:ExercisesScreen",
     "checklist": "studytool.tui.checklist:ChecklistScreen",
     "stats": "studytool.tui.stats:StatsScreen",
+    "lab": "studytool.tui.lab:LabScreen",
 }
 
 

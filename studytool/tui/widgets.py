@@ -24,6 +24,7 @@ SECTIONS = (
     ("exercises", "5", "Exercises", "练习"),
     ("checklist", "6", "Checklist", "清单"),
     ("stats", "7", "Stats", "统计"),
+    ("lab", "8", "Lab", "实验"),
 )
 
 
@@ -51,7 +52,7 @@ class SectionBar(Static):
                 t.append(f" {key} {label} ", style="dim")
             else:
                 t.append(f" {key}", style="bold")
-                t.append(f" {label} ")
+                t.append(f" {label}")  # one space between sections: all eight fit in 80 columns
         if typing:
             t.append(tr(lang, "  esc: leave the text", "  esc：离开输入框"), style="italic")
         self.update(t)
