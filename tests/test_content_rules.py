@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 BEFORE_ISSUE_10 = "3751cef"  # the last commit before this work
 
 CJK = r"[\u3400-\u9fff\uf900-\ufaff]"
-ASCII_PUNCT_AFTER_CJK = re.compile(CJK + r"[.,:;?!](?![\d])")
+ASCII_PUNCT_AFTER_CJK = re.compile(CJK + r"[.,:;?!]")
 
 
 # --------------------------------------------------------------------------- readers
