@@ -24,7 +24,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.widgets import TextArea
 
 from studytool.tui import prefs
-from studytool.tui.widgets import SECTIONS, HelpScreen, tr
+from studytool.tui.widgets import SECTIONS, HelpScreen, localize_bindings, tr
 
 log = logging.getLogger("studytool.tui")
 
@@ -132,6 +132,7 @@ class StudyApp(App):
     # ------------------------------------------------------------------ start-up
 
     def on_mount(self) -> None:
+        localize_bindings(self, self.lang)
         if self.core is None:
             # after the first frame: loading competes for the GIL and would delay it
             self.call_after_refresh(self.load_core_worker)
@@ -240,6 +241,7 @@ class StudyApp(App):
             screen.language_changed()
 
     def update_lang_binding(self) -> None:
+        localize_bindings(self, self.lang)
         self.refresh_bindings()
 
     def action_help(self) -> None:

@@ -52,7 +52,8 @@ class Section(Screen):
     def compose(self) -> ComposeResult:
         yield SectionBar(self.SECTION, id="section-bar")
         yield from self.body()
-        yield Footer(compact=True)
+        # the palette is listed by `?`; its footer entry would take the room of the section's keys
+        yield Footer(compact=True, show_command_palette=False)
 
     def body(self) -> ComposeResult:
         yield from ()
@@ -76,7 +77,14 @@ class Section(Screen):
 
     # -- life cycle
 
+    def localize(self) -> None:
+        from studytool.tui.widgets import localize_tree
+
+        localize_tree(self, self.lang)
+        self.refresh_bindings()
+
     def on_mount(self) -> None:
+        self.localize()
         if not self.study.cursor_blink:  # tests and snapshots: a steady cursor
             for area in self.query(TextArea):
                 area.cursor_blink = False
@@ -85,6 +93,7 @@ class Section(Screen):
             self.reload()
 
     def on_screen_resume(self) -> None:
+        self.localize()
         self.update_bar()
         if self.core is not None:
             self.reload()
@@ -101,6 +110,7 @@ class Section(Screen):
         """Fill the screen from the core (called when shown, and after the language changes)."""
 
     def language_changed(self) -> None:
+        self.localize()
         self.update_bar()
         if self.core is not None:
             self.reload()

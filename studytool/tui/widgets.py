@@ -9,6 +9,7 @@ from rich.text import Text as RichText
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Static
@@ -218,16 +219,20 @@ class HelpScreen(ModalScreen[None]):
         self.about = about
 
     def compose(self) -> ComposeResult:
-        t = RichText()
-        t.append(self.title_text + "\n\n", style="bold")
+        from studytool.textwrap_cjk import cell_width
+        from studytool.tui.wrapping import Stack, Wrapped
+
+        blocks: list = [RichText(self.title_text, style="bold"), RichText("")]
         if self.about:
-            t.append(self.about + "\n\n")
-        width = max((len(k) for k, _ in self.rows), default=4) + 2
+            blocks += [Wrapped(self.about), RichText("")]
+        width = max((cell_width(k) for k, _ in self.rows), default=4) + 2
         for key, desc in self.rows:
-            t.append(key.ljust(width), style="bold")
-            t.append(desc + "\n")
+            t = RichText()
+            t.append(key + " " * (width - cell_width(key)), style="bold")
+            t.append(desc)
+            blocks.append(Wrapped(t, indent=width))  # a wrapped description stays in its column
         with VerticalScroll(id="help-box"):
-            yield Static(t)
+            yield Static(Stack(blocks))
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -238,13 +243,18 @@ class TextDialog(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,enter", "close", "Close")]
 
-    def __init__(self, title: str, body: str, markdown: bool = False) -> None:
+    def __init__(self, title: str, body: str, markdown: bool = False, lang: str = "en",
+                 keys: str = "") -> None:
         super().__init__()
         self.title_text = title
         self.body = body
         self.markdown = markdown
+        self.lang = lang
+        self.keys = keys
 
     def compose(self) -> ComposeResult:
+        from studytool.tui.wrapping import Wrapped
+
         with Vertical(id="dialog-box"):
             yield Static(RichText(self.title_text, style="bold"), id="dialog-title")
             with VerticalScroll(id="dialog-scroll"):
@@ -253,8 +263,219 @@ class TextDialog(ModalScreen[None]):
 
                     yield Markdown(self.body)
                 else:
-                    yield Static(self.body, markup=False)
-            yield Static(RichText("esc close", style="dim"))
+                    yield Static(Wrapped(self.body), id="dialog-body")
+            yield Static(RichText(self.keys or tr(self.lang, "esc close", "esc 关闭"), style="dim"),
+                         id="dialog-keys")
+
+    def on_mount(self) -> None:
+        localize_bindings(self, self.lang)
+
+    def set_body(self, title: str, body: str, keys: str = "") -> None:
+        from studytool.tui.wrapping import Wrapped
+
+        self.title_text, self.body = title, body
+        self.query_one("#dialog-title", Static).update(RichText(title, style="bold"))
+        self.query_one("#dialog-body", Static).update(Wrapped(body))
+        if keys:
+            self.query_one("#dialog-keys", Static).update(RichText(keys, style="dim"))
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+# ---------------------------------------------------------------------------- Chinese key labels
+
+BINDING_ZH = {
+    # app
+    "Help": "帮助", "Quit": "退出", "中文": "中文", "English": "English",
+    # review
+    "Reveal": "翻面", "True": "正确", "False": "错误", "Type answer": "输入答案",
+    "Again": "重来", "Hard": "困难", "Good": "良好", "Easy": "简单", "Undo": "撤销",
+    "Suspend": "暂停", "Bury": "搁置", "Figure": "图示", "New session": "新的一轮",
+    "Cram": "突击", "Cram off": "关闭突击", "Done typing": "结束输入",
+    "Suspended & buried": "暂停与搁置",
+    # key points
+    "Mark point": "标记要点", "Previous point": "上一个要点", "Next point": "下一个要点",
+    # questions
+    "Key points": "要点列表", "Write": "写答案", "Save": "保存", "Insight": "看要点", "Exercise": "练习",
+    # insights
+    "Question": "问题", "Cards": "卡片",
+    # exercises
+    "Start": "开始", "Edit": "编辑", "Check": "检查", "Hint": "提示", "Watch": "监视",
+    "Solution": "参考答案", "Next exercise": "下一个练习", "Cancel check": "取消检查",
+    "Description": "题目说明",
+    # checklist
+    "Tick/untick": "勾选/取消", "Open linked": "打开关联",
+    # today, stats
+    "Do next": "下一步", "Refresh": "刷新",
+    # dialogs
+    "Close": "关闭", "Next figure": "下一张图", "Previous": "上一张", "Next hint": "下一个提示",
+    "Restore": "恢复",
+}
+_BINDING_EN = {zh: en for en, zh in BINDING_ZH.items()}
+
+
+def binding_label(description: str, lang: str) -> str:
+    """A key label in ``lang`` (labels are written in English in BINDINGS)."""
+    en = _BINDING_EN.get(description, description)
+    return BINDING_ZH.get(en, en) if lang == "zh" else en
+
+
+def localize_bindings(node, lang: str) -> None:
+    """Give the bindings of ``node`` their labels in ``lang`` (the footer and the help read them)."""
+    from dataclasses import replace
+
+    bmap = getattr(node, "_bindings", None)
+    if bmap is None:
+        return
+    for key, bindings in bmap.key_to_bindings.items():
+        bmap.key_to_bindings[key] = [
+            replace(b, description=binding_label(b.description, lang)) if b.description else b
+            for b in bindings]
+
+
+def localize_tree(root, lang: str) -> None:
+    """``root`` (a screen) and every widget in it."""
+    localize_bindings(root, lang)
+    for node in root.query("*"):
+        if node._bindings.key_to_bindings:
+            localize_bindings(node, lang)
+
+
+# ---------------------------------------------------------------------------- key points
+
+class KeyPoints(Widget, can_focus=True):
+    """The key points of a question, each wrapped in full, marked from the keyboard (↑/↓ choose,
+    space or x marks) or with the mouse. Digits are left alone: 1–4 rate in Review."""
+
+    DEFAULT_CSS = """
+    KeyPoints { height: auto; padding: 0 0; }
+    """
+    BINDINGS = [
+        Binding("space,x", "toggle", "Mark point"),
+        Binding("up,k", "move(-1)", "Previous point", show=False),
+        Binding("down,j", "move(1)", "Next point", show=False),
+    ]
+
+    class Changed(Message):
+        def __init__(self, points: "KeyPoints") -> None:
+            super().__init__()
+            self.points = points
+
+        @property
+        def control(self) -> "KeyPoints":
+            return self.points
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.points: list[str] = []
+        self.marked: set[int] = set()
+        self.cursor = 0
+        self._rows: list[int] = []  # the first line of each point at the last render
+
+    @property
+    def selected(self) -> list[int]:
+        return sorted(self.marked)
+
+    @property
+    def option_count(self) -> int:
+        return len(self.points)
+
+    def set_points(self, points: list[str], keep: bool = True) -> None:
+        if not keep or len(points) != len(self.points):
+            self.marked = set()
+            self.cursor = 0
+        self.points = list(points)
+        self.refresh(layout=True)
+
+    def clear(self) -> None:
+        self.set_points([], keep=False)
+
+    def _blocks(self):
+        from studytool.tui.wrapping import Wrapped
+
+        focused = self.has_focus
+        out = []
+        for i, p in enumerate(self.points):
+            t = RichText()
+            here = focused and i == self.cursor
+            t.append("▸ " if here else "  ", style="bold")
+            t.append("[x] " if i in self.marked else "[ ] ",
+                     style="bold green" if i in self.marked else "bold")
+            t.append(p, style="bold" if here else "")
+            if here:
+                t.stylize("reverse", 0, 1)
+            out.append(Wrapped(t, indent=6))
+        return out
+
+    def render(self):
+        from studytool.tui.wrapping import Stack
+
+        width = max(1, self.content_region.width or self.size.width or 80)
+        rows, y = [], 0
+        for b in self._blocks():
+            rows.append(y)
+            y += len(b.lines(width))
+        self._rows = rows
+        return Stack(self._blocks())
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return sum(len(b.lines(max(1, width))) for b in self._blocks()) or 1
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def action_move(self, step: int) -> None:
+        if self.points:
+            self.cursor = (self.cursor + step) % len(self.points)
+            self.refresh()
+            self._scroll_to_cursor()
+
+    def _scroll_to_cursor(self) -> None:
+        from textual.geometry import Region
+
+        if not self._rows or self.parent is None:
+            return
+        top = self._rows[self.cursor]
+        bottom = self._rows[self.cursor + 1] if self.cursor + 1 < len(self._rows) else None
+        h = (bottom - top) if bottom is not None else 2
+        r = self.virtual_region
+        try:
+            self.parent.scroll_to_region(Region(r.x, r.y + top, r.width, h), animate=False)
+        except Exception:  # noqa: BLE001 - not in a scrollable container
+            pass
+
+    def action_toggle(self, index: int | None = None) -> None:
+        i = self.cursor if index is None else index
+        if not 0 <= i < len(self.points):
+            return
+        self.marked ^= {i}
+        self.refresh()
+        self.post_message(self.Changed(self))
+
+    def on_click(self, event) -> None:
+        y = event.y
+        for i in range(len(self._rows) - 1, -1, -1):
+            if y >= self._rows[i]:
+                self.cursor = i
+                self.action_toggle(i)
+                return
+
+
+class HintDialog(TextDialog):
+    """The hints of an exercise: `h` inside shows the next one (counted only when it is shown)."""
+
+    BINDINGS = [Binding("h", "next_hint", "Next hint")]
+
+    def __init__(self, title: str, body: str, next_hint, lang: str = "en", keys: str = "") -> None:
+        super().__init__(title, body, lang=lang, keys=keys)
+        self._next = next_hint
+
+    def action_next_hint(self) -> None:
+        got = self._next()
+        if got is not None:
+            self.set_body(*got)
+            self.query_one("#dialog-scroll", VerticalScroll).scroll_end(animate=False)
