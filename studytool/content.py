@@ -29,6 +29,9 @@ CHECKLIST_GROUPS = ("theory", "programming", "systems")
 LANGS = ("en", "zh")
 CONTENT_FILES = ("questions.yaml", "insights.yaml", "flashcards.yaml", "checklist.yaml")
 CARD_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# The app's figures a checklist item may link to (``figures:``); studytool/tui/figures.py draws them
+# under these names (tests/test_content_rules.py keeps the two in step).
+FIGURE_KINDS = ("pe", "mask", "rope", "alibi")
 CLOZE_RE = re.compile(r"\{\{(.+?)\}\}", re.S)
 
 
@@ -156,6 +159,7 @@ class ChecklistItem:
     text: Text
     questions: tuple[str, ...] = ()
     exercises: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()  # kinds from FIGURE_KINDS: the app's figure that shows this item
 
 
 @dataclass(frozen=True)
@@ -169,7 +173,12 @@ class ExerciseMeta:
     checklist: tuple[str, ...] = ()
     entry: tuple[str, ...] = ()
     forbidden: tuple[str, ...] = ()
-    hints: tuple[Text, ...] = ()
+    hints: tuple[Text, ...] = ()  # general, gentle → explicit
+    # hints for one failing test, keyed by the exact test name in grader/checks/<id>.py TESTS
+    test_hints: tuple[tuple[str, tuple[Text, ...]], ...] = ()
+
+    def hints_for(self, test_name: str) -> tuple[Text, ...]:
+        return next((h for name, h in self.test_hints if name == test_name), ())
 
     @property
     def starter_path(self) -> Path:
@@ -600,13 +609,21 @@ def _read_checklist(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list
     out = []
     for m in _items(data, "checklist", ctx):
         f = _Fields(m, ctx, f"checklist item {m.get('id', '?')}",
-                    ("id", "group", "text", "questions", "exercises"))
+                    ("id", "group", "text", "questions", "exercises", "figures"))
         cid, group, text = f.str("id"), f.choice("group", CHECKLIST_GROUPS), f.text("text")
         qs, exs = f.links("questions", links), f.links("exercises", links)
+        figures = f.ids("figures")
+        raw_figs = m.get("figures")
+        for i, kind in enumerate(figures):
+            if kind not in FIGURE_KINDS:
+                line = raw_figs.item_lines[i] if isinstance(raw_figs, LList) else f.line("figures")
+                f.ok = False
+                ctx.add(line, f"{f.what}: figure '{kind}' is not one of the app's figures "
+                              f"({', '.join(FIGURE_KINDS)})")
         if not qs and not exs and "questions" not in m and "exercises" not in m:
             f.problem(None, f"{f.what}: link at least one of 'questions' or 'exercises' as evidence")
         if f.ok and ids.claim(f, cid):
-            out.append(ChecklistItem(cid, group, text, qs, exs))
+            out.append(ChecklistItem(cid, group, text, qs, exs, figures))
     return out
 
 
@@ -684,7 +701,8 @@ def _read_exercises(root: Path, ids: _Ids, links: list[_Link],
             ctx.add(getattr(data, "line", 1), "exercise.yaml must be a mapping")
             continue
         f = _Fields(data, ctx, f"exercise {data.get('id', '?')}", (
-            "id", "order", "title", "topic", "questions", "checklist", "entry", "forbidden", "hints"))
+            "id", "order", "title", "topic", "questions", "checklist", "entry", "forbidden", "hints",
+            "test_hints"))
         eid, order, title = f.str("id"), f.int("order"), f.text("title")
         topic = f.choice("topic", TOPICS)
         if eid is not None and eid != meta_path.parent.name:
@@ -694,13 +712,56 @@ def _read_exercises(root: Path, ids: _Ids, links: list[_Link],
         if not entry:
             f.problem("entry", f"{f.what}: 'entry' must name the functions or classes to write")
         hints = f.texts("hints")
+        test_hints = _read_test_hints(f, data.get("test_hints"))
         for required in ("prompt.md", "starter.py"):
             if not (meta_path.parent / required).is_file():
                 f.problem(None, f"{f.what}: missing {required} beside exercise.yaml")
         if f.ok and ids.claim(f, eid):
             out.append(ExerciseMeta(eid, order, title, topic, meta_path.parent, qs, cl, entry,
-                                    forbidden, hints))
+                                    forbidden, hints, test_hints))
     out.sort(key=lambda e: (e.order, e.id))
+    return out
+
+
+def _read_test_hints(f: _Fields, raw: Any) -> tuple[tuple[str, tuple[Text, ...]], ...]:
+    """``test_hints: {"<exact test name>": [{en, zh}, ...]}``. The names are checked against the
+    grader's TESTS by tests/test_content_rules.py (the grader's checks import torch; the core must not)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, LMap):
+        f.problem("test_hints", f"{f.what}: 'test_hints' must be a mapping from a test name to a "
+                                "list of hints")
+        return ()
+    out = []
+    for name, value in raw.items():
+        line = raw.key_lines.get(name, raw.line)
+        if not name.strip():
+            f.ok = False
+            f.ctx.add(line, f"{f.what}: test_hints has an empty test name")
+            continue
+        if not isinstance(value, LList) or not value:
+            f.ok = False
+            f.ctx.add(line, f"{f.what}: test_hints['{name}'] must be a non-empty list of "
+                            "{en, zh} hints")
+            continue
+        texts = []
+        for i, item in enumerate(value):
+            t = f._text_value(item, f"test_hints['{name}'][{i + 1}]", value.item_lines[i])
+            if t is not None:
+                texts.append(t)
+        out.append((name, tuple(texts)))
+    return tuple(out)
+
+
+def hints_for_failure(exercise_meta: ExerciseMeta, failed_test_names: list[str]) -> list[Text]:
+    """The hints to show after a failed check: the hints keyed to the failing tests first (in the
+    order the tests failed, each once), then the exercise's general hints, gentle → explicit."""
+    out: list[Text] = []
+    for name in failed_test_names:
+        for hint in exercise_meta.hints_for(name):
+            if hint not in out:
+                out.append(hint)
+    out.extend(h for h in exercise_meta.hints if h not in out)
     return out
 
 
