@@ -403,7 +403,7 @@ async def test_start_and_check_an_exercise_with_results_as_they_arrive(grader_se
         assert type(app.screen).__name__ == "FigureScreen"
         await pilot.press("escape", "h")
         await pilot.pause()
-        assert type(app.screen).__name__ == "TextDialog"
+        assert type(app.screen).__name__ == "HintDialog"
     assert not _errors(app)
 
 

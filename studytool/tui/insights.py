@@ -123,7 +123,8 @@ class InsightsScreen(Section):
                 continue
             lines.append(f"▸ {c.prompt(lang)}\n  {c.reveal(lang)}\n")
         self.app.push_screen(TextDialog(self.t(f"Cards of insight {i.number}",
-                                               f"要点 {i.number} 的卡片"), "\n".join(lines)))
+                                               f"要点 {i.number} 的卡片"), "\n".join(lines),
+                                        lang=lang))
 
     def action_figure(self) -> None:
         from studytool.tui.figures import figure, figures_for

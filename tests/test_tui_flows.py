@@ -1,0 +1,195 @@
+"""Pilot tests of issue 11's flows: hints, the exercise after a check (failing first, the results
+get the room, the figure, the hint for the failure, next exercise, cancel), the end of a review
+session, the three counts, cram, undo titles, Chinese labels, the palette's content search."""
+
+from __future__ import annotations
+
+import pytest
+
+from _tui_support import make_app, make_core, settle
+from test_tui_app import SharedGrader, _errors, _footer, _text
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+# ---------------------------------------------------------------------------- hints (bug 3)
+
+async def test_h_in_the_hint_popup_shows_the_next_hint_and_counts_only_what_is_shown():
+    core = make_core()
+    app = make_app(core)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        eid = app.screen.eid
+        total = len(core.content.exercise(eid).hints)
+        assert total >= 3
+        await pilot.press("h")
+        await pilot.pause()
+        dialog = app.screen
+        assert type(dialog).__name__ == "HintDialog"
+        assert f"(1/{total})" in str(dialog.query_one("#dialog-title").content)
+        assert core.store.hints_shown(eid) == 1
+        await pilot.press("h")  # inside the popup: the next hint, shown and counted
+        await pilot.pause()
+        assert app.screen is dialog
+        assert f"(2/{total})" in str(dialog.query_one("#dialog-title").content)
+        assert "2. " in str(dialog.query_one("#dialog-body").content)
+        assert core.store.hints_shown(eid) == 2
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("h")  # reopening shows what was seen, and counts nothing new
+        await pilot.pause()
+        assert f"(2/{total})" in str(app.screen.query_one("#dialog-title").content)
+        assert core.store.hints_shown(eid) == 2
+    assert not _errors(app)
+
+
+# ---------------------------------------------------------------------------- exercises
+
+async def test_after_start_the_footer_offers_edit_and_check_and_no_stray_ellipsis(studytool_home):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        assert "Start" in _footer(app) and "Edit" not in _footer(app)
+        await pilot.press("s")
+        await settle(pilot)
+        footer = _footer(app)
+        assert "Edit" in footer and "Check" in footer and "Start" not in footer
+        status = str(app.screen.query_one("#x-status").content)
+        assert "…" not in status and "e edits" in status
+    assert not _errors(app)
+
+
+WRONG_PE = """
+import torch
+
+
+def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
+    position = torch.arange(seq_len, dtype=torch.float64).unsqueeze(1)
+    i = torch.arange(0, d_model // 2, dtype=torch.float64)
+    angle = position / (base ** (i / d_model))   # i where 2i belongs
+    pe = torch.empty(seq_len, d_model, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(angle)
+    pe[:, 1::2] = torch.cos(angle)
+    return pe.to(torch.float32)
+"""
+
+
+@pytest.mark.sandbox
+async def test_a_failed_check_shows_failures_first_with_room_figure_and_its_hint(
+        grader_service, studytool_home):
+    from studytool import workspace
+    from studytool.tui.widgets import Heatmap
+
+    core = make_core()
+    app = make_app(core, grader=SharedGrader(grader_service))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        screen = app.screen
+        assert screen.eid == "sinusoidal_pe"
+        await pilot.press("s")
+        await settle(pilot)
+        assert screen.query_one("#x-prompt-scroll").display  # the description, before a check
+        workspace.workspace_file("sinusoidal_pe").write_text(WRONG_PE, encoding="utf-8")
+        await pilot.press("c")
+        await settle(pilot)
+        result = screen.results["sinusoidal_pe"]
+        assert result["status"] == "fail"
+        failed = [t["name"] for t in result["tests"] if t["status"] != "pass"]
+        passed = [t["name"] for t in result["tests"] if t["status"] == "pass"]
+        assert failed and passed
+        shown = str(screen.query_one("#x-results").content)
+        # failing tests come first
+        assert max(shown.index(n) for n in failed) < min(shown.index(n) for n in passed)
+        # the description folds away and the results get the room
+        assert not screen.query_one("#x-prompt-scroll").display
+        assert screen.query_one("#x-results-scroll").size.height >= 12
+        # the figure, without g: the learner's beside the reference
+        maps = list(screen.query_one("#x-figure").query(Heatmap))
+        assert len(maps) == 2, maps
+        assert {m.panel.title for m in maps} == {"reference", "yours"}
+        # d brings the description back
+        await pilot.press("d")
+        await pilot.pause()
+        assert screen.query_one("#x-prompt-scroll").display
+        # h answers the failure first: the hint keyed to the first failing test
+        from studytool.content import hints_for_failure
+
+        meta = core.content.exercise("sinusoidal_pe")
+        keyed = hints_for_failure(meta, failed)[0]
+        assert keyed != meta.hints[0]
+        await pilot.press("h")
+        await pilot.pause()
+        body = str(app.screen.query_one("#dialog-body").content)
+        assert keyed.en in body and meta.hints[0].en not in body
+        await pilot.press("escape")
+        await pilot.pause()
+
+        # a pass names the checklist item it ticked, and n opens the next exercise
+        workspace.workspace_file("sinusoidal_pe").write_text(
+            workspace.solution_source("sinusoidal_pe"), encoding="utf-8")
+        await pilot.press("c")
+        await settle(pilot)
+        assert screen.results["sinusoidal_pe"]["status"] == "pass"
+        ticked = [c for c in meta.checklist]
+        assert ticked
+        messages = " ".join(n.message for n in app._notifications)
+        assert any(c in messages for c in ticked), messages
+        assert "Next exercise" in _footer(app)
+        await pilot.press("n")
+        await settle(pilot)
+        assert screen.eid == "causal_mask"
+    assert not _errors(app)
+
+
+@pytest.mark.sandbox
+async def test_esc_cancels_a_running_check_without_quitting(studytool_home):
+    import asyncio
+
+    from studytool import workspace
+    from studytool.grading import Grader
+
+    core = make_core()
+    grader = Grader(timeout_s=120)
+    app = make_app(core, grader=grader)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("5")
+            await settle(pilot)
+            screen = app.screen
+            await pilot.press("s")
+            await settle(pilot)
+            workspace.workspace_file("sinusoidal_pe").write_text(
+                "import time\ntime.sleep(60)\n", encoding="utf-8")
+            await pilot.press("c")
+            await pilot.pause()
+            assert screen.checking == "sinusoidal_pe"
+            assert "Cancel check" in _footer(app)
+            for _ in range(100):  # until the service runs the check
+                if grader.pid is not None:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.0)
+            await pilot.press("escape")
+            for _ in range(100):
+                await asyncio.sleep(0.1)
+                if screen.checking is None:
+                    break
+            await settle(pilot)
+            assert screen.checking is None
+            assert app.is_running and type(app.screen).__name__ == "ExercisesScreen"
+            assert "cancelled" in str(screen.query_one("#x-status").content)
+            assert not _errors(app)
+    finally:
+        grader.close()
