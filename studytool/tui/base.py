@@ -109,6 +109,30 @@ class Section(Screen):
     def load(self) -> None:
         """Fill the screen from the core (called when shown, and after the language changes)."""
 
+    # -- screens whose numbers take a while compute them in a thread worker (never on the
+    #    event loop); the result comes back as a call on the UI thread. A failure becomes the
+    #    app's one error notification (StudyApp.on_worker_state_changed).
+
+    def compute(self) -> Any:
+        """The numbers of this screen (runs in a thread: read the core, touch no widget)."""
+        return None
+
+    def fill(self, data: Any) -> None:
+        """Show what compute() returned (UI thread)."""
+
+    def compute_in_worker(self) -> None:
+        self.run_worker(self._compute, thread=True, exclusive=True, group=f"compute-{self.SECTION}",
+                        exit_on_error=False)
+
+    def _compute(self) -> None:
+        data = self.compute()
+        self.app.call_from_thread(self._filled, data)
+
+    def _filled(self, data: Any) -> None:
+        if self.is_attached:
+            guarded(type(self).fill)(self, data)
+            self.refresh_bindings()
+
     def language_changed(self) -> None:
         self.localize()
         self.update_bar()

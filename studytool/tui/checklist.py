@@ -10,6 +10,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from studytool.tui.base import Section, guarded
+from studytool.tui.wrapping import Wrapped
 
 GROUPS = {"theory": ("Theory", "理论"), "programming": ("Programming", "编程"),
           "systems": ("Systems thinking", "系统思维")}
@@ -60,11 +61,12 @@ class ChecklistScreen(Section):
                          + "; ".join(s.missing), style="dim")
             elif s.source == "unticked" and s.evidence:
                 t.append(self.t("\n      (unticked by you)", "\n      （你取消了勾选）"), style="dim")
-            options.append(Option(t, id=s.item.id))
+            # a wrapped line stays under the text, not under the box
+            options.append(Option(Wrapped(t, indent=4 + len(s.item.id) + 2), id=s.item.id))
         ol.add_options(options)
         ol.highlighted = keep if keep is not None else 1
         done = sum(1 for s in status if s.done)
-        self.query_one("#c-summary", Static).update(RichText.assemble(
+        self.query_one("#c-summary", Static).update(RichText.assemble(  # one line: no_wrap below
             (self.t(f"{done}/{len(status)} done", f"已完成 {done}/{len(status)}"), "bold"),
             (self.t("   space tick/untick · o open the linked question or exercise",
                     "   空格 勾选/取消 · o 打开关联的问题或练习"), "dim")))

@@ -13,6 +13,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from studytool.tui.base import Section, guarded
+from studytool.tui.wrapping import Wrapped
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,19 @@ class TodayScreen(Section):
             yield OptionList(id="today-next")
 
     def load(self) -> None:
-        from studytool.content import TOPIC_LABELS
+        self.compute_in_worker()  # the numbers in a thread; fill() draws them
+
+    def compute(self):
         from studytool.today import today
 
         core = self.core
         assert core is not None
-        day = today(core.store, core.content, now=self.study.clock(), config=core.config)
+        return today(core.store, core.content, now=self.study.clock(), config=core.config)
+
+    def fill(self, day) -> None:
+        from studytool.content import TOPIC_LABELS
+
+        self.day = day
         stats, cards, done_today = day.stats, day.stats["cards"], day.stats["today"]
         c = RichText()
         c.append(self.t("Due now ", "待复习 "), style="bold")
@@ -66,7 +74,7 @@ class TodayScreen(Section):
         ret = stats.get("retention_30d")
         if ret is not None:
             c.append(self.t(f" · retention {ret:.0%}", f" · 保持率 {ret:.0%}"))
-        self.query_one("#today-counts", Static).update(c)
+        self.query_one("#today-counts", Static).update(Wrapped(c, indent=2))
 
         width = max(10, min(30, self.app.size.width - 42))
         t = RichText()
@@ -93,7 +101,8 @@ class TodayScreen(Section):
         ol = self.query_one("#today-next", OptionList)
         highlighted = ol.highlighted
         ol.clear_options()
-        ol.add_options([Option(s.text, id=str(i)) for i, s in enumerate(self.suggestions)])
+        ol.add_options([Option(Wrapped(s.text, indent=2), id=str(i))
+                        for i, s in enumerate(self.suggestions)])
         if self.suggestions:
             ol.highlighted = highlighted if highlighted is not None and highlighted < len(
                 self.suggestions) else 0
@@ -133,6 +142,5 @@ class TodayScreen(Section):
         ol = self.query_one("#today-next", OptionList)
         await self._go(ol.highlighted or 0)
 
-    @guarded
     def action_refresh(self) -> None:
         self.load()

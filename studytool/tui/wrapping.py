@@ -80,7 +80,7 @@ class Stack:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         lines: list[RichText] = []
         for it in self.items:
-            if isinstance(it, Wrapped):
+            if isinstance(it, (Wrapped, Flow)):
                 lines.extend(it.lines(options.max_width))
             else:
                 lines.extend(Wrapped(it).lines(options.max_width))
@@ -91,10 +91,52 @@ class Stack:
         yield joined
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        ms = [Wrapped(it).__rich_measure__(console, options) if not isinstance(it, Wrapped)
+        ms = [Wrapped(it).__rich_measure__(console, options) if not isinstance(it, (Wrapped, Flow))
               else it.__rich_measure__(console, options) for it in self.items]
         return Measurement(max((m.minimum for m in ms), default=0),
                            max((m.maximum for m in ms), default=0))
 
     def __str__(self) -> str:
-        return "\n".join(str(it) if isinstance(it, Wrapped) else it.plain for it in self.items)
+        return "\n".join(it.plain if isinstance(it, RichText) else str(it) for it in self.items)
+
+
+class Flow:
+    """Short entries (a chart legend) laid out in lines, ``gap`` apart; an entry is never broken
+    unless it is wider than the line (then it is wrapped on its own)."""
+
+    def __init__(self, entries: list[RichText], gap: int = 2) -> None:
+        self.entries = entries
+        self.gap = gap
+
+    def lines(self, width: int) -> list[RichText]:
+        out: list[RichText] = []
+        cur: RichText | None = None
+        for e in self.entries:
+            w = cell_width(e.plain)
+            if cur is not None and cell_width(cur.plain) + self.gap + w <= width:
+                cur = cur + RichText(" " * self.gap) + e
+                continue
+            if cur is not None:
+                out.append(cur)
+                cur = None
+            if w > width:
+                out.extend(Wrapped(e).lines(width))
+            else:
+                cur = e.copy()
+        if cur is not None:
+            out.append(cur)
+        return out
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        joined = RichText("\n", no_wrap=True).join(self.lines(options.max_width))
+        joined.no_wrap = True
+        joined.overflow = "crop"
+        joined.end = "\n"
+        yield joined
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        widths = [cell_width(e.plain) for e in self.entries]
+        return Measurement(max(widths, default=0), sum(widths) + self.gap * max(0, len(widths) - 1))
+
+    def __str__(self) -> str:
+        return "  ".join(e.plain for e in self.entries)
