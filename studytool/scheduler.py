@@ -31,10 +31,11 @@ from typing import Any, Iterable, NamedTuple, Sequence
 import fsrs
 from fsrs import Card, Rating, ReviewLog, State
 
+from studytool import i18n
 from studytool.config import Config, load_config
 from studytool.store import Store, from_iso, to_iso, utcnow
 
-RATING_NAMES = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+RATING_NAMES = dict(i18n.RATING_NAMES["en"])  # English; i18n.rating_name(r, lang) for both
 STATE_NAMES = {State.Learning: "learning", State.Review: "review", State.Relearning: "relearning"}
 MIN_OPTIMIZER_REVIEWS = 512  # fsrs' Optimizer keeps the defaults below this many reviews
 
@@ -117,21 +118,10 @@ def retrievability(card: Card, now: datetime, scheduler: fsrs.Scheduler) -> floa
     return (1 + factor * elapsed / card.stability) ** decay
 
 
-def interval_label(delta: timedelta) -> str:
-    """Compact interval as Anki shows it on the answer buttons: 1m, 10m, 3h, 4d, 2.1mo, 1.5y."""
-    s = max(0.0, delta.total_seconds())
-    if s < 60:
-        return f"{round(s)}s"
-    if s < 3600:
-        return f"{round(s / 60)}m"
-    if s < 86400:
-        return f"{round(s / 3600)}h"
-    days = s / 86400
-    if days < 30:
-        return f"{round(days)}d"
-    if days < 365:
-        return f"{days / 30:.1f}mo"
-    return f"{days / 365:.1f}y"
+def interval_label(delta: timedelta, lang: str = "en") -> str:
+    """Compact interval as Anki shows it on the answer buttons: 1m, 10m, 3h, 4d, 2.1mo, 1.5y
+    (see :func:`studytool.i18n.interval_label`, which also speaks Chinese)."""
+    return i18n.interval_label(delta, lang)
 
 
 # --------------------------------------------------------------------------- days (local time)
@@ -166,6 +156,12 @@ class ReviewItem(NamedTuple):
     order: float  # position among new items
     obj: Any
 
+    def title(self, lang: str = "en", width: int = 48) -> str:
+        """What the learner knows the item by (for status lines such as "undid …"): a question's
+        number and title ("Q13 Why scale by √d_k?"); a card's prompt, first line, shortened to
+        ``width`` characters."""
+        return item_title(self.obj, self.kind, lang, width, fallback=self.id)
+
 
 def review_items(content: Any, topic: str | None = None) -> list[ReviewItem]:
     """Every card and question, in the order new ones are introduced: cards in deck order, each
@@ -180,6 +176,20 @@ def review_items(content: Any, topic: str | None = None) -> list[ReviewItem]:
     if topic is not None:
         return [it for it in items if it.topic == topic]
     return list(items)
+
+
+def item_title(obj: Any, kind: str, lang: str = "en", width: int = 48, *,
+               fallback: str = "") -> str:
+    lang = "zh" if lang == "zh" else "en"
+    try:
+        if kind == "question":
+            text = f"Q{obj.number} {obj.title.get(lang)}"
+        else:
+            text = obj.prompt(lang)
+    except (AttributeError, AssertionError, KeyError, TypeError):
+        return fallback
+    text = " ".join(text.split()) or fallback
+    return text if len(text) <= width else text[:max(1, width - 1)].rstrip() + "…"
 
 
 _ITEMS_CACHE: dict[str, tuple[Any, tuple[int, int], list[ReviewItem]]] = {}
@@ -277,11 +287,23 @@ class UndoRecord:
     """How to take one write back: the item's row before it, and what the write inserted."""
 
     item_id: str
-    action: str  # "rate" | "suspend" | "unsuspend" | "bury"
+    action: str  # "rate" | "suspend" | "unsuspend" | "bury" | "unbury"
     before: dict[str, Any] | None
     log_id: int | None = None
     attempt_id: int | None = None
     rating: int | None = None
+    after_json: str | None = None  # the card_json this write left (undo checks it is still there)
+    outcome: "Outcome | None" = field(default=None, compare=False)  # rate: what was stored
+    recomputed: bool = False  # rate: the stored state had changed since the preview
+
+
+class ChangedElsewhere(Exception):
+    """The item was changed by another process (or window) after this write: undoing it would
+    throw that change away, so the undo is refused. ``item_id`` names the item."""
+
+    def __init__(self, item_id: str) -> None:
+        super().__init__(f"{item_id}: changed by another process since; not undone")
+        self.item_id = item_id
 
 
 @dataclass(frozen=True)
@@ -293,16 +315,38 @@ class QuestionAnswer:
     total_points: int = 0
 
 
+def _same_card(stored: Card | None, expected: Card) -> bool:
+    """Is the stored state the one a preview was computed from? Two never-reviewed cards are the
+    same (a new item is previewed from a fresh card whatever its stored row holds)."""
+    if stored is None or stored.last_review is None:
+        return expected.last_review is None
+    return stored.to_json() == expected.to_json()
+
+
 def apply_rating(store: Store, item: ReviewItem | tuple[str, str], rating: int, outcome: Outcome,
                  *, now: datetime | None = None, duration_ms: int | None = None,
-                 answer: QuestionAnswer | None = None) -> UndoRecord:
-    """Store the rating's outcome (exactly the previewed card) and its log row: one transaction."""
+                 answer: QuestionAnswer | None = None, expected: Card | None = None,
+                 scheduler: fsrs.Scheduler | None = None) -> UndoRecord:
+    """Store the rating's outcome (exactly the previewed card) and its log row: one transaction.
+
+    With ``expected`` (the card the preview was computed from), the item's state is re-read under
+    the write lock (BEGIN IMMEDIATE) and compared: when another process changed it since the
+    preview, the rating is computed again from the state as stored, at ``now``, with
+    ``scheduler`` — never written over a state it was not computed from. The record says so
+    (``recomputed``) and carries the outcome actually stored."""
     item_id, kind = (item.id, item.kind) if isinstance(item, ReviewItem) else item
     now = now or utcnow()
-    reviewed_at = outcome.log.review_datetime
+    recomputed = False
     with store.tx():
         before = _row(store, item_id)
         prev = Card.from_json(before["card_json"]) if before else None
+        if expected is not None and not _same_card(prev, expected):
+            scheduler = scheduler or current_scheduler(store)
+            base = prev if prev is not None and prev.last_review is not None else new_card(
+                item_id, now)
+            outcome = preview(scheduler, base, now)[int(rating)]
+            recomputed = True
+        reviewed_at = outcome.log.review_datetime
         prev_json = prev.to_json() if prev is not None and prev.last_review is not None else None
         row = _state_row(item_id, kind, outcome.card, now,
                          suspended=bool(before["suspended"]) if before else False)
@@ -321,7 +365,8 @@ def apply_rating(store: Store, item: ReviewItem | tuple[str, str], rating: int, 
                 (item_id, answer.answer_text, json.dumps(sorted(set(answer.recalled))),
                  answer.total_points, int(rating), to_iso(reviewed_at)))
             attempt_id = int(cur.lastrowid)
-    return UndoRecord(item_id, "rate", before, log_id, attempt_id, int(rating))
+    return UndoRecord(item_id, "rate", before, log_id, attempt_id, int(rating),
+                      row["card_json"], outcome, recomputed)
 
 
 def rate(store: Store, item: ReviewItem, rating: int, *, now: datetime | None = None,
@@ -333,16 +378,23 @@ def rate(store: Store, item: ReviewItem, rating: int, *, now: datetime | None = 
     scheduler = scheduler or current_scheduler(store, config)
     ensure_applied(store, scheduler, now=now)
     state = load_state(store, item.id)
-    card = state.card if state else new_card(item.id, now)
+    card = state.card if state and not state.is_new else new_card(item.id, now)
     outcome = preview(scheduler, card, now)[int(rating)]
     return apply_rating(store, item, rating, outcome, now=now, answer=answer,
-                        duration_ms=duration_ms)
+                        duration_ms=duration_ms, expected=card, scheduler=scheduler)
 
 
 def undo(store: Store, record: UndoRecord) -> None:
     """Take one write back: the item's row returns exactly as it was; the log row (and the question
-    attempt) the write added are deleted. One transaction."""
+    attempt) the write added are deleted. One transaction.
+
+    Raises :class:`ChangedElsewhere` (and changes nothing) when the item's stored state is no
+    longer the one this write left: another process reviewed it since."""
     with store.tx():
+        if record.after_json is not None:
+            now_row = _row(store, record.item_id)
+            if now_row is None or now_row["card_json"] != record.after_json:
+                raise ChangedElsewhere(record.item_id)
         if record.log_id is not None:
             store.conn.execute("DELETE FROM review_log WHERE id = ?", (record.log_id,))
         if record.attempt_id is not None:
@@ -356,13 +408,13 @@ def _set_flags(store: Store, item_id: str, kind: str, action: str, now: datetime
                ) -> UndoRecord:
     with store.tx():
         before = _row(store, item_id)
-        if before is None and action == "unsuspend":
+        if before is None and action in ("unsuspend", "unbury"):
             return UndoRecord(item_id, action, None)  # nothing to put back
         row = dict(before) if before else _state_row(item_id, kind, new_card(item_id, now), now)
         row.update(changes)
         row["updated_at"] = to_iso(now)
         _write_row(store, row)
-    return UndoRecord(item_id, action, before)
+    return UndoRecord(item_id, action, before, after_json=row["card_json"])
 
 
 def suspend(store: Store, item_id: str, kind: str = "card", *, now: datetime | None = None
@@ -391,7 +443,89 @@ def suspended_items(store: Store) -> list[str]:
         "SELECT item_id FROM item_state WHERE suspended = 1 ORDER BY item_id")]
 
 
+def buried_items(store: Store, now: datetime | None = None) -> list[str]:
+    """Items buried until a time after ``now`` (and not suspended), by id."""
+    return [r[0] for r in store.conn.execute(
+        "SELECT item_id FROM item_state WHERE suspended = 0 AND buried_until IS NOT NULL "
+        "AND buried_until > ? ORDER BY item_id", (to_iso(now or utcnow()),))]
+
+
+def unbury(store: Store, item_id: str, kind: str = "card", *, now: datetime | None = None
+           ) -> UndoRecord:
+    """Back into today's queue: clears the burial only (a suspension stays)."""
+    return _set_flags(store, item_id, kind, "unbury", now or utcnow(), buried_until=None)
+
+
+@dataclass(frozen=True)
+class HeldItem:
+    """A suspended or buried item, for the list that restores them (``studytool unsuspend``, the
+    app's Suspended & buried list). ``item`` is None for an id no longer in the content."""
+
+    item_id: str
+    kind: str  # "card" | "question"
+    how: str  # "suspended" | "buried"
+    until: datetime | None  # buried: when it comes back by itself
+    item: ReviewItem | None
+
+    def title(self, lang: str = "en", width: int = 48) -> str:
+        return self.item.title(lang, width) if self.item is not None else self.item_id
+
+
+def held_items(store: Store, content: Any, now: datetime | None = None) -> list[HeldItem]:
+    """Suspended items, then buried ones, each in content order (unknown ids last)."""
+    now = now or utcnow()
+    items = {it.id: it for it in review_items(content)} if content is not None else {}
+    rank = {item_id: i for i, item_id in enumerate(items)}
+    out: list[HeldItem] = []
+    rows = store.conn.execute(
+        "SELECT item_id, kind, suspended, buried_until FROM item_state "
+        "WHERE suspended = 1 OR (buried_until IS NOT NULL AND buried_until > ?)",
+        (to_iso(now),)).fetchall()
+    for item_id, kind, suspended, buried_until in rows:
+        out.append(HeldItem(item_id, kind, "suspended" if suspended else "buried",
+                            None if suspended else from_iso(buried_until), items.get(item_id)))
+    out.sort(key=lambda h: (h.how != "suspended", rank.get(h.item_id, len(rank)), h.item_id))
+    return out
+
+
+def restore_held(store: Store, held: HeldItem, *, now: datetime | None = None) -> UndoRecord:
+    """Put a held item back: unsuspend a suspended one, unbury a buried one."""
+    if held.how == "suspended":
+        return unsuspend(store, held.item_id, held.kind, now=now)
+    return unbury(store, held.item_id, held.kind, now=now)
+
+
 # --------------------------------------------------------------------------- the queue
+
+
+class Counts(NamedTuple):
+    """The three counts of a review, as in Anki: new items still to be introduced today,
+    learning/relearning steps due now (or within the learn-ahead window), review items due today.
+    One definition, from the queue (:meth:`Queue.counts`, :func:`review_counts`), used by Review,
+    Today, ``today --json``, ``stats --json`` and ``review --plain``."""
+
+    new: int
+    learning: int
+    review: int
+
+    @property
+    def total(self) -> int:
+        return self.new + self.learning + self.review
+
+    @property
+    def due_now(self) -> int:
+        """Learning plus review: what is due (Today's "due now")."""
+        return self.learning + self.review
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        # the dictionary keys of earlier versions: "due" was the review count
+        if isinstance(key, str):
+            return {"new": self.new, "learning": self.learning, "review": self.review,
+                    "due": self.review}[key]
+        return tuple.__getitem__(self, key)
+
+    def to_json(self) -> dict[str, int]:
+        return {"new": self.new, "learning": self.learning, "review": self.review}
 
 
 @dataclass
@@ -416,6 +550,15 @@ class _Tier:
     def take(self, topic: str) -> None:
         self.heads[topic] += 1
 
+    def discard(self, item_id: str) -> bool:
+        """Drop an item not taken yet (it is being shown already)."""
+        for topic, group in self.groups.items():
+            for i in range(self.heads[topic], len(group)):
+                if group[i][1] == item_id:
+                    del group[i]
+                    return True
+        return False
+
     def __len__(self) -> int:
         return sum(len(g) - self.heads[t] for t, g in self.groups.items())
 
@@ -427,6 +570,7 @@ class QueueSnapshot:
     last_topic: str | None
     run: int
     new_left: int
+    last_item: str | None = None
 
 
 class Queue:
@@ -436,7 +580,9 @@ class Queue:
     the daily limit; within each, the most urgent first, except that no more than
     ``max_same_topic_in_row`` items of one topic come in a row while another topic is available.
     Learning steps that come due during the session join it; when nothing else is left, a step due
-    within ``learn_ahead`` is shown early (as Anki does).
+    within ``learn_ahead`` is shown early (as Anki does). The item just shown never comes straight
+    back while anything else is waiting (an Again card waits for its step, others come first —
+    when only learning steps remain, another step within the window goes before it, as in Anki).
     """
 
     def __init__(self, items: dict[str, ReviewItem], *, max_run: int, learn_ahead: timedelta,
@@ -451,53 +597,67 @@ class Queue:
         self.run = 0
         self.new_left = new_left
         self.new_ids: set[str] = set()
+        self.last_item: str | None = None  # the item taken last (not shown again straight away)
 
     # -- state for undo
     def snapshot(self) -> QueueSnapshot:
         return QueueSnapshot((dict(self.due.heads), dict(self.new.heads)), list(self.pending),
-                             self.last_topic, self.run, self.new_left)
+                             self.last_topic, self.run, self.new_left, self.last_item)
 
     def restore(self, snap: QueueSnapshot) -> None:
         self.due.heads, self.new.heads = dict(snap.heads[0]), dict(snap.heads[1])
         self.pending = list(snap.pending)
         self.last_topic, self.run, self.new_left = snap.last_topic, snap.run, snap.new_left
+        self.last_item = snap.last_item
 
     # -- filling
     def add_pending(self, due: datetime, item_id: str) -> None:
+        self.pending = [p for p in self.pending if p[1] != item_id]
         bisect.insort(self.pending, (due, item_id, self.items[item_id].topic))
 
-    def counts(self, now: datetime) -> dict[str, int]:
+    def discard(self, item_id: str) -> None:
+        """Take an item out of the queue without showing it (it is already being shown)."""
+        self.pending = [p for p in self.pending if p[1] != item_id]
+        self.due.discard(item_id)
+        if self.new.discard(item_id):
+            self.new_ids.discard(item_id)
+
+    def counts(self, now: datetime) -> Counts:
+        """What is left to show (not counting an item being shown)."""
         learning = sum(1 for p in self.pending if p[0] <= now + self.learn_ahead)
-        return {"learning": learning, "due": len(self.due),
-                "new": min(len(self.new), self.new_left)}
+        return Counts(min(len(self.new), self.new_left), learning, len(self.due))
 
     def remaining(self, now: datetime) -> int:
-        c = self.counts(now)
-        return c["learning"] + c["due"] + c["new"]
+        return self.counts(now).total
 
     # -- taking
     def _ok(self, topic: str) -> bool:
         return topic != self.last_topic or self.run < self.max_run
 
-    def next(self, now: datetime) -> str | None:
-        """Take the next item id (None when the session has nothing more to show now)."""
-        due_now = [p for p in self.pending if p[0] <= now]
+    def _choose(self, now: datetime, avoid: str | None
+                ) -> tuple[str, tuple[Any, str, str]] | None:
+        due_now = [p for p in self.pending if p[0] <= now and p[1] != avoid]
         tiers: list[tuple[str, list[tuple[Any, str, str]]]] = [
             ("pending", due_now), ("due", self.due.candidates())]
         if self.new_left > 0:
             tiers.append(("new", self.new.candidates()))
-        chosen = None
         for name, cands in tiers:
             if not cands:
                 continue
-            pick = next((c for c in cands if self._ok(c[2])), cands[0])
-            chosen = (name, pick)
-            break
+            return name, next((c for c in cands if self._ok(c[2])), cands[0])
+        ahead = now + self.learn_ahead
+        for p in self.pending:
+            if p[0] > ahead:
+                break
+            if p[1] != avoid:
+                return "pending", p
+        return None
+
+    def next(self, now: datetime) -> str | None:
+        """Take the next item id (None when the session has nothing more to show now)."""
+        chosen = self._choose(now, self.last_item) or self._choose(now, None)
         if chosen is None:
-            if self.pending and self.pending[0][0] <= now + self.learn_ahead:
-                chosen = ("pending", self.pending[0])
-            else:
-                return None
+            return None
         name, (key, item_id, topic) = chosen
         if name == "pending":
             self.pending.remove((key, item_id, topic))
@@ -510,7 +670,13 @@ class Queue:
             self.run += 1
         else:
             self.last_topic, self.run = topic, 1
+        self.last_item = item_id
         return item_id
+
+    def next_would_show(self, now: datetime) -> str | None:
+        """The id :meth:`next` would take now, without taking it."""
+        chosen = self._choose(now, self.last_item) or self._choose(now, None)
+        return chosen[1][1] if chosen else None
 
     def next_pending_due(self) -> datetime | None:
         return self.pending[0][0] if self.pending else None
@@ -527,6 +693,48 @@ def new_introduced_today(store: Store, now: datetime, config: Config) -> int:
     return int(store.conn.execute(
         "SELECT COUNT(*) FROM review_log WHERE reviewed_at >= ? AND prev_card_json IS NULL",
         (start,)).fetchone()[0])
+
+
+def review_counts(store: Store, content: Any, *, now: datetime | None = None,
+                  config: Config | None = None, topic: str | None = None) -> Counts:
+    """The three counts a review session started now would show: Anki's new / learning / review.
+    The one definition used everywhere (Review, Today, ``today --json``, ``stats --json``)."""
+    now = now or utcnow()
+    return build_queue(store, content, now=now, config=config, topic=topic).counts(now)
+
+
+def next_due(store: Store, content: Any, *, now: datetime | None = None,
+             config: Config | None = None) -> datetime | None:
+    """When something is next due: the earliest due date of a reviewed item that is not suspended
+    (a buried one not before its burial ends; ``now`` when one is overdue), or the next study day
+    when new items remain. None when nothing is ever due (everything suspended)."""
+    now = now or utcnow()
+    config = config or load_config()
+    ids = {it.id for it in review_items(content)}
+    now_iso = to_iso(now)
+    best: str | None = None
+    new_left = False
+    rows = {r[0]: r for r in store.conn.execute(
+        "SELECT item_id, due, buried_until, suspended, " + _IS_NEW_SQL + " FROM item_state")}
+    for item_id in ids:
+        r = rows.get(item_id)
+        if r is None:
+            new_left = True
+            continue
+        _, due, buried_until, suspended, is_new = r
+        if suspended:
+            continue
+        if is_new:
+            new_left = True
+            continue
+        when = max(due, buried_until or "", now_iso)  # ISO UTC strings compare in time order
+        if best is None or when < best:
+            best = when
+    out = from_iso(best) if best is not None else None
+    if new_left:
+        tomorrow = day_start(now, config) + timedelta(days=1)
+        out = tomorrow if out is None or tomorrow < out else out
+    return out
 
 
 def build_queue(store: Store, content: Any, *, now: datetime | None = None,
@@ -695,6 +903,43 @@ def doctor_check(store: Store, content: Any = None, *, config: Config | None = N
     return problems
 
 
+def repair_schedule(store: Store, *, config: Config | None = None,
+                    now: datetime | None = None) -> int:
+    """``doctor --fix``: make the stored schedule what the review log says. Every reviewed item is
+    rebuilt from its log (:func:`reschedule_all`, under the scheduler the states were computed
+    with, else the one the settings ask for); a state with no reviews behind it becomes a new item
+    again (its suspension and burial are kept); state/due columns are rewritten from the card.
+    One transaction; returns the number of items changed. The log itself is never changed."""
+    now = now or utcnow()
+    scheduler = applied_scheduler(store) or current_scheduler(store, config)
+    with store.tx():
+        changed = reschedule_all(store, scheduler, now=now)
+        logged = {r[0] for r in store.conn.execute("SELECT DISTINCT item_id FROM review_log")}
+        for row in store.db.query("SELECT * FROM item_state"):
+            item_id = row["item_id"]
+            try:
+                card = Card.from_json(row["card_json"])
+                ok = card.card_id == card_id_for(item_id) and (
+                    item_id in logged or card.last_review is None)
+            except (ValueError, KeyError, TypeError):
+                card, ok = None, False
+            if not ok:
+                if item_id in logged:
+                    card = rebuild_card(scheduler, item_id, [
+                        (r[0], r[1]) for r in store.conn.execute(
+                            "SELECT rating, reviewed_at FROM review_log WHERE item_id = ? "
+                            "ORDER BY reviewed_at, id", (item_id,))])
+                else:
+                    card = new_card(item_id, now)
+            elif row["state"] == int(card.state) and from_iso(row["due"]) == card.due:
+                continue
+            _write_row(store, _state_row(item_id, row["kind"], card, now,
+                                         suspended=bool(row["suspended"]),
+                                         buried_until=row["buried_until"]))
+            changed += 1
+    return changed
+
+
 # --------------------------------------------------------------------------- optimizer support
 
 
@@ -752,6 +997,8 @@ def review_stats(store: Store, content: Any, now: datetime | None = None,
                  config: Config | None = None) -> dict[str, Any]:
     """The review and scheduling part of ``stats --json``.
 
+    ``cards.due`` and ``queue`` (new / learning / review) are :func:`review_counts`: exactly what
+    a review session started now would show.
     ``retention_30d`` is true retention as Anki counts it: the first review of the day of items
     that were in review state, over the last 30 days; Again is a fail; None without data.
     """
@@ -767,7 +1014,6 @@ def review_stats(store: Store, content: Any, now: datetime | None = None,
     rows = {r[0]: r for r in store.conn.execute(
         "SELECT item_id, due, state, suspended, buried_until, " + _IS_NEW_SQL
         + " FROM item_state")}
-    now_iso = to_iso(now)
     for it in items:
         r = rows.get(it.id)
         if r is None or r[5]:
@@ -778,13 +1024,14 @@ def review_stats(store: Store, content: Any, now: datetime | None = None,
         if r[3]:
             continue  # suspended: neither due nor forecast
         due = from_iso(r[1])
-        buried = bool(r[4] and r[4] > now_iso)
-        if not buried and ((state == State.Review and due < end_today) or
-                           (state != State.Review and due <= now)):
-            counts["due"] += 1
         day = 0 if due < end_today else math.floor((due - today_start) / timedelta(days=1))
         if day < 30:
             forecast[day] += 1
+
+    # "due": what a review session started now would show (learning + review), from the queue —
+    # the one definition Review and Today share (review_counts)
+    queue = review_counts(store, content, now=now, config=config)
+    counts["due"] = queue.due_now
 
     total_reviews = int(store.conn.execute("SELECT COUNT(*) FROM review_log").fetchone()[0])
     t = store.conn.execute(
@@ -828,6 +1075,7 @@ def review_stats(store: Store, content: Any, now: datetime | None = None,
 
     return {
         "cards": counts,
+        "queue": queue.to_json(),
         "reviews": total_reviews,
         "today": {"reviews": int(t[0]), "new": int(t[1]), "again": int(t[2])},
         "retention_30d": _retention(first.values()),

@@ -40,13 +40,19 @@ class NextStep:
 @dataclass(frozen=True)
 class Today:
     stats: dict[str, Any]  # scheduler.review_stats
-    new_today: int  # what a review session started now would offer
+    new_today: int  # what a review session started now would offer (counts.new)
     topics: list[TopicProgress]
     exercises_passed: int
     exercises_total: int
     checklist_done: int
     checklist_total: int
     next_steps: list[NextStep]
+    counts: scheduler.Counts = scheduler.Counts(0, 0, 0)  # new / learning / review, as Review
+
+    @property
+    def due_now(self) -> int:
+        """Learning + review due now: the same number Review queues (``stats["cards"]["due"]``)."""
+        return self.counts.due_now
 
 
 def today(store: Store, content: Content, *, now: datetime | None = None,
@@ -54,7 +60,8 @@ def today(store: Store, content: Content, *, now: datetime | None = None,
     now = now or scheduler.utcnow()
     config = config or scheduler.load_config()
     stats = scheduler.review_stats(store, content, now=now, config=config)
-    new_today = scheduler.build_queue(store, content, now=now, config=config).counts(now)["new"]
+    counts = scheduler.Counts(**stats["queue"])  # review_counts: what Review would queue now
+    new_today = counts.new
 
     states = scheduler.load_states(store)
     items = scheduler.review_items(content)
@@ -68,7 +75,7 @@ def today(store: Store, content: Content, *, now: datetime | None = None,
     summary = store.exercise_summary()
     status = checklist_status(store, content)
     steps: list[NextStep] = []
-    due = stats["cards"]["due"]
+    due = counts.due_now
     if due or new_today:
         steps.append(NextStep("review", due=due, new=new_today))
     exercises = sorted(content.exercises, key=lambda e: e.order)
@@ -88,4 +95,4 @@ def today(store: Store, content: Content, *, now: datetime | None = None,
 
     return Today(stats, new_today, topics,
                  sum(1 for s in summary.values() if s.passed), len(content.exercises),
-                 sum(1 for s in status if s.done), len(status), steps)
+                 sum(1 for s in status if s.done), len(status), steps, counts)

@@ -35,3 +35,34 @@ def test_a_file_that_is_not_a_store_is_refused_cleanly(tmp_path, monkeypatch, ca
         err = capsys.readouterr().err
         assert f"{tmp_path / 'progress.sqlite3'}: cannot open the progress store" in err, argv
         assert "Traceback" not in err
+
+
+def test_a_mistyped_command_suggests_the_right_one(capsys):
+    from studytool.cli import main as cli_main
+
+    assert cli_main(["chek"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown command 'chek'; did you mean check" in err and "Traceback" not in err
+    assert cli_main(["reveiw", "--plain"]) == 2
+    assert "did you mean review?" in capsys.readouterr().err
+    assert cli_main(["zzzz"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown command 'zzzz'" in err and "did you mean" not in err
+
+
+def test_every_command_help_opens_with_a_description(capsys):
+    import pytest
+
+    from studytool.cli import build_parser, commands
+    from studytool.cli import main as cli_main
+
+    parser = build_parser()
+    names = commands(parser)
+    assert {"stats", "hint", "solution", "export"} <= set(names)
+    for name in names:
+        with pytest.raises(SystemExit) as exc:
+            cli_main([name, "--help"])
+        assert exc.value.code == 0
+        out = capsys.readouterr().out
+        body = out.split("\n\n")
+        assert len(body) > 1 and not body[1].startswith(("positional", "options")), name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import os
 import subprocess
 import sys
@@ -69,8 +70,9 @@ def test_two_ratings_good_then_again(run, home):
     rated = logs(home)
     assert [r for _, r in rated] == [3, 1]
     assert "→ Good" in out and "→ Again" in out
-    summary = out.strip().splitlines()[-1]
-    assert summary.startswith("Reviewed 2 (again 1, hard 0, good 1, easy 0), 2 new")
+    assert "Reviewed 2 (again 1; 2 new) in " in out
+    assert "Ratings: Again 1, Hard 0, Good 1, Easy 0." in out
+    assert out.strip().splitlines()[-1] == "What next: carry on reviewing (studytool review)."
 
 
 def test_intervals_are_shown_before_rating_and_applied(run, home):
@@ -123,9 +125,9 @@ def test_undo_suspend_bury_and_quit(run, home):
     code, out, _ = run("\n3\nu\n\n1\ns\nb\nq\n")
     assert "Undone: " in out
     assert len(logs(home)) == 1 and logs(home)[0][1] == 1
-    assert "Suspended " in out and "Buried " in out
-    last = out.strip().splitlines()[-1]
-    assert "1 undone" in last and "1 suspended" in last and "1 buried" in last
+    assert "Suspended: " in out and "Buried until tomorrow: " in out
+    done = next(x for x in out.splitlines() if x.startswith("Reviewed "))
+    assert "1 undone" in done and "1 suspended" in done and "1 buried" in done
     code = main(["unsuspend"])
     assert code == 0
 
@@ -134,13 +136,15 @@ def test_cram_writes_nothing(run, home):
     run("\n3\n", "--limit", "1")
     before = logs(home)
     code, out, _ = run("\n1\n\n3\n", "--cram", "--limit", "2")
-    assert code == 0 and "cram" in out and out.strip().splitlines()[-1].startswith("Crammed 2")
+    assert code == 0 and "cram" in out
+    assert "Crammed 2 (again 1) in " in out and "the schedule was not changed" in out
+    assert "1 Again  2 Hard  3 Good  4 Easy — no change (cram)" in out
     assert logs(home) == before
 
 
 def test_end_of_input_ends_with_a_summary(run, home):
     code, out, _ = run("")
-    assert code == 0 and out.strip().splitlines()[-1].startswith("Reviewed 0")
+    assert code == 0 and "Session stopped." in out and "Still waiting: 4 new" in out
 
 
 def test_usage_errors(run, home, capsys):
@@ -157,7 +161,7 @@ def test_real_pipe_through_the_installed_command(home):
                           input="\n3\n\n1\n", capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert [r for _, r in logs(home)] == [3, 1]
-    assert proc.stdout.strip().splitlines()[-1].startswith("Reviewed 2 (again 1")
+    assert "Reviewed 2 (again 1; 2 new)" in proc.stdout
 
 
 def test_cli_module_does_not_import_torch_or_textual():
@@ -177,3 +181,50 @@ def test_undo_with_nothing_to_undo_asks_again_instead_of_revealing(run, home):
     assert [r for _, r in logs(home)] == [3]
     with Store(home / "progress.sqlite3") as store:
         assert [a.answer_text for a in store.question_attempts("q13")] == [""]
+
+
+def content_zh() -> Content:
+    """content(), with Chinese texts that hold no Latin letters at all."""
+    def zh(text: Text) -> Text:
+        return Text(text.en, "中文" + str(abs(hash(text.en)) % 1000))
+
+    c = content()
+    cards = [Card(id=k.id, type=k.type, topic=k.topic, deck=k.deck,
+                  text=zh(k.text) if k.text else None, extra=zh(k.extra) if k.extra else None,
+                  statement=zh(k.statement) if k.statement else None, answer=k.answer,
+                  explanation=zh(k.explanation) if k.explanation else None,
+                  front=zh(k.front) if k.front else None, back=zh(k.back) if k.back else None)
+             for k in c.cards]
+    q = c.questions[0]
+    questions = [Question(id=q.id, number=q.number, topic=q.topic, title=zh(q.title),
+                          question=zh(q.question), answer=zh(q.answer),
+                          key_points=tuple(zh(k) for k in q.key_points))]
+    return Content(questions=questions, cards=cards)
+
+
+def test_lang_zh_speaks_chinese_throughout(run, home, monkeypatch, capsys):
+    # the interface's own words (prompts, rating names, intervals, status lines, the summary) are
+    # Chinese; so is this content's Chinese text: no English word may be left on any line
+    monkeypatch.setattr("studytool.cli.review._content", content_zh)
+
+    def go(keys: str, *args: str) -> str:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(keys))
+        assert main(["review", "--plain", "--lang", "zh", *args]) == 0
+        return capsys.readouterr().out
+
+    out = go("\n1\nb\nu\n\nx\n3\n", "--limit", "2")
+    out += go("\nk 1 2 3\n\n", "--topic", "parallelism-future", "--limit", "1")
+    out += go("\n3\n", "--cram", "--limit", "1")
+    out += go("\n")  # stopped at the front
+    for word in ("Again", "Hard", "Good", "Easy", "Rate", "Reviewed", "Enter", "Keys", "due",
+                 "Undone", "Buried", "Session", "What next", "new", "learning", "cram"):
+        assert word not in out, word
+    assert "评分：1 重来 1分钟  2 困难 6分钟  3 良好 10分钟" in out
+    assert "→ 重来：1分钟" in out and "已撤销：" in out and "已搁置到明天：" in out
+    assert "本轮复习" in out and "评分：重来" in out and "突击复习 1 张" in out
+    assert "按键：1 重来，2 困难，3 良好，4 简单" in out
+    assert "回忆起 3/4 个要点：建议 2 困难。" in out
+    assert "还在等待：新卡片" in out
+    for line in out.splitlines():  # item ids and command names stay as they are typed
+        rest = re.sub(r"studytool \w+|resid-cloze|flash-tf|pe-basic|q13|k all|k none", "", line)
+        assert not re.search(r"[A-Za-z]{2,}", rest), line

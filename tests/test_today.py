@@ -61,3 +61,35 @@ def test_cli_today_json_and_text(capsys):
     assert main(["today"]) == 0
     out = capsys.readouterr().out
     assert "studytool start sinusoidal_pe" in out and "t01" in out
+
+
+def test_lang_zh_output_of_today_stats_and_checklist_is_chinese(capsys):
+    from studytool.content import default_content as dc
+
+    content, _ = dc()
+    with Store() as store:  # some history: a rating, a passed exercise, a tick
+        scheduler.rate(store, scheduler.review_items(content)[0], 3)
+        store.record_exercise_attempt("sinusoidal_pe", "x", {"status": "pass", "passed": 7,
+                                                              "total": 7, "tests": []})
+    english = ("Due now", "new today", "streak", "reviewed today", "retention", "Exercises",
+               "checklist", "Next", "review:", "start exercise", "fix exercise", "Items",
+               "Reviews", "Today", "True retention", "Streak", "Due in", "passed", "done",
+               "ticked", "Theory", "Programming", "Systems", "recalled")
+    outs = []
+    for argv in (["today", "--lang", "zh"], ["stats", "--lang", "zh"],
+                 ["checklist", "--lang", "zh"], ["checklist", "tick", "t02", "--lang", "zh"]):
+        assert main(argv) == 0, argv
+        outs.append(capsys.readouterr().out)
+    out = "\n".join(outs)
+    for word in english:
+        assert word not in out, word
+    assert "现在到期 " in out and "下一步：" in out and "连续学习" in out and "已勾选 t02：" in out
+    assert "练习 sinusoidal_pe 已通过" in out and "理论" in out
+
+
+def test_today_json_keeps_its_keys_and_adds_the_three_counts(capsys):
+    assert main(["today", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {"due", "new_today", "streak_days", "reviews_today", "topics", "exercises",
+            "checklist", "next"} <= set(doc)
+    assert doc["counts"] == {"new": 20, "learning": 0, "review": 0} and doc["due"] == 0

@@ -15,9 +15,39 @@ from studytool.store import SCHEMA_VERSION, Store
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("doctor", help="check the store, the content, the schedule and the sandbox",
-                       description="Exit 0 when everything is healthy, 1 when a problem is found.")
+                       description="Check the store, the content, the schedule and the sandbox, "
+                       "and say what to do about each problem. Exit 0 when everything is "
+                       "healthy, 1 when a problem is found.")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--fix", action="store_true",
+                   help="rebuild the stored schedule from the review log (the log is kept), "
+                   "then check again")
     p.set_defaults(func=cmd_doctor)
+
+
+FIX_SCHEDULE = ("run `studytool doctor --fix`: it rebuilds the stored schedule from the review "
+                "log (your reviews are kept; only the schedule computed from them is rewritten)")
+
+
+def advice_for(problem: str, report: dict[str, Any]) -> str:
+    """What to do about one problem ``run_checks`` found."""
+    if problem in report.get("schedule", {}).get("problems", ()):
+        return FIX_SCHEDULE
+    if problem.startswith("settings:"):
+        return (f"fix the value named in {report['config']['path']} at the line given, or delete "
+                "the line to use the default (every setting is optional); review, today and "
+                "stats refuse to run until then")
+    if problem.startswith("store integrity check:"):
+        path = report.get("store", {}).get("path", "the store")
+        return (f"the progress store is damaged: close the app, copy {path} somewhere safe, "
+                f"then recover it with `sqlite3 {path} .recover | sqlite3 recovered.sqlite3` and "
+                "put recovered.sqlite3 in its place")
+    if problem.startswith("sandbox:"):
+        return ("exercises cannot be checked safely until the sandbox works: install bubblewrap "
+                "(`apt install bubblewrap`) or allow unprivileged user namespaces; "
+                "`studytool doctor --json` shows the details under \"sandbox\"")
+    return ("fix the content file at the place named (file:line), then run "
+            "`studytool validate` until it reports no problem")
 
 
 def run_checks() -> dict[str, Any]:
@@ -50,15 +80,38 @@ def run_checks() -> dict[str, Any]:
     report["sandbox"] = sandbox = grading.isolation_report()
     if not sandbox.get("ok", True):
         problems.append(f"sandbox: {sandbox.get('summary') or sandbox.get('error', 'not working')}")
+    report["advice"] = [advice_for(p, report) for p in problems]
     return report
 
 
+def fix_schedule() -> tuple[int, str | None]:
+    """``doctor --fix``: (items rebuilt, None) or (0, why it could not run)."""
+    from studytool import scheduler
+
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        return 0, f"settings: {exc} (fix the settings first: the schedule depends on them)"
+    with Store() as store:
+        return scheduler.repair_schedule(store, config=config), None
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
+    fixed = None
+    if args.fix:
+        n, why = fix_schedule()
+        fixed = {"rebuilt_items": n, "error": why}
     report = run_checks()
+    if fixed is not None:
+        report["fix"] = fixed
     if args.json:
         json.dump(report, sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
+        if fixed is not None:
+            print(f"fix: could not run: {fixed['error']}" if fixed["error"] else
+                  f"fix: rebuilt the schedule of {fixed['rebuilt_items']} item(s) from the review "
+                  "log")
         print(f"data directory: {report['data_dir']}")
         st = report["store"]
         print(f"store: {st['path']} (schema v{st['schema_version']}, integrity {st['integrity']})")
@@ -70,7 +123,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                               else "differs from the review log"))
         sandbox = report["sandbox"]
         print(f"sandbox: {sandbox.get('summary', sandbox)}")
-        for problem in report["problems"]:
+        for problem, advice in zip(report["problems"], report["advice"]):
             print(f"PROBLEM: {problem}")
+            print(f"  what to do: {advice}")
         print("ok" if not report["problems"] else f"{len(report['problems'])} problem(s)")
     return 1 if report["problems"] else 0

@@ -18,10 +18,11 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from studytool import i18n
 from studytool import scheduler as sch
 from studytool.cli import UsageError
 from studytool.config import ConfigError, load_config
-from studytool.review import Choice, ReviewSession, suggest_rating
+from studytool.review import Choice, ReviewSession, suggest_rating, summary_lines
 from studytool.store import Store, utcnow
 
 
@@ -73,15 +74,6 @@ def _config():
         raise UsageError(str(exc)) from None
 
 
-def _local(dt: datetime, now: datetime) -> str:
-    local, here = dt.astimezone(), now.astimezone()
-    if local.date() == here.date():
-        return local.strftime("%H:%M")
-    if local.year == here.year:
-        return local.strftime("%a %d %b %H:%M")
-    return local.strftime("%Y-%m-%d %H:%M")
-
-
 class _Text:
     def __init__(self, lang: str) -> None:
         self.lang = lang
@@ -118,8 +110,12 @@ class _Input:
         return None if line == "" else line.rstrip("\r\n")
 
 
-def _choices_line(choices: dict[int, Choice]) -> str:
-    return "  ".join(f"{r} {c.name} {c.label}" for r, c in sorted(choices.items()))
+def _choices_line(choices: dict[int, Choice], lang: str) -> str:
+    lang = "zh" if lang == "zh" else "en"
+    if any(c.cram for c in choices.values()):  # one note instead of four identical labels
+        names = "  ".join(f"{r} {c.name_in(lang)}" for r, c in sorted(choices.items()))
+        return names + (" — " if lang == "en" else "——") + i18n.tr("cram_label", lang)
+    return "  ".join(f"{r} {c.name_in(lang)} {c.label_in(lang)}" for r, c in sorted(choices.items()))
 
 
 _TRUE = {"t", "true", "y", "yes", "对", "正确"}
@@ -167,42 +163,76 @@ class _PlainReview:
         self.s = session
         self.t = text
         self.read = read
+        # the interface's own words: Chinese with --lang zh, else English
+        self.lang = "zh" if text.lang == "zh" else "en"
+        self._seen_changes = session.changed_elsewhere
+
+    def w(self, en: str, zh: str) -> str:
+        return zh if self.lang == "zh" else en
+
+    def title(self, item_id: str) -> str:
+        return self.s.title(item_id, self.lang)
 
     def run(self) -> None:
         s = self.s
-        now = s.clock()
-        c = s.queue.counts(now)
-        mode = " — cram: the schedule and the log stay untouched" if s.cram else ""
-        print(f"Review: {c['due']} due, {c['learning']} learning, {c['new']} new{mode}. "
-              "Keys: Enter reveal, 1-4 rate, u undo, s suspend, b bury, q quit.")
+        c = s.counts()
+        counts = i18n.tr("counts", self.lang, new=c.new, learning=c.learning, review=c.review)
+        if s.cram:
+            print(self.w(f"Review (cram: the schedule and the log stay untouched): {counts}.",
+                         f"复习（突击模式：日程和记录都不改动）：{counts}。"))
+        else:
+            print(self.w(f"Review: {counts}.", f"复习：{counts}。"))
+        print(self.w("Keys: Enter reveal, 1-4 rate, u undo, s suspend, b bury, q quit.",
+                     "按键：回车 翻面，1-4 评分，u 撤销，s 暂停，b 搁置，q 退出。"))
         try:
             while True:
                 cur = s.next()
+                self._notice_changes()
                 if cur is None:
                     break
                 self.item(cur)
         except _Quit:
             pass
-        print(self.summary_line())
+        self._notice_changes()
+        print()
+        for line in self.summary_lines():
+            print(line)
+
+    def _notice_changes(self) -> None:
+        if self.s.changed_elsewhere != self._seen_changes:
+            self._seen_changes = self.s.changed_elsewhere
+            print(i18n.tr("changed_elsewhere", self.lang) + self.w(".", "。"))
 
     # -- one item
 
     def item(self, cur) -> None:
         it = cur.item
-        recall = (f" · recall {cur.retrievability:.0%}" if cur.retrievability is not None else "")
-        kind = "question" if it.kind == "question" else f"{it.type} card"
-        print(f"\n── {kind} {it.id} · {it.topic} · {cur.state}{recall} · {cur.remaining} more ──")
+        lang = self.lang
+        recall = (self.w(f" · recall {cur.retrievability:.0%}", f" · 记忆 {cur.retrievability:.0%}")
+                  if cur.retrievability is not None else "")
+        kind = (self.w("question", "问题") if it.kind == "question"
+                else self.w(f"{it.type} card", {"basic": "问答卡", "cloze": "填空卡",
+                                                "truefalse": "判断卡"}.get(it.type, "卡片")))
+        c = cur.counts
+        counts = i18n.tr("counts", lang, new=c.new, learning=c.learning, review=c.review)
+        from studytool.content import TOPIC_LABELS
+
+        topic = TOPIC_LABELS.get(it.topic, (it.topic, it.topic))[1 if lang == "zh" else 0]
+        print(f"\n── {kind} {it.id} · {topic} · {i18n.state_name(cur.state, lang)}{recall}"
+              f" · {self.w('left: ', '剩余：')}{counts} ──")
         obj = it.obj
         answer_text, verdict = "", None
         if it.kind == "question":
             print(self.t(obj.question))
-            prompt = "Type your answer (optional), Enter to reveal"
+            prompt = self.w("Type your answer (optional), Enter to reveal",
+                            "输入你的答案（可选），回车显示答案")
         elif it.type == "truefalse":
             print(self.t(obj.statement))
-            prompt = "True or false? t/f, or Enter to reveal"
+            prompt = self.w("True or false? t/f, or Enter to reveal",
+                            "正确还是错误？t/f，或回车直接显示")
         else:
             print(self.t.both(obj.prompt))
-            prompt = "Enter to reveal"
+            prompt = self.w("Enter to reveal", "回车翻面")
         while True:
             line = self.read(prompt)
             if line is None:
@@ -224,50 +254,67 @@ class _PlainReview:
         """u/s/b/q: True when the current item is finished with (or replaced), False when the key
         was handled but changed nothing (undo with nothing to undo), None for any other key."""
         s = self.s
+        lang = self.lang
         if key == "q":
             raise _Quit
         if key == "u":
-            undone = s.undo()
-            print(f"Undone: {undone} is back." if undone else "Nothing to undo in this session.")
-            return undone is not None
+            try:
+                undone = s.undo()
+            except sch.ChangedElsewhere as exc:
+                print(i18n.tr("undo_changed_elsewhere", lang, title=self.title(exc.item_id))
+                      + self.w(".", "。"))
+                return False
+            if undone is None:
+                print(i18n.tr("nothing_to_undo", lang) + self.w(".", "。"))
+                return False
+            print(i18n.tr("undone", lang, title=self.title(undone)) + self.w(".", "。"))
+            return True
         if key == "s":
-            print(f"Suspended {s.suspend()} (studytool unsuspend ID brings it back).")
+            item_id = s.suspend()
+            print(self.w(f"Suspended: {self.title(item_id)} (studytool unsuspend {item_id} brings "
+                         "it back).",
+                         f"已暂停：{self.title(item_id)}（studytool unsuspend {item_id} 可以恢复）。"))
             return True
         if key == "b":
-            print(f"Buried {s.bury()} until tomorrow.")
+            print(i18n.tr("buried", lang, title=self.title(s.bury())) + self.w(".", "。"))
             return True
         return None
 
     def back(self, cur, answer_text: str, verdict: bool | None) -> None:
         it, obj = cur.item, cur.item.obj
+        lang = self.lang
         total, suggestion = 0, None
         print("──")
         if it.kind == "question":
             if answer_text:
-                print(f"Your answer: {answer_text}")
+                print(self.w(f"Your answer: {answer_text}", f"你的答案：{answer_text}"))
             print(self.t(obj.answer))
             total = len(obj.key_points)
-            print("Key points:")
+            print(self.w("Key points:", "要点："))
             for i, kp in enumerate(obj.key_points, 1):
                 print(f"  {i}. " + self.t(kp).replace("\n", "\n     "))
             for m in getattr(obj, "misconceptions", ()) or ():
-                print("Misconception: " + self.t(m.claim).replace("\n", " / ") + " → "
-                      + self.t(m.correction).replace("\n", " / "))
+                print(self.w("Misconception: ", "常见误解：") + self.t(m.claim).replace("\n", " / ")
+                      + " → " + self.t(m.correction).replace("\n", " / "))
         else:
             if it.type == "truefalse" and verdict is not None:
                 right = verdict == bool(obj.answer)
-                print(f"You said {'true' if verdict else 'false'}: "
-                      f"{'right' if right else 'wrong'}.")
+                said = self.w("true" if verdict else "false", "正确" if verdict else "错误")
+                print(self.w(f"You said {said}: {'right' if right else 'wrong'}.",
+                             f"你的判断是“{said}”：{'答对了' if right else '答错了'}。"))
                 suggestion = 3 if right else 1
             print(self.t.both(obj.reveal))
         choices = self.s.reveal()
+        self._notice_changes()
         recalled: list[int] = []
         while True:
-            prompt = "Rate: " + _choices_line(choices)
+            prompt = self.w("Rate: ", "评分：") + _choices_line(choices, lang)
             if it.kind == "question":
-                prompt += f"   (k 1 3: mark recalled key points of 1-{total})"
+                prompt += self.w(f"   (k 1 3: mark recalled key points of 1-{total})",
+                                 f"   （k 1 3：标记回忆起的要点，编号 1-{total}）")
             if suggestion is not None:
-                prompt += f"   Enter: {sch.RATING_NAMES[suggestion]} (suggested)"
+                name = i18n.rating_name(suggestion, lang)
+                prompt += self.w(f"   Enter: {name} (suggested)", f"   回车：{name}（建议）")
             line = self.read(prompt)
             if line is None:
                 raise _Quit
@@ -277,45 +324,52 @@ class _PlainReview:
                 answer = (sch.QuestionAnswer(answer_text, tuple(recalled), total)
                           if it.kind == "question" else None)
                 rated = self.s.rate(rating, answer=answer)
-                when = "" if rated.due is None else f", due {_local(rated.due, self.s.clock())}"
-                print(f"→ {rated.name}: {rated.label}{when}")
+                when = "" if rated.due is None else self.w(
+                    f", due {i18n.when_text(rated.due, self.s.clock(), lang)}",
+                    f"，到期：{i18n.when_text(rated.due, self.s.clock(), lang)}")
+                name = i18n.rating_name(rated.rating, lang)
+                line = f"→ {name}{self.w(':', '：')}{' ' if lang == 'en' else ''}" \
+                       f"{rated.label_in(lang)}{when}"
+                if rated.recomputed:
+                    line += self.w(f" ({i18n.tr('recomputed', lang)})",
+                                   f"（{i18n.tr('recomputed', lang)}）")
+                print(line)
                 return
             if it.kind == "question" and (key == "k" or key.startswith("k ")):
                 points = _parse_points(key[1:], total)
                 if points is None:
-                    print(f"Key points are numbered 1-{total}, e.g. k 1 3 (or k all, k none).")
+                    print(self.w(f"Key points are numbered 1-{total}, e.g. k 1 3 (or k all, k none).",
+                                 f"要点编号为 1-{total}，例如 k 1 3（或 k all、k none）。"))
                     continue
                 recalled = points
                 suggestion = suggest_rating(len(recalled), total)
-                print(f"Recalled {len(recalled)}/{total} key points: suggests "
-                      f"{suggestion} {sch.RATING_NAMES[suggestion]}.")
+                name = i18n.rating_name(suggestion, lang)
+                print(self.w(f"Recalled {len(recalled)}/{total} key points: suggests "
+                             f"{suggestion} {name}.",
+                             f"回忆起 {len(recalled)}/{total} 个要点：建议 {suggestion} {name}。"))
                 continue
             handled = self.command(key)
             if handled:
                 return
             if handled is not None:
                 continue
-            print("Keys: 1 Again, 2 Hard, 3 Good, 4 Easy; u undo, s suspend, b bury, q quit.")
+            n = {r: i18n.rating_name(r, lang) for r in (1, 2, 3, 4)}
+            print(self.w(f"Keys: 1 {n[1]}, 2 {n[2]}, 3 {n[3]}, 4 {n[4]}; u undo, s suspend, "
+                         "b bury, q quit.",
+                         f"按键：1 {n[1]}，2 {n[2]}，3 {n[3]}，4 {n[4]}；u 撤销，s 暂停，b 搁置，"
+                         "q 退出。"))
 
-    def summary_line(self) -> str:
+    def summary_lines(self) -> list[str]:
+        """The end of the session (review.summary_lines), then the ratings in detail."""
         sm = self.s.summary()
+        lines = summary_lines(sm, self.lang)
         r = sm.by_rating
-        verb = "Crammed" if sm.cram else "Reviewed"
-        mins, secs = divmod(int(sm.seconds), 60)
-        parts = [f"{verb} {sm.rated} (again {r[1]}, hard {r[2]}, good {r[3]}, easy {r[4]})",
-                 f"{sm.new} new"]
-        if sm.undone:
-            parts.append(f"{sm.undone} undone")
-        if sm.suspended:
-            parts.append(f"{sm.suspended} suspended")
-        if sm.buried:
-            parts.append(f"{sm.buried} buried")
-        line = ", ".join(parts) + f" in {mins}:{secs:02d}"
-        if sm.next_due is not None and not sm.cram:
-            line += f"; next step due {_local(sm.next_due, self.s.clock())}"
-        elif sm.rated == 0 and not sm.cram:
-            line += "; nothing more due now"
-        return line + "."
+        n = {k: i18n.rating_name(k, self.lang) for k in (1, 2, 3, 4)}
+        if sm.rated:
+            lines.insert(min(2, len(lines)), self.w(f"Ratings: {n[1]} {r[1]}, {n[2]} {r[2]}, {n[3]} {r[3]}, "
+                                f"{n[4]} {r[4]}.",
+                                f"评分：{n[1]} {r[1]}，{n[2]} {r[2]}，{n[3]} {r[3]}，{n[4]} {r[4]}。"))
+        return lines
 
 
 # --------------------------------------------------------------------------- optimize
