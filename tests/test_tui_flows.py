@@ -193,3 +193,97 @@ async def test_esc_cancels_a_running_check_without_quitting(studytool_home):
             assert not _errors(app)
     finally:
         grader.close()
+
+
+# ---------------------------------------------------------------------------- review (bug 7, counts)
+
+def _status(app) -> str:
+    return str(app.screen.query_one("#review-status").content)
+
+
+async def test_review_three_counts_bury_drops_them_undo_names_the_card_cram_says_no_change():
+    core = make_core()
+    app = make_app(core)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        screen = app.screen
+        before = screen.current.counts
+        assert f"{before.new} new" in _status(app) and "learning" in _status(app)
+        title = screen.session.title(screen.current.item.id, "en", 30)
+        await pilot.press("b")
+        await pilot.pause()
+        after = screen.current.counts
+        assert after.total == before.total - 1  # the buried item is no longer waiting
+        assert f"{after.new} new" in _status(app)
+        await pilot.press("u")
+        await pilot.pause()
+        assert title in _status(app) and screen.current.item.id not in _status(app)
+        # cram: no intervals, it says so; turning it off stops saying cram
+        await pilot.press("c")
+        await pilot.pause()
+        assert screen.cram and "CRAM" in _status(app)
+        await pilot.press("space")
+        await pilot.pause()
+        ratings = str(screen.query_one("#review-ratings").content)
+        assert "no change" in ratings
+        assert not any(c.label_in("en") in ratings for c in screen.choices.values()
+                       if "cram" not in c.label_in("en"))
+        assert "Cram off" in _footer(app)
+        await pilot.press("c")
+        await pilot.pause()
+        assert not screen.cram
+        assert "cram" not in _status(app).lower().replace("cram mode off", "")
+        assert "CRAM" not in _status(app)
+        assert "Cram off" not in _footer(app)
+    assert not _errors(app)
+
+
+async def test_end_of_session_says_what_was_done_when_next_and_what_next():
+    core = make_core()
+    app = make_app(core)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        screen = app.screen
+        screen.session.limit = 2
+        for r in ("1", "3"):
+            await pilot.press("space", r)
+            await pilot.pause()
+        assert screen.current is None
+        shown = str(screen.query_one("#review-front").content)
+        assert "Reviewed 2 (again 1" in shown
+        assert "Next card due" in shown or "Still waiting" in shown
+        assert "What next" in shown and "In the app" in shown and "new session" in shown
+    assert not _errors(app)
+
+
+async def test_chinese_mode_changes_footer_labels_status_ratings_and_help():
+    core = make_core()
+    app = make_app(core)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("l", "2")
+        await settle(pilot)
+        await pilot.press("space")
+        await pilot.pause()
+        footer = _footer(app)
+        assert "暂停" in footer and "Suspend" not in footer and "Quit" not in footer, footer
+        ratings = str(app.screen.query_one("#review-ratings").content)
+        assert "重来" in ratings and "Again" not in ratings
+        assert "天" in ratings or "分钟" in ratings
+        await pilot.press("3")
+        await pilot.pause()
+        assert "撤销" in _footer(app)
+        status = _status(app)
+        assert "良好" in status and "Good" not in status and "new" not in status
+        await pilot.press("question_mark")
+        await pilot.pause()
+        helptext = str(app.screen.query_one("#help-box Static").content)
+        assert "撤销" in helptext and "Undo" not in helptext
+        await pilot.press("escape", "l")  # back to English: the labels follow
+        await pilot.pause()
+        assert "Undo" in _footer(app)
+    assert not _errors(app)

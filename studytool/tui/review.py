@@ -13,27 +13,11 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static, TextArea
 
-from studytool.textwrap_cjk import cell_width
 from studytool.tui.base import Section, guarded
-from studytool.tui.lang import interval_label, rating_name
+from studytool.tui.lang import count_name, rating_name, state_name
+from studytool.tui.lang import tr as core_tr
 from studytool.tui.widgets import KeyPoints
 from studytool.tui.wrapping import Wrapped
-
-
-def item_title(item, lang: str, width: int = 40) -> str:
-    """What a learner calls an item: "Q13 Why divide by √d", or the start of a card's front."""
-    obj = item.obj
-    if item.kind == "question":
-        return f"Q{obj.number} {obj.title.get(lang)}"
-    text = " ".join(obj.prompt(lang).split())
-    if cell_width(text) <= width:
-        return f"“{text}”"
-    out = ""
-    for ch in text:
-        if cell_width(out + ch) > width - 1:
-            break
-        out += ch
-    return f"“{out.rstrip()}…”"
 
 
 def _label(item_type: str, lang: str) -> str:
@@ -141,7 +125,10 @@ class ReviewScreen(Section):
 
     def _advance(self) -> None:
         assert self.session is not None
+        before = self.session.changed_elsewhere
         self.current = self.session.next()
+        if self.session.changed_elsewhere != before:  # another window or the CLI wrote
+            self.last = core_tr("changed_elsewhere", self.lang)
         self.choices = None
         self.verdict = None
         self.query_one("#review-answer", TextArea).text = ""
@@ -189,42 +176,39 @@ class ReviewScreen(Section):
         self.refresh_bindings()
 
     def _counts(self):
-        """new / learning / review still to come in this session (Anki's three numbers)."""
-        counts = getattr(self.session, "counts", None)
-        return counts() if callable(counts) else None
+        """new / learning / review still to come (Anki's three numbers; the core's definition)."""
+        if self.current is not None:
+            return self.current.counts
+        return self.session.counts() if self.session is not None else None
 
     def _status_line(self) -> RichText:
         from studytool.content import TOPIC_LABELS
 
+        lang = self.lang
         t = RichText(no_wrap=True, overflow="ellipsis")
         cur = self.current
         if self.cram:
             t.append(self.t(" CRAM ", " 突击 "), style="bold reverse magenta")
             t.append(" ")
-        counts = self._counts() if self.session is not None else None
+        counts = self._counts()
         if counts is not None:
-            t.append(f"{counts.new}", style="bold blue")
-            t.append(self.t(" new ", " 新 "))
-            t.append(f"{counts.learning}", style="bold red")
-            t.append(self.t(" learning ", " 学习中 "))
-            t.append(f"{counts.review}", style="bold green")
-            t.append(self.t(" review", " 复习"))
-            t.append(" │ ", style="dim")
+            sep = "" if lang == "zh" else " "
+            for key, colour in (("new", "blue"), ("learning", "red"), ("review", "green")):
+                t.append(f"{getattr(counts, key)}", style=f"bold {colour}")
+                t.append(f"{sep}{count_name(key, lang)}  " if lang != "zh"
+                         else f" {count_name(key, lang)}  ")
+            t.append("│ ", style="dim")
         if cur is None:
             t.append(self.t("Session finished", "本轮结束"), style="bold")
         else:
-            lang = self.lang
             topic = TOPIC_LABELS.get(cur.item.topic, (cur.item.topic, cur.item.topic))
             t.append(_label(cur.item.type, lang), style="bold cyan")
             t.append(f" · {topic[1 if lang == 'zh' else 0]} · ")
-            t.append(self.t(cur.state, {"new": "新", "learning": "学习中", "review": "复习",
-                                        "relearning": "重学"}.get(cur.state, cur.state)))
+            t.append(state_name(cur.state, lang))
             if cur.retrievability is not None:
                 t.append(self.t(f" · recall {cur.retrievability:.0%}", f" · 记忆 {cur.retrievability:.0%}"))
-            if counts is None:
-                t.append(self.t(f" · {cur.remaining} more", f" · 还有 {cur.remaining}"))
-        if self.last:
-            t.append("   " + self.last, style="dim")
+        if self.last:  # on its own line: at 80 columns it would be cut off beside the counts
+            t.append("\n" + self.last, style="italic")
         return t
 
     def _front_text(self) -> RichText:
@@ -280,57 +264,27 @@ class ReviewScreen(Section):
             t.append(f" {r} ", style=f"bold reverse {colours[r]}")
             t.append(f" {rating_name(r, self.lang)} ", style="bold")
             if not self.cram:
-                t.append(f"{interval_label(self.choices[r].interval, self.lang)}  ")
+                t.append(f"{self.choices[r].label_in(self.lang)}  ")
         if self.cram:  # cram changes no schedule: no interval to show
-            t.append(self.t("  cram: no schedule change", "  突击：不改动排程"), style="bold magenta")
+            t.append("  " + core_tr("cram_label", self.lang), style="bold magenta")
         return t
 
     def _summary_text(self) -> RichText:
-        """The end of a session: what was done, when the next card is due, what to do next."""
+        """The end of a session (the core's words, as `review --plain` prints them): what was
+        done, when the next card is due, what to do next; then the keys for it here."""
+        from studytool.review import summary_lines
+
         assert self.session is not None
         s = self.session.summary()
+        lines = summary_lines(s, self.lang, now=self.study.clock())
         t = RichText()
-        if s.rated == 0 and not s.suspended and not s.buried:
-            t.append(self.t("Nothing is due right now.\n\n", "现在没有要复习的内容。\n\n"),
-                     style="bold")
-        else:
-            t.append(self.t("Congratulations! You have finished this session.\n\n",
-                            "恭喜！这一轮复习完成了。\n\n"), style="bold green")
-        lines = self._core_summary_lines(s)
-        if lines is not None:
-            t.append("\n".join(lines))
-        else:
-            t.append(self.t(f"Reviewed {s.rated} ({s.new} new), {s.by_rating[1]} again",
-                            f"复习了 {s.rated}（新 {s.new}），重来 {s.by_rating[1]}"))
-            minutes, seconds = divmod(int(s.seconds), 60)
-            t.append(self.t(f"\nTime: {minutes} min {seconds} s", f"\n用时：{minutes} 分 {seconds} 秒"))
-            if s.next_due is not None:
-                local = s.next_due.astimezone().strftime("%H:%M")
-                t.append(self.t(f"\nNext card due at {local}.", f"\n下一张卡片 {local} 到期。"))
-        extra = []
-        if s.suspended:
-            extra.append(self.t(f"{s.suspended} suspended", f"暂停 {s.suspended}"))
-        if s.buried:
-            extra.append(self.t(f"{s.buried} buried", f"搁置 {s.buried}"))
-        if s.undone:
-            extra.append(self.t(f"{s.undone} undone", f"撤销 {s.undone}"))
-        if extra:
-            t.append("\n" + self.t(", ", "，").join(extra))
-        if s.cram:
-            t.append(self.t("\nCram: the schedule was not touched.", "\n突击：没有改动排程。"))
-        t.append(self.t("\n\nWhat next\n", "\n\n接下来\n"), style="bold")
+        t.append(lines[0] + "\n\n", style="bold green" if s.rated else "bold")
+        t.append("\n".join(lines[1:]))
+        t.append(self.t("\n\nIn the app\n", "\n\n在应用里\n"), style="bold")
         for key, text in self._what_next():
             t.append(f"  {key}  ", style="bold")
             t.append(text + "\n")
         return t
-
-    def _core_summary_lines(self, s) -> list[str] | None:
-        """The core's own summary text (the same words `studytool review --plain` prints)."""
-        try:
-            from studytool.review import summary_lines
-        except ImportError:
-            return None
-        return list(summary_lines(s, self.lang))
 
     def _what_next(self) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
@@ -422,27 +376,27 @@ class ReviewScreen(Section):
             answer = QuestionAnswer(self.query_one("#review-answer", TextArea).text,
                                     tuple(sorted(points.selected)),
                                     len(self.current.item.obj.key_points))
-        choice = self.choices[rating]
         rated = self.session.rate(rating, answer=answer)
-        name = rating_name(rated.rating, self.lang)
-        if self.cram:
-            self.last = self.t(f"{name} (cram: no schedule change)", f"{name}（突击：不改动排程）")
-        else:
-            self.last = f"{name} → {interval_label(choice.interval, self.lang)}"
+        self.last = rated.status(self.lang)
         self._advance()
         self.show()
 
     def _title(self, item_id: str | None) -> str:
-        item = self.session.items.get(item_id) if self.session and item_id else None
-        return item_title(item, self.lang, 30) if item is not None else str(item_id)
+        return self.session.title(item_id, self.lang, 30)
 
     @guarded
     def action_undo(self) -> None:
         if self.session is None or not self.session.can_undo:
             return
-        item_id = self.session.undo()
-        title = self._title(item_id)
-        self.last = self.t(f"undid {title}", f"已撤销 {title}")
+        from studytool.scheduler import ChangedElsewhere
+
+        try:
+            item_id = self.session.undo()
+        except ChangedElsewhere as exc:
+            self.last = core_tr("undo_changed_elsewhere", self.lang, title=self._title(exc.item_id))
+            self.show()
+            return
+        self.last = core_tr("undone", self.lang, title=self._title(item_id))
         self._advance()  # the undone item is the session's current one again
         self.show()
 
@@ -452,7 +406,7 @@ class ReviewScreen(Section):
             return
         title = self._title(self.current.item.id)
         self.session.suspend()
-        self.last = self.t(f"suspended {title} (u undoes)", f"已暂停 {title}（u 撤销）")
+        self.last = core_tr("suspended", self.lang, title=title)
         self._advance()
         self.show()
 
@@ -462,7 +416,7 @@ class ReviewScreen(Section):
             return
         title = self._title(self.current.item.id)
         self.session.bury()
-        self.last = self.t(f"buried {title} until tomorrow", f"已搁置 {title} 到明天")
+        self.last = core_tr("buried", self.lang, title=title)
         self._advance()
         self.show()
 
@@ -475,9 +429,7 @@ class ReviewScreen(Section):
     @guarded
     def action_cram(self, on: bool | None = None) -> None:
         self.cram = (not self.cram) if on is None else bool(on)
-        self.last = (self.t("cram on: ratings change no schedule", "突击开启：评分不改动排程")
-                     if self.cram else
-                     self.t("back to your scheduled reviews", "回到按排程复习"))
+        self.last = core_tr("cram_on" if self.cram else "cram_off", self.lang)
         self._start()
         self.show()
 
