@@ -287,3 +287,38 @@ async def test_chinese_mode_changes_footer_labels_status_ratings_and_help():
         await pilot.pause()
         assert "Undo" in _footer(app)
     assert not _errors(app)
+
+
+async def test_suspended_and_buried_items_are_listed_and_restored_in_the_app():
+    core = make_core()
+    app = make_app(core)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        screen = app.screen
+        a = screen.current.item.id
+        ta = screen.session.title(a, "en", 200)
+        await pilot.press("s")
+        await pilot.pause()
+        b = screen.current.item.id
+        await pilot.press("b")
+        await pilot.pause()
+        await pilot.press("S")
+        await pilot.pause()
+        held = app.screen
+        assert type(held).__name__ == "HeldScreen"
+        assert [h.item_id for h in held.held] == [a, b]
+        assert "suspended" in str(held.query_one("#held-list").get_option_at_index(0).prompt)
+        await pilot.press("enter")  # the suspended one goes back
+        await pilot.pause()
+        assert [h.item_id for h in held.held] == [b]
+        assert core.store.conn.execute(
+            "SELECT suspended FROM item_state WHERE item_id = ?", (a,)).fetchone()[0] == 0
+        assert any(ta[:20] in n.message for n in app._notifications)
+        await pilot.press("space", "escape")  # and the buried one
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ReviewScreen"
+        assert {a, b} <= set(screen.session.items)
+        assert screen.current.item.id in (a, b)  # back in the queue, shown first again
+    assert not _errors(app)

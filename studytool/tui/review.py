@@ -433,6 +433,19 @@ class ReviewScreen(Section):
         self._start()
         self.show()
 
+    def action_restore(self) -> None:
+        """S: the suspended and buried items, to put back in review."""
+        from studytool.tui.widgets import HeldScreen
+
+        def done(restored: bool | None) -> None:
+            if restored:  # a new session: the restored items are in its queue
+                self.last = ""
+                self._start()
+                self.show()
+
+        self.app.push_screen(HeldScreen(self.core.store, self.core.content, self.study.clock(),
+                                        self.lang), done)
+
     def action_figure(self) -> None:
         from studytool.tui.figures import figure
         from studytool.tui.widgets import FigureScreen

@@ -479,3 +479,81 @@ class HintDialog(TextDialog):
         if got is not None:
             self.set_body(*got)
             self.query_one("#dialog-scroll", VerticalScroll).scroll_end(animate=False)
+
+
+class HeldScreen(ModalScreen[bool]):
+    """The suspended and buried items (Review, S): enter or space puts one back in review.
+    Dismisses with True when something was restored."""
+
+    BINDINGS = [Binding("escape,q", "close", "Close"),
+                Binding("enter,space", "restore", "Restore")]
+
+    def __init__(self, store, content, now, lang: str) -> None:
+        super().__init__()
+        self.store, self.content, self.now, self.lang = store, content, now, lang
+        self.restored = 0
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import OptionList
+
+        with Vertical(id="dialog-box"):
+            yield Static(RichText(tr(self.lang, "Suspended & buried", "暂停与搁置的条目"), style="bold"),
+                         id="dialog-title")
+            yield OptionList(id="held-list")
+            yield Static(RichText(tr(self.lang, "enter/space put back in review · esc close",
+                                     "enter/空格 恢复复习 · esc 关闭"), style="dim"), id="dialog-keys")
+
+    def on_mount(self) -> None:
+        localize_bindings(self, self.lang)
+        self.fill()
+
+    def fill(self) -> None:
+        from textual.widgets import OptionList
+        from textual.widgets.option_list import Option
+
+        from studytool.scheduler import held_items
+        from studytool.tui.wrapping import Wrapped
+
+        self.held = held_items(self.store, self.content, self.now)
+        ol = self.query_one("#held-list", OptionList)
+        keep = ol.highlighted
+        ol.clear_options()
+        if not self.held:
+            ol.add_option(Option(tr(self.lang, "Nothing is suspended or buried.",
+                                    "没有暂停或搁置的条目。"), disabled=True))
+            return
+        for k, h in enumerate(self.held):
+            t = RichText()
+            if h.how == "suspended":
+                tag = tr(self.lang, "suspended", "暂停")
+            else:
+                until = h.until.astimezone().strftime("%m-%d %H:%M") if h.until else ""
+                tag = tr(self.lang, f"buried until {until}", f"搁置到 {until}")
+            t.append(f"[{tag}] ", style="bold yellow" if h.how == "buried" else "bold magenta")
+            t.append(h.title(self.lang, 200))
+            ol.add_option(Option(Wrapped(t, indent=2), id=str(k)))
+        ol.highlighted = min(keep or 0, len(self.held) - 1)
+        ol.focus()
+
+    def action_restore(self) -> None:
+        from textual.widgets import OptionList
+
+        from studytool.i18n import tr as core_tr
+        from studytool.scheduler import restore_held
+
+        ol = self.query_one("#held-list", OptionList)
+        if not self.held or ol.highlighted is None:
+            return
+        h = self.held[ol.highlighted]
+        restore_held(self.store, h, now=self.now)
+        self.restored += 1
+        self.app.notify(core_tr("unsuspended" if h.how == "suspended" else "unburied", self.lang,
+                                title=h.title(self.lang, 40)))
+        self.fill()
+
+    def on_option_list_option_selected(self, event) -> None:
+        event.stop()
+        self.action_restore()
+
+    def action_close(self) -> None:
+        self.dismiss(self.restored > 0)
