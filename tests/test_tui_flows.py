@@ -322,3 +322,35 @@ async def test_suspended_and_buried_items_are_listed_and_restored_in_the_app():
         assert {a, b} <= set(screen.session.items)
         assert screen.current.item.id in (a, b)  # back in the queue, shown first again
     assert not _errors(app)
+
+
+# ---------------------------------------------------------------------------- the palette
+
+async def test_palette_searches_the_content_and_opens_what_it_finds():
+    core = make_core(exercises=None)
+    app = make_app(core)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        kinds = {h[2].split(" · ")[0] for h in app.search_content("flash")}
+        assert {"question", "insight", "card", "exercise"} <= kinds, kinds
+        names = [h[1] for h in app.search_content("q17")]
+        assert names[0].startswith("Q17 ")
+        assert any(n.startswith("Card:") for n in names) and any("Insight" in n for n in names)
+        # through the palette itself: type, enter, and the question is open
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"q17")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "QuestionsScreen"
+        assert app.screen.qid == "q17"
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"flash_att")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "ExercisesScreen"
+        assert app.screen.eid == "flash_attention"
+    assert not _errors(app)

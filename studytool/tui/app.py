@@ -79,6 +79,18 @@ def load_core() -> Core:
     return Core(content, problems, store, config, warnings)
 
 
+def _highlight(name: str, query: str):
+    from rich.text import Text as RichText
+
+    t = RichText(name)
+    low = name.lower()
+    for word in query.lower().split():
+        start = low.find(word)
+        if start >= 0:
+            t.stylize("bold reverse", start, start + len(word))
+    return t
+
+
 class StudyCommands(Provider):
     """Every action of the app in the command palette (ctrl+p)."""
 
@@ -92,6 +104,10 @@ class StudyCommands(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
+        # the content itself: questions, insights, cards, exercises, checklist items
+        app: StudyApp = self.app  # type: ignore[assignment]
+        for score, name, help_text, callback in app.search_content(query):
+            yield Hit(score, _highlight(name, query), callback, help=help_text)
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands():
@@ -289,6 +305,70 @@ class StudyApp(App):
         if hasattr(screen, "palette_commands"):
             out.extend(screen.palette_commands())
         return out
+
+    def search_content(self, query: str) -> list[tuple[float, str, str, Callable[[], Any]]]:
+        """Content whose id, title or text holds every word of ``query`` (either language):
+        "q17" finds the question and what links to it; "flash" the question, insight, cards and
+        exercise about FlashAttention. Each hit opens the item."""
+        words = query.lower().split()
+        core = self.core
+        if not words or core is None:
+            return []
+        lang = self.lang
+        content = core.content
+        out: list[tuple[float, str, str, Callable[[], Any]]] = []
+
+        def consider(name: str, kind: str, hay: list[str], links: tuple[str, ...], action) -> None:
+            text = " ".join([name, *hay]).lower()
+            linked = " ".join(links).lower()
+            if not all(w in text or w in linked.split() for w in words):
+                return
+            in_name = all(w in name.lower() for w in words)
+            score = 0.9 if in_name else (0.6 if all(w in text for w in words) else 0.4)
+            out.append((score, name, kind, action))
+
+        for q in content.questions:
+            consider(f"Q{q.number} {q.title.get(lang)}", tr(lang, "question", "问题"),
+                     [q.id, q.title.en, q.title.zh, q.question.en, q.question.zh],
+                     q.insights + q.exercises, partial(self.goto, "questions", q.id))
+        for i in content.insights:
+            consider(tr(lang, f"Insight {i.number}: ", f"要点 {i.number}：") + i.title.get(lang),
+                     tr(lang, "insight", "要点"),
+                     [i.id, i.title.en, i.title.zh, i.explanation.en, i.explanation.zh,
+                      i.formula or ""], i.questions,
+                     partial(self.goto, "insights", i.id))
+        for e in content.exercises:
+            consider(tr(lang, f"Exercise {e.order}: ", f"练习 {e.order}：") + e.title.get(lang),
+                     tr(lang, "exercise", "练习") + f" · {e.id}",
+                     [e.id, e.title.en, e.title.zh], e.questions + e.checklist,
+                     partial(self.goto, "exercises", e.id))
+        for c in content.checklist:
+            consider(tr(lang, f"Checklist {c.id}: ", f"清单 {c.id}：") + c.text.get(lang),
+                     tr(lang, "checklist", "清单"), [c.id, c.text.en, c.text.zh],
+                     c.questions + c.exercises,
+                     partial(self.goto, "checklist", c.id))
+        for card in content.cards:
+            front = " ".join(card.prompt(lang).split())
+            name = tr(lang, "Card: ", "卡片：") + (front if len(front) <= 70 else front[:69] + "…")
+            consider(name, tr(lang, "card", "卡片") + f" · {card.id}",
+                     [card.id, card.prompt("en"), card.prompt("zh"), card.reveal("en"),
+                      card.reveal("zh")], card.questions + card.insights,
+                     partial(self.show_card, card.id))
+        out.sort(key=lambda h: -h[0])
+        return out[:60]
+
+    def show_card(self, card_id: str) -> None:
+        """A card from the palette: its front and back (and what it belongs to)."""
+        from studytool.tui.widgets import TextDialog
+
+        card = self.core.content.item(card_id)
+        lang = self.lang
+        body = f"{card.prompt(lang)}\n\n{'─' * 20}\n{card.reveal(lang)}"
+        links = [f"Q{self.core.content.item(q).number}" for q in card.questions
+                 if self.core.content.item(q) is not None]
+        if links:
+            body += tr(lang, "\n\nQuestions: ", "\n\n问题：") + ", ".join(links)
+        self.push_screen(TextDialog(tr(lang, f"Card {card.id}", f"卡片 {card.id}"), body, lang=lang))
 
     def get_system_commands(self, screen):  # keep the theme switcher & co. out of the way
         yield from ()
