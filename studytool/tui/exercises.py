@@ -21,7 +21,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Markdown, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
@@ -72,7 +72,7 @@ class ExercisesScreen(Section):
             yield OptionList(id="x-list", classes="side")
             with Vertical(id="x-main", classes="main"):
                 with VerticalScroll(id="x-prompt-scroll"):
-                    yield Markdown(id="x-prompt")
+                    yield Static(id="x-prompt")
                 yield Static(id="x-fold")
                 yield Static(id="x-status")
                 with VerticalScroll(id="x-results-scroll"):
@@ -150,7 +150,9 @@ class ExercisesScreen(Section):
         ex = self._meta(self.eid)
         if getattr(self, "_prompt_shown", None) != (ex.id, self.lang):
             self._prompt_shown = (ex.id, self.lang)
-            self.query_one("#x-prompt", Markdown).update(ex.prompt(self.lang))
+            from studytool.tui.mdtext import markdown_blocks
+
+            self.query_one("#x-prompt", Static).update(markdown_blocks(ex.prompt(self.lang)))
             self.query_one("#x-prompt-scroll", VerticalScroll).scroll_home(animate=False)
         self._show_status()
         self._show_results()
