@@ -168,10 +168,14 @@ class StudyApp(App):
         assert self.core is not None
         warnings = self.core.warnings
         if warnings:
-            more = f"\n… and {len(warnings) - 1} more" if len(warnings) > 1 else ""
-            self.notify(f"{warnings[0]}{more}\n(`studytool validate` lists them all)",
-                        title=f"{len(warnings)} content problem(s)", severity="warning",
-                        timeout=8, markup=False)
+            lang = self.lang
+            n = len(warnings)
+            more = tr(lang, f"\n… and {n - 1} more", f"\n……还有 {n - 1} 个") if n > 1 else ""
+            self.notify(f"{warnings[0]}{more}\n"
+                        + tr(lang, "(`studytool validate` lists them all)",
+                             "（`studytool validate` 会列出全部）"),
+                        title=tr(lang, f"{n} content problem(s)", f"{n} 个内容问题"),
+                        severity="warning", timeout=8, markup=False)
         screen = self.screen
         if hasattr(screen, "core_ready"):
             screen.core_ready()
@@ -182,8 +186,8 @@ class StudyApp(App):
 
         if event.state == WorkerState.ERROR:
             err = event.worker.error
-            self.notify(f"{type(err).__name__}: {err}", title="Error", severity="error",
-                        timeout=10)
+            self.notify(f"{type(err).__name__}: {err}", title=tr(self.lang, "Error", "出错了"),
+                        severity="error", timeout=10, markup=False)
 
     async def on_unmount(self) -> None:
         if self.grader is not None and self._own_grader:
@@ -250,7 +254,8 @@ class StudyApp(App):
         try:
             prefs.save_lang(self.lang)
         except OSError as exc:
-            self.notify(f"could not remember the language: {exc}", severity="warning")
+            self.notify(tr(self.lang, f"could not remember the language: {exc}",
+                           f"无法记住语言设置：{exc}"), severity="warning", markup=False)
         self.update_lang_binding()
         screen = self.screen
         if hasattr(screen, "language_changed"):

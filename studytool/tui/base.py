@@ -28,8 +28,9 @@ def guarded(fn: F) -> F:
             return fn(self, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - shown to the learner, the app keeps running
             log.exception("action failed")
-            self.app.notify(f"{type(exc).__name__}: {exc}", title="Error", severity="error",
-                            timeout=8)
+            zh = getattr(self.app, "lang", "en") == "zh"
+            self.app.notify(f"{type(exc).__name__}: {exc}", title="出错了" if zh else "Error",
+                            severity="error", timeout=8, markup=False)
             return None
 
     return wrapper  # type: ignore[return-value]

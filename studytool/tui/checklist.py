@@ -52,13 +52,15 @@ class ChecklistScreen(Section):
             t.append("[x] " if s.done else "[ ] ", style="bold green" if s.done else "bold")
             t.append(f"{s.item.id}  ", style="dim")
             t.append(s.item.text.get(lang))
+            evidence = [self._fact(e) for e in s.evidence]
+            missing = [self._fact(e) for e in s.missing]
             if s.source == "evidence":
                 t.append(self.t("\n      ✓ auto: ", "\n      ✓ 自动："), style="green")
-                t.append("; ".join(s.evidence), style="green")
+                t.append(self.t("; ", "；").join(evidence), style="green")
             elif s.evidence and s.missing:
                 t.append(self.t("\n      evidence: ", "\n      证据："), style="dim")
-                t.append("; ".join(s.evidence) + self.t(f" · missing: ", " · 缺少：")
-                         + "; ".join(s.missing), style="dim")
+                t.append(self.t("; ", "；").join(evidence) + self.t(" · missing: ", " · 缺少：")
+                         + self.t("; ", "；").join(missing), style="dim")
             elif s.source == "unticked" and s.evidence:
                 t.append(self.t("\n      (unticked by you)", "\n      （你取消了勾选）"), style="dim")
             # a wrapped line stays under the text, not under the box
@@ -71,6 +73,14 @@ class ChecklistScreen(Section):
             (self.t("   space tick/untick · o open the linked question or exercise",
                     "   空格 勾选/取消 · o 打开关联的问题或练习"), "dim")))
         ol.focus()
+
+    def _fact(self, fact: str) -> str:
+        """An evidence fact of the core in the learner's language (the CLI's words)."""
+        if self.lang != "zh":
+            return fact
+        from studytool.cli.progress import _evidence_zh
+
+        return _evidence_zh(fact)
 
     def select_item(self, item_id: str) -> None:
         ol = self.query_one("#c-list", OptionList)

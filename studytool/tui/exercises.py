@@ -270,12 +270,14 @@ class ExercisesScreen(Section):
         kinds = figures_for(self.core.content, self.eid)
         if not kinds:
             return
+        from studytool.tui.widgets import localized_panel
+
         ref = figure(kinds[0])
         panels = [ref.panels[0]]
         mine = learner_panel(result, kinds[0])
         if mine is not None:
-            panels = [replace(ref.panels[0], title=self.t("reference", "参考")),
-                      replace(mine, title=self.t("yours", "你的"))]
+            panels = [replace(ref.panels[0], title="reference"), mine]
+        panels = [localized_panel(p, self.lang) for p in panels]
         width = max(8, (box.size.width or (self.size.width - 34)) // len(panels) - 2)
         box.mount_all([Heatmap(p, max_cols=width, max_rows=2 * width, classes="figure-panel")
                        for p in panels])

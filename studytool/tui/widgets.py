@@ -136,7 +136,18 @@ class Heatmap(Widget):
         return out
 
 
-def legend(panel: Panel, width: int = 16) -> RichText:
+PANEL_ZH = {"reference": "参考", "mask": "掩码", "angle": "角度", "yours": "你的"}
+
+
+def localized_panel(panel: Panel, lang: str) -> Panel:
+    from dataclasses import replace
+
+    if lang == "zh" and panel.title in PANEL_ZH:
+        return replace(panel, title=PANEL_ZH[panel.title])
+    return panel
+
+
+def legend(panel: Panel, width: int = 16, lang: str = "en") -> RichText:
     t = RichText(no_wrap=True)
     fmt = (lambda v: f"{v:.2g}") if panel.cmap != "cyclic" else (lambda v: f"{v:.2f}")
     t.append(fmt(panel.vmin) + " ")
@@ -147,7 +158,7 @@ def legend(panel: Panel, width: int = 16) -> RichText:
     if any(v is None for row in panel.matrix for v in row):
         t.append("   ")
         t.append("█", style=Style(color=_rgb(_MASKED)))
-        t.append(" masked")
+        t.append(tr(lang, " masked", " 被遮蔽"))
     return t
 
 
@@ -173,6 +184,7 @@ class FigureScreen(ModalScreen[None]):
             yield Static(id="figure-keys")
 
     def on_mount(self) -> None:
+        localize_bindings(self, self.lang)
         self.show()
 
     def show(self) -> None:
@@ -187,11 +199,12 @@ class FigureScreen(ModalScreen[None]):
         many = len(fig.panels) > 2
         gap = 1 if many else 2
         per = max(4, (width - gap * len(fig.panels)) // max(1, len(fig.panels)))
-        panels.mount_all([Heatmap(p, max_cols=per, classes="figure-panel" + (" small" if many else ""))
+        panels.mount_all([Heatmap(localized_panel(p, lang), max_cols=per,
+                                  classes="figure-panel" + (" small" if many else ""))
                           for p in fig.panels])
         cap = fig.caption[1] if lang == "zh" else fig.caption[0]
         self.query_one("#figure-caption", Static).update(
-            RichText.assemble(legend(fig.panels[0]), "\n", cap))
+            RichText.assemble(legend(fig.panels[0], lang=lang), "\n", cap))
         keys = tr(lang, "esc close", "esc 关闭")
         if len(self.figures) > 1:
             keys += tr(lang, f"   ←/→ other figures ({self.index + 1}/{len(self.figures)})",
