@@ -9,6 +9,8 @@ subprocess (:mod:`studytool.grading`).
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 import threading
 import logging
 from dataclasses import dataclass, field
@@ -20,7 +22,6 @@ from typing import Any, Callable
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.widgets import TextArea
 
 from studytool.tui import prefs
@@ -79,45 +80,17 @@ def load_core() -> Core:
     return Core(content, problems, store, config, warnings)
 
 
-def _highlight(name: str, query: str):
-    from rich.text import Text as RichText
+def _study_commands():
+    """The palette's provider, imported when the palette first opens (not at start-up)."""
+    from studytool.tui.commands import StudyCommands
 
-    t = RichText(name)
-    low = name.lower()
-    for word in query.lower().split():
-        start = low.find(word)
-        if start >= 0:
-            t.stylize("bold reverse", start, start + len(word))
-    return t
-
-
-class StudyCommands(Provider):
-    """Every action of the app in the command palette (ctrl+p)."""
-
-    def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
-        app: StudyApp = self.app  # type: ignore[assignment]
-        return app.palette_commands(self.screen)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, help_text, callback in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
-        # the content itself: questions, insights, cards, exercises, checklist items
-        app: StudyApp = self.app  # type: ignore[assignment]
-        for score, name, help_text, callback in app.search_content(query):
-            yield Hit(score, _highlight(name, query), callback, help=help_text)
-
-    async def discover(self) -> Hits:
-        for name, help_text, callback in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
+    return StudyCommands
 
 
 class StudyApp(App):
     TITLE = "studytool"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses may live anywhere
-    COMMANDS = {StudyCommands}
+    COMMANDS = {_study_commands}
     COMMAND_PALETTE_BINDING = "ctrl+p"
     MODES = {mode: _factory(mode) for mode in SCREEN_CLASSES}
     DEFAULT_MODE = "today"
@@ -148,7 +121,8 @@ class StudyApp(App):
     # ------------------------------------------------------------------ start-up
 
     def on_mount(self) -> None:
-        localize_bindings(self, self.lang)
+        if self.lang != "en":
+            localize_bindings(self, self.lang)
         if self.core is None:
             # after the first frame: loading competes for the GIL and would delay it
             self.call_after_refresh(self.load_core_worker)
@@ -191,10 +165,11 @@ class StudyApp(App):
 
     async def on_unmount(self) -> None:
         if self.grader is not None and self._own_grader:
-            try:
-                self.grader.close()
-            except Exception:  # noqa: BLE001
-                pass
+            # Never wait for the grading service here: quitting must be instant. Its close runs
+            # in a daemon thread; if the process exits first, the service reads EOF on its stdin
+            # and exits by itself (it and its sandbox never outlive the app).
+            threading.Thread(target=self._close_grader, args=(self.grader,), daemon=True,
+                             name="grader-close").start()
         if self.core is not None and self.core.store is not None:
             try:
                 self.core.store.close()
@@ -202,6 +177,13 @@ class StudyApp(App):
                 pass
 
     # ------------------------------------------------------------------ grading
+
+    @staticmethod
+    def _close_grader(grader) -> None:
+        try:
+            grader.close()
+        except Exception:  # noqa: BLE001 - shutting down anyway
+            pass
 
     def get_grader(self) -> Any:
         """The warm grading client (a subprocess; torch lives there). Safe from any thread."""
@@ -379,9 +361,23 @@ class StudyApp(App):
         yield from ()
 
 
-def run_app() -> int:
+def run_app(app: StudyApp | None = None, *, headless: bool = False) -> int:
+    """Run the app; when it quits, leave at once.
+
+    Every write is already committed (one transaction per logical write, synchronous=FULL), so
+    the interpreter's teardown (joining idle worker threads, clearing modules) has nothing left
+    to save; skipping it takes ctrl+q to the shell prompt in well under 0.3 s. The grading
+    service reads EOF on its stdin when this process is gone, and exits with its sandbox.
+    """
+    app = app or StudyApp()
     try:
-        StudyApp().run()
+        app.run(headless=headless)
+        code = app.return_code or 0
     except KeyboardInterrupt:
-        return 130
-    return 0
+        code = 130
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)

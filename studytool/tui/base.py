@@ -78,10 +78,17 @@ class Section(Screen):
 
     # -- life cycle
 
+    _bindings_lang = "en"  # BINDINGS are written in English
+
     def localize(self) -> None:
+        """Key labels in the learner's language (only when it changed: each change rebuilds
+        the footer)."""
         from studytool.tui.widgets import localize_tree
 
+        if self._bindings_lang == self.lang:
+            return
         localize_tree(self, self.lang)
+        self._bindings_lang = self.lang
         self.refresh_bindings()
 
     def on_mount(self) -> None:
