@@ -43,7 +43,7 @@ class TodayScreen(Section):
             yield Static(self.t("Loading…", "加载中…"), id="today-counts")
             yield Static(id="today-topics")
             yield Static(id="today-next-title", classes="heading")
-            yield OptionList(id="today-next")
+            # the list of next steps is mounted with the numbers: the first frame stays light
 
     def load(self) -> None:
         self.compute_in_worker()  # the numbers in a thread; fill() draws them
@@ -98,7 +98,12 @@ class TodayScreen(Section):
         self.suggestions = [self._phrase(step) for step in day.next_steps]
         self.query_one("#today-next-title", Static).update(
             self.t("Next — enter or n", "下一步 — Enter 或 n"))
-        ol = self.query_one("#today-next", OptionList)
+        found = self.query("#today-next")
+        if found:
+            ol = found.first(OptionList)
+        else:
+            ol = OptionList(id="today-next")
+            self.query_one("#today").mount(ol)
         highlighted = ol.highlighted
         ol.clear_options()
         ol.add_options([Option(Wrapped(s.text, indent=2), id=str(i))
@@ -139,8 +144,8 @@ class TodayScreen(Section):
         await self._go(event.option_index)
 
     async def action_next_step(self) -> None:
-        ol = self.query_one("#today-next", OptionList)
-        await self._go(ol.highlighted or 0)
+        found = self.query("#today-next")
+        await self._go(found.first(OptionList).highlighted or 0 if found else 0)
 
     def action_refresh(self) -> None:
         self.load()
