@@ -64,7 +64,7 @@ async def test_after_start_the_footer_offers_edit_and_check_and_no_stray_ellipsi
         footer = _footer(app)
         assert "Edit" in footer and "Check" in footer and "Start" not in footer
         status = str(app.screen.query_one("#x-status").content)
-        assert "…" not in status and "e edits" in status
+        assert "…" not in status and "e edits" in status and status.count("started") == 1
     assert not _errors(app)
 
 

@@ -323,7 +323,7 @@ class ExercisesScreen(Section):
     @guarded
     def action_start(self) -> None:
         path, copied = self._ws().start(self.eid)
-        self.note = self.t("started — e edits, c checks", "已开始——e 编辑，c 检查")
+        self.note = self.t("e edits, c checks", "e 编辑，c 检查")
         if not copied:
             self.notify(self.t(f"Already started (your work is kept): {path}",
                                f"已经开始（保留你的代码）：{path}"))

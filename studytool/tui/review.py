@@ -199,7 +199,9 @@ class ReviewScreen(Section):
                          else f" {count_name(key, lang)}  ")
             t.append("│ ", style="dim")
         if cur is None:
-            t.append(self.t("Session finished", "本轮结束"), style="bold")
+            done = self.session is None or self.session.summary().finished
+            t.append(self.t("Session finished", "本轮结束") if done
+                     else self.t("Session stopped", "本轮暂停"), style="bold")
         else:
             topic = TOPIC_LABELS.get(cur.item.topic, (cur.item.topic, cur.item.topic))
             t.append(_label(cur.item.type, lang), style="bold cyan")

@@ -447,9 +447,18 @@ class KeyPoints(Widget, can_focus=True):
             self.refresh()
             self._scroll_to_cursor()
 
+    def _row_starts(self, width: int) -> list[int]:
+        rows, y = [], 0
+        for b in self._blocks():
+            rows.append(y)
+            y += len(b.lines(max(1, width)))
+        return rows
+
     def _scroll_to_cursor(self) -> None:
+        """Bring the point under the cursor into view (the list may start below the answer)."""
         from textual.geometry import Region
 
+        self._rows = self._row_starts(self.content_region.width or self.size.width or 80)
         if not self._rows or self.parent is None:
             return
         top = self._rows[self.cursor]
@@ -467,6 +476,7 @@ class KeyPoints(Widget, can_focus=True):
             return
         self.marked ^= {i}
         self.refresh()
+        self._scroll_to_cursor()
         self.post_message(self.Changed(self))
 
     def on_click(self, event) -> None:
