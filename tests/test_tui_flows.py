@@ -354,3 +354,23 @@ async def test_palette_searches_the_content_and_opens_what_it_finds():
         assert type(app.screen).__name__ == "ExercisesScreen"
         assert app.screen.eid == "flash_attention"
     assert not _errors(app)
+
+
+async def test_key_points_are_wrapped_in_full_never_cut_with_an_ellipsis():
+    core = make_core()
+    app = make_app(core)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("3", "r")
+        await settle(pilot)
+        q = core.content.question(app.screen.qid)
+        points = app.screen.query_one("#q-points")
+        lines = [ln.plain for b in points._blocks() for ln in b.lines(points.content_region.width)]
+        shown = " ".join(" ".join(ln.split()) for ln in lines)
+        for kp in q.key_points:
+            assert " ".join(kp.en.split()) in shown, kp.en
+        assert "…" not in shown or any("…" in kp.en for kp in q.key_points)
+        assert points.size.height == len(lines)  # every line is on the screen, none clipped
+        # and `?` leads the footer, so that it is never the key cut off at 80 columns
+        assert _footer(app).split()[0] == "Help"
+    assert not _errors(app)

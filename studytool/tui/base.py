@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, TextArea
 
@@ -49,6 +50,8 @@ class Section(Screen):
 
     SECTION = ""
     HELP = ("", "")  # what this section is for (en, zh)
+    # `?` first in every footer: at 80 columns the footer may not hold every key, `?` lists them
+    BINDINGS = [Binding("question_mark", "app.help", "Help")]
 
     def compose(self) -> ComposeResult:
         yield SectionBar(self.SECTION, id="section-bar")
