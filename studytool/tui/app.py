@@ -155,7 +155,11 @@ class StudyApp(App):
             screen.core_ready()
 
     def on_worker_state_changed(self, event) -> None:
-        """The one place where a failed worker becomes a message (workers only post results)."""
+        self.report_worker(event)
+
+    def report_worker(self, event) -> None:
+        """The one place where a failed worker becomes a message (workers only post results).
+        Screens forward their workers' state changes here (they do not bubble)."""
         from textual.worker import WorkerState
 
         if event.state == WorkerState.ERROR:

@@ -131,6 +131,9 @@ class Section(Screen):
     def fill(self, data: Any) -> None:
         """Show what compute() returned (UI thread)."""
 
+    def on_worker_state_changed(self, event) -> None:
+        self.study.report_worker(event)  # a failure: the app's one error notification
+
     def compute_in_worker(self) -> None:
         self.run_worker(self._compute, thread=True, exclusive=True, group=f"compute-{self.SECTION}",
                         exit_on_error=False)
@@ -181,7 +184,8 @@ class Section(Screen):
             if b.action in seen:
                 continue
             seen.add(b.action)
-            name = f"{self.section_label()}: {b.description}"
+            name = self.t(f"{self.section_label()}: {b.description}",
+                          f"{self.section_label()}：{b.description}")
             out.append((name, f"key {self.app.get_key_display(b)}",
                         functools.partial(self.run_action, b.action)))
         out.extend(self.extra_commands())

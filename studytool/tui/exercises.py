@@ -411,6 +411,7 @@ class ExercisesScreen(Section):
             threading.Thread(target=grader.cancel, daemon=True).start()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # (Section.on_worker_state_changed also runs: Textual calls each class's handler)
         if event.worker.group != "grade":
             return
         if event.state == WorkerState.SUCCESS:
