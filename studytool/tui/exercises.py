@@ -457,10 +457,10 @@ class ExercisesScreen(Section):
             msg += self.t(" Checklist ticked: ", "已勾选清单：") + self.t("; ", "；").join(ticked)
         if self._next_id() is not None:
             msg += self.t("\nn opens the next exercise.", "\n按 n 打开下一个练习。")
-        self.note = self.t("passed", "已通过") + (
-            self.t(f" · ticked {', '.join(c.split()[0] for c in ticked)}",
-                   f" · 已勾选 {'、'.join(c.split()[0] for c in ticked)}") if ticked else "")
-        self.notify(msg, title=eid, timeout=8)
+        ids = [c.split()[0] for c in ticked]
+        self.note = (self.t(f"checklist ticked: {', '.join(ids)}", f"已勾选清单 {'、'.join(ids)}")
+                     if ids else "")
+        self.notify(msg, title=eid, timeout=6)
 
     def action_next_exercise(self) -> None:
         nxt = self._next_id()
