@@ -116,12 +116,26 @@ class Summary:
         return self.by_rating[1]
 
 
-def summary_lines(summary: Summary, lang: str = "en", now: datetime | None = None) -> list[str]:
+# where to go next, named as the CLI and as the app (its section keys) name it: (en, zh)
+_GO = {
+    "cli": {"review": ("studytool review", "studytool review"),
+            "exercise": ("studytool today", "studytool today"),
+            "unsuspend": ("studytool unsuspend", "studytool unsuspend")},
+    "app": {"review": ("n: a new session", "按 n 开始新的一轮"),
+            "exercise": ("5: Exercises", "按 5 进入练习"),
+            "unsuspend": ("the Suspended & buried list", "“暂停与搁置”列表")},
+}
+
+
+def summary_lines(summary: Summary, lang: str = "en", now: datetime | None = None, *,
+                  app: bool = False) -> list[str]:
     """The learner-facing end of a session, as in Anki: what was done (reviewed, again, time
-    spent), when the next card is due, and what to do next. English or Chinese."""
+    spent), when the next card is due, and what to do next. English or Chinese; ``app`` names the
+    app's keys instead of CLI commands in the "what next" line."""
     zh = lang == "zh"
     now = now or summary.now or utcnow()
     s = summary
+    go = {k: v[1 if zh else 0] for k, v in _GO["app" if app else "cli"].items()}
     out: list[str] = []
     if s.finished:
         if s.cram:
@@ -159,25 +173,25 @@ def summary_lines(summary: Summary, lang: str = "en", now: datetime | None = Non
         if c.total:
             waiting = i18n.tr("counts", lang, new=c.new, learning=c.learning, review=c.review)
             out.append(f"还在等待：{waiting}。" if zh else f"Still waiting: {waiting}.")
-        out.append("接下来：继续复习（studytool review）。" if zh else
-                   "What next: carry on reviewing (studytool review).")
+        out.append(f"接下来：继续复习（{go['review']}）。" if zh else
+                   f"What next: carry on reviewing ({go['review']}).")
     elif s.cram:
-        out.append("接下来：正式复习会按日程安排（studytool review）。" if zh else
-                   "What next: a normal review keeps the schedule (studytool review).")
+        out.append(f"接下来：正式复习会按日程安排（{go['review']}）。" if zh else
+                   f"What next: a normal review keeps the schedule ({go['review']}).")
     elif s.next_due is not None:
         when = i18n.when_text(s.next_due, now, lang)
         out.append(f"下一张到期：{when}。" if zh else f"Next card due: {when}.")
         if s.next_due - now <= timedelta(hours=2):
-            out.append("接下来：到时回来完成学习步骤；这之间可以做一道练习（studytool today）。" if zh else
-                       "What next: come back then for the learning steps; meanwhile, try an "
-                       "exercise (studytool today).")
+            out.append(f"接下来：到时再回来复习；这之间可以做一道练习（{go['exercise']}）。" if zh else
+                       "What next: come back then; meanwhile, try an exercise "
+                       f"({go['exercise']}).")
         else:
-            out.append("接下来：做一道练习或看看清单（studytool today），到期时再来复习。" if zh else
-                       "What next: try an exercise or the checklist (studytool today); review "
+            out.append(f"接下来：做一道练习或看看清单（{go['exercise']}），到期时再来复习。" if zh else
+                       f"What next: try an exercise or the checklist ({go['exercise']}); review "
                        "again when cards are due.")
     else:
-        out.append("接下来：所有内容都已暂停；studytool unsuspend 可以恢复。" if zh else
-                   "What next: everything is suspended; studytool unsuspend brings items back.")
+        out.append(f"接下来：所有内容都已暂停，可以在{go['unsuspend']}中恢复。" if zh else
+                   f"What next: everything is suspended; {go['unsuspend']} brings items back.")
     return out
 
 

@@ -210,6 +210,9 @@ def test_summary_and_lines_at_the_end_of_a_session(store):
     for line in zh:  # Chinese throughout: no English words but the command names
         words = re.findall(r"[A-Za-z]+", line.replace("studytool today", ""))
         assert not words, (line, words)
+    app = summary_lines(sm, "zh", app=True)
+    assert app[:3] == zh[:3] and "按 5 进入练习" in app[3] and "studytool" not in "".join(app)
+    assert "5: Exercises" in summary_lines(sm, "en", app=True)[3]
 
 
 def test_a_stopped_session_says_what_is_still_waiting(store):

@@ -228,3 +228,19 @@ def test_lang_zh_speaks_chinese_throughout(run, home, monkeypatch, capsys):
     for line in out.splitlines():  # item ids and command names stay as they are typed
         rest = re.sub(r"studytool \w+|resid-cloze|flash-tf|pe-basic|q13|k all|k none", "", line)
         assert not re.search(r"[A-Za-z]{2,}", rest), line
+
+
+def test_unsuspend_lists_suspended_and_buried_items_with_titles_and_restores_them(run, home,
+                                                                                    capsys):
+    run("s\nb\nq\n")  # suspend the first item, bury the second
+    assert main(["unsuspend"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("resid-cloze  suspended  dL/dx = dL/dy·(dF/dx + […])")
+    assert out[1].startswith("flash-tf  buried  FlashAttention trades memory for time.")
+    assert out[2] == "1 suspended, 1 buried (studytool unsuspend ID... or --all)"
+    assert main(["unsuspend", "--lang", "zh"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("暂停 1 张，搁置 1 张")
+    assert main(["unsuspend", "--all"]) == 0
+    assert "unsuspended flash-tf: FlashAttention" in capsys.readouterr().out
+    with Store(home / "progress.sqlite3") as store:
+        assert sch.held_items(store, content()) == []

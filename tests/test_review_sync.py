@@ -161,3 +161,49 @@ def test_apply_rating_rereads_the_state_under_the_write_lock(content):
                                   scheduler=scheduler)
         assert record.recomputed and record.outcome.card.to_json() != stale.card.to_json()
         assert sch.doctor_check(store, content) == []
+
+
+def test_the_plain_cli_notices_a_rating_made_in_the_app_while_it_waits(studytool_home, content):
+    """The other way round: `review --plain` shows a card and waits for Enter; meanwhile the app
+    rates that card. After Enter the CLI shows intervals computed from the stored state."""
+    env = {**os.environ, "STUDYTOOL_HOME": str(studytool_home)}
+    proc = subprocess.Popen([sys.executable, "-m", "studytool", "review", "--plain", "--lang",
+                             "en", "--limit", "1"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        def read_until(end: str) -> list[str]:
+            lines = []
+            while True:
+                line = proc.stdout.readline()
+                assert line, "the CLI ended early: " + "".join(lines) + proc.stderr.read()
+                lines.append(line.rstrip("\n"))
+                if line.rstrip("\n").endswith(end):
+                    return lines
+
+        front = read_until("Enter to reveal >")
+        header = next(x for x in front if x.startswith("── "))
+        with Store() as store:
+            session = ReviewSession(store, content)
+            cur = session.next()
+            assert f" {cur.item.id} " in header  # both show the same first card
+            session.reveal()
+            session.rate(3)  # the app rates it Good first
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        back = read_until(">")
+        rate_line = back[-1]
+        assert rate_line.startswith("Rate:")
+        assert any(x.startswith("Updated from another window") for x in back)
+        assert "3 Good 10m" not in rate_line  # no longer a new card's intervals
+        proc.stdin.write("3\n")
+        proc.stdin.close()
+        out = proc.stdout.read()
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "→ Good: " in out
+    with Store() as store:
+        rows = log_rows(store, cur.item.id)
+        assert [r[0] for r in rows] == [3, 3] and rows[1][1] == rows[0][2]
+        assert sch.doctor_check(store, content) == []

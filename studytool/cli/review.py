@@ -49,9 +49,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_optimize)
 
     p = sub.add_parser("unsuspend", help="put suspended or buried items back into review",
-                       description="Without ids: list the suspended items.")
+                       description="Put suspended or buried items back into review. Without "
+                       "ids: list the suspended and buried items with their titles.")
     p.add_argument("ids", nargs="*", metavar="ID")
-    p.add_argument("--all", action="store_true", help="every suspended item")
+    p.add_argument("--all", action="store_true", help="every suspended and buried item")
+    p.add_argument("--lang", choices=["en", "zh"], default="en")
     p.set_defaults(func=cmd_unsuspend)
 
 
@@ -411,21 +413,32 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 def cmd_unsuspend(args: argparse.Namespace) -> int:
     content = _content()
-    kinds = {it.id: it.kind for it in sch.review_items(content)}
+    zh = args.lang == "zh"
+    items = {it.id: it for it in sch.review_items(content)}
     with Store() as store:
-        suspended = sch.suspended_items(store)
+        now = utcnow()
+        held = sch.held_items(store, content, now)
         if not args.ids and not args.all:
-            for item_id in suspended:
-                print(item_id)
-            print(f"{len(suspended)} suspended" + (" (studytool unsuspend ID... or --all)"
-                                                   if suspended else ""))
+            for h in held:
+                how = ({"suspended": "已暂停", "buried": "已搁置"}[h.how] if zh else h.how)
+                print(f"{h.item_id}  {how}  {h.title(args.lang, 60)}")
+            n_s = sum(h.how == "suspended" for h in held)
+            n_b = len(held) - n_s
+            if zh:
+                print(f"暂停 {n_s} 张，搁置 {n_b} 张" + (
+                    "（studytool unsuspend ID… 或 --all 恢复）" if held else ""))
+            else:
+                print(f"{n_s} suspended, {n_b} buried" + (
+                    " (studytool unsuspend ID... or --all)" if held else ""))
             return 0
-        ids = suspended if args.all else args.ids
-        unknown = [i for i in ids if i not in kinds and i not in suspended]
+        by_id = {h.item_id: h for h in held}
+        ids = [h.item_id for h in held] if args.all else args.ids
+        unknown = [i for i in ids if i not in items and i not in by_id]
         if unknown:
             raise UsageError(f"no such item: {', '.join(unknown)}")
-        now = utcnow()
         for item_id in ids:
-            sch.unsuspend(store, item_id, kinds.get(item_id, "card"), now=now)
-            print(f"unsuspended {item_id}")
+            it = items.get(item_id)
+            sch.unsuspend(store, item_id, it.kind if it else by_id[item_id].kind, now=now)
+            title = it.title(args.lang, 60) if it else item_id
+            print(f"已恢复复习 {item_id}：{title}" if zh else f"unsuspended {item_id}: {title}")
     return 0
