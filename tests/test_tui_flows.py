@@ -256,7 +256,7 @@ async def test_end_of_session_says_what_was_done_when_next_and_what_next():
         shown = str(screen.query_one("#review-front").content)
         assert "Reviewed 2 (again 1" in shown
         assert "Next card due" in shown or "Still waiting" in shown
-        assert "What next" in shown and "In the app" in shown and "new session" in shown
+        assert "What next" in shown and "Keys" in shown and "new session" in shown
     assert not _errors(app)
 
 

@@ -278,11 +278,11 @@ class ReviewScreen(Section):
 
         assert self.session is not None
         s = self.session.summary()
-        lines = summary_lines(s, self.lang, now=self.study.clock())
+        lines = summary_lines(s, self.lang, now=self.study.clock(), app=True)
         t = RichText()
         t.append(lines[0] + "\n\n", style="bold green" if s.rated else "bold")
         t.append("\n".join(lines[1:]))
-        t.append(self.t("\n\nIn the app\n", "\n\n在应用里\n"), style="bold")
+        t.append(self.t("\n\nKeys\n", "\n\n按键\n"), style="bold")
         for key, text in self._what_next():
             t.append(f"  {key}  ", style="bold")
             t.append(text + "\n")
