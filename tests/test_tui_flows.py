@@ -472,3 +472,26 @@ async def test_a_grading_failure_is_one_notification_and_the_screen_recovers(stu
         await settle(pilot)
         assert app.screen.checking is None and "Check" in _footer(app)
     assert _errors(app) == ["RuntimeError: grader on fire"]
+
+
+async def test_today_and_review_show_the_same_counts():
+    from _tui_support import seed_history
+
+    core = make_core()
+    seed_history(core)
+    app = make_app(core)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        shown = _text(app)
+        await pilot.press("2")
+        await settle(pilot)
+        from _tui_support import NOW
+        from studytool.scheduler import review_counts
+
+        rc = review_counts(core.store, core.content, now=NOW, config=core.config)
+        assert (f"Due now {rc.learning + rc.review} ({rc.learning} learning, "
+                f"{rc.review} review)") in shown, shown
+        assert f"New today {rc.new}" in shown, shown
+        # Review: the same numbers, less the item on the screen
+        assert app.screen.current.counts.total + 1 == rc.total
+    assert not _errors(app)

@@ -61,10 +61,14 @@ class TodayScreen(Section):
         self.day = day
         stats, cards, done_today = day.stats, day.stats["cards"], day.stats["today"]
         c = RichText()
+        # the three counts of Review (one definition in the core: what a session now would show)
+        counts = day.counts
         c.append(self.t("Due now ", "待复习 "), style="bold")
-        c.append(f"{cards['due']}", style="bold yellow")
+        c.append(f"{counts.due_now}", style="bold yellow")
+        c.append(self.t(f" ({counts.learning} learning, {counts.review} review)",
+                        f"（学习中 {counts.learning}，复习 {counts.review}）"))
         c.append(self.t("   New today ", "   今日新卡 "), style="bold")
-        c.append(f"{day.new_today}", style="bold cyan")
+        c.append(f"{counts.new}", style="bold cyan")
         c.append(self.t("   Streak ", "   连续 "), style="bold")
         c.append(self.t(f"{stats['streak_days']} day(s)", f"{stats['streak_days']} 天"))
         c.append(self.t(f"\nReviewed today {done_today['reviews']} ({done_today['again']} again) · "
