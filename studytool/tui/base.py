@@ -134,16 +134,20 @@ class Section(Screen):
     def on_worker_state_changed(self, event) -> None:
         self.study.report_worker(event)  # a failure: the app's one error notification
 
+    _generation = 0
+
     def compute_in_worker(self) -> None:
-        self.run_worker(self._compute, thread=True, exclusive=True, group=f"compute-{self.SECTION}",
-                        exit_on_error=False)
+        self._generation += 1
+        self.run_worker(functools.partial(self._compute, self._generation), thread=True,
+                        exclusive=True, group=f"compute-{self.SECTION}", exit_on_error=False)
 
-    def _compute(self) -> None:
+    def _compute(self, generation: int) -> None:
         data = self.compute()
-        self.app.call_from_thread(self._filled, data)
+        self.app.call_from_thread(self._filled, data, generation)
 
-    def _filled(self, data: Any) -> None:
-        if self.is_attached:
+    def _filled(self, data: Any, generation: int) -> None:
+        # only the latest computation is drawn (an older one may finish after it)
+        if self.is_attached and generation == self._generation:
             guarded(type(self).fill)(self, data)
             self.refresh_bindings()
 
