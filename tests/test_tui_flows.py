@@ -495,3 +495,11 @@ async def test_today_and_review_show_the_same_counts():
         # Review: the same numbers, less the item on the screen
         assert app.screen.current.counts.total + 1 == rc.total
     assert not _errors(app)
+
+
+def test_key_labels_translate_both_ways():
+    from studytool.tui.widgets import BINDING_ZH, binding_label
+
+    assert len(set(BINDING_ZH.values())) == len(BINDING_ZH)  # one English label per Chinese one
+    for en, zh in BINDING_ZH.items():
+        assert binding_label(en, "zh") == zh and binding_label(zh, "en") == en

@@ -131,8 +131,13 @@ class Section(Screen):
     def fill(self, data: Any) -> None:
         """Show what compute() returned (UI thread)."""
 
+    # worker groups whose failure this screen leaves to the app's one notification (a screen
+    # that reports its own workers' failures leaves them out)
+    REPORT_ERRORS: tuple[str, ...] = ("compute-",)
+
     def on_worker_state_changed(self, event) -> None:
-        self.study.report_worker(event)  # a failure: the app's one error notification
+        if (event.worker.group or "").startswith(self.REPORT_ERRORS):
+            self.study.report_worker(event)  # a failure: the app's one error notification
 
     _generation = 0
 

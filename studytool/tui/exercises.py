@@ -55,6 +55,8 @@ class ExercisesScreen(Section):
         Binding("w", "watch", "Watch", show=False),
     ]
 
+    REPORT_ERRORS = ("compute-", "grade", "watch")
+
     def __init__(self) -> None:
         super().__init__()
         self.eid: str | None = None

@@ -324,6 +324,8 @@ BINDING_ZH = {
     # dialogs
     "Close": "关闭", "Next figure": "下一张图", "Previous": "上一张", "Next hint": "下一个提示",
     "Restore": "恢复",
+    # lab (section 8)
+    "Run": "运行", "Quick run": "快速运行", "Seed": "换种子", "Cancel": "取消",
 }
 _BINDING_EN = {zh: en for en, zh in BINDING_ZH.items()}
 
