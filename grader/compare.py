@@ -18,6 +18,16 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
+def _value(x: float) -> str:
+    """A value as a learner reads it: -inf, inf, NaN, or the number."""
+    if x != x:
+        return "NaN"
+    if x in (float("inf"), float("-inf")):
+        return "inf" if x > 0 else "-inf"
+    x = float(x)
+    return f"{x:.1f}" if x.is_integer() and abs(x) < 1e6 else _fmt(x)
+
+
 def _index(flat_index: int, shape: tuple[int, ...]) -> tuple[int, ...]:
     out = []
     for size in reversed(shape):
@@ -49,16 +59,22 @@ def close(actual: Any, expected: torch.Tensor, what: str, *, atol: float = 1e-5,
         return bad
     a = actual.detach().to(torch.float64)
     e = expected.detach().to(torch.float64)
-    a_nan, e_nan = torch.isnan(a), torch.isnan(e)
-    if bool((a_nan != e_nan).any()):
-        idx = _index(int(torch.nonzero((a_nan != e_nan).flatten())[0]), tuple(e.shape))
+    # Infinities and NaN first: an error between -inf and a number is no "largest error", it is a
+    # different kind of value, and it is said as such ("expected -inf at [0, 1, 0], got 0.0").
+    special = ~torch.isfinite(a) | ~torch.isfinite(e)
+    agree = (a == e) | (torch.isnan(a) & torch.isnan(e))
+    odd = special & ~agree
+    if bool(odd.any()):
+        idx = _index(int(torch.nonzero(odd.flatten())[0]), tuple(e.shape))
+        n_odd = int(odd.sum())
+        more = (f"; {n_odd} of {e.numel()} elements differ like this"
+                if n_odd > 1 else "")
         return Outcome.failed(
-            f"{what}: NaN mismatch at index {list(idx)} — expected {_fmt(e[idx].item())}, "
-            f"got {_fmt(a[idx].item())}")
-    both_inf = torch.isinf(a) & torch.isinf(e) & (torch.sign(a) == torch.sign(e))
-    diff = torch.where(a_nan | both_inf, torch.zeros_like(a), (a - e).abs())
-    diff = torch.nan_to_num(diff, nan=float("inf"))
-    tol = atol + rtol * torch.nan_to_num(e.abs(), posinf=0.0, neginf=0.0)
+            f"{what}: expected {_value(e[idx].item())} at {list(idx)}, "
+            f"got {_value(a[idx].item())}{more}")
+    finite = torch.isfinite(e)
+    diff = torch.where(finite, (a - e).abs(), torch.zeros_like(a))
+    tol = atol + rtol * torch.where(finite, e.abs(), torch.zeros_like(e))
     bad_mask = diff > tol
     if not bool(bad_mask.any()):
         return Outcome.passed(max_abs_error=float(diff.max()) if diff.numel() else 0.0)

@@ -47,6 +47,7 @@ class Limits:
     scratch_bytes: int = 64 * 1024 * 1024  # size of the writable tmpfs (bwrap)
     output_bytes: int = 1024 * 1024  # stdout+stderr before the program is stopped
     nproc: int = 64  # processes of the sandbox uid (binds only for a real non-root uid)
+    result_bytes: int = 64 * 1024 * 1024  # materialised bytes of one probe's result
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "Limits":
@@ -315,61 +316,123 @@ def _sandbox_env(pidns: bool, scratch: str) -> dict[str, str]:
     }
     if os.environ.get("PYTHONPATH"):
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    for key in ("STUDYTOOL_NO_SECCOMP", "STUDYTOOL_TEST_FAIL_SETUP"):  # tests only
+        if os.environ.get(key):
+            env[key] = os.environ[key]
     return env
 
 
-def build_command(p: dict, limits: Limits, hide: list[str] | None = None) -> tuple[list[str], dict, str]:
-    """(argv, env, scratch dir as seen inside) for starting the zygote under plan ``p``."""
-    py = [sys.executable, "-B", "-s", "-m", "studytool.grader.zygote"]
+def spawn(argv: list[str], **popen_kw: Any) -> subprocess.Popen:
+    """Popen ``argv``; for bwrap, its options (everything up to the command) travel through a pipe
+    (``bwrap --args FD``), so the sandbox's /proc/1/cmdline (bwrap itself, as the PID namespace's
+    init) names no host path."""
+    if not argv or os.path.basename(argv[0]) != "bwrap" or "--" not in argv:
+        return subprocess.Popen(argv, **popen_kw)
+    cut = argv.index("--")
+    blob = b"".join(a.encode() + b"\0" for a in argv[1:cut])
+    r, w = os.pipe()
+    try:
+        if len(blob) > 60000:
+            raise OSError("bwrap options too long for one pipe write")
+        os.write(w, blob)
+        os.close(w)
+        w = -1
+        popen_kw["pass_fds"] = tuple(popen_kw.get("pass_fds", ())) + (r,)
+        return subprocess.Popen([argv[0], "--args", str(r), *argv[cut:]], **popen_kw)
+    finally:
+        if w != -1:
+            os.close(w)
+        os.close(r)
+
+
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_ETC = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime")
+
+
+def _trees(hide: list[str] | None) -> list[str]:
+    """The host trees the sandbox shows besides the system directories: the venv (and any other
+    interpreter tree outside /usr) and, for a source checkout, only the package trees the zygote
+    imports from — none inside another."""
+    want: set[str] = set()
+    for path in _interpreter_paths():
+        try:
+            rp = os.path.realpath(path)
+        except OSError:
+            continue
+        if not os.path.exists(rp) or any(_under(rp, d) for d in _SYSTEM_DIRS):
+            continue
+        want.add(rp if os.path.isdir(rp) else os.path.dirname(rp))
+    checkout = _source_checkout()
+    if checkout is not None:
+        want.discard(checkout)
+        want.update(_checkout_trees(checkout))
+    # a checkout's package trees replace the checkout itself; the venv inside it stays
+    want = {w for w in want if checkout is None or w != checkout}
+    covered: list[str] = []
+    for tree in sorted(want):
+        if not any(_under(tree, c) for c in covered):
+            covered.append(tree)
+    return covered
+
+
+def _root_layout(limits: Limits, hide: list[str] | None) -> list[str]:
+    """bwrap options for a root that holds only what grading needs: the system directories (the
+    interpreter and its libraries), the dynamic loader's cache, a read-only /dev, /proc, the
+    venv and package trees (without the grader's references, checks and probes), and one
+    size-capped tmpfs /tmp — the only writable place."""
+    args: list[str] = []
+    for d in _SYSTEM_DIRS:
+        if os.path.islink(d):
+            args += ["--symlink", os.readlink(d), d]
+        elif os.path.isdir(d):
+            args += ["--ro-bind", d, d]
+    args += ["--perms", "0755", "--dir", "/etc"]
+    for f in _ETC:
+        if os.path.islink(f):
+            args += ["--symlink", os.readlink(f), f]
+        elif os.path.exists(f):
+            args += ["--ro-bind", f, f]
+    args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
+             "--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu",
+             "--perms", "1777", "--size", str(limits.scratch_bytes), "--tmpfs", "/tmp"]
+    made = {"/", "/etc", "/tmp", "/proc", "/dev", "/sys", "/sys/devices", "/sys/devices/system"}
+    trees = _trees(hide)
+    for tree in trees:
+        for parent in reversed(Path(tree).parents):
+            d = str(parent)
+            if d not in made:
+                made.add(d)
+                args += ["--perms", "0755", "--dir", d]
+        args += ["--ro-bind", tree, tree]
+    # the learner must not import the references or read the checks and probes from inside
+    for secret in ("references", "checks", "probes"):
+        if (PACKAGE_ROOT / secret).is_dir() and any(_under(str(PACKAGE_ROOT), t) for t in trees):
+            args += ["--tmpfs", str(PACKAGE_ROOT / secret)]
+    for h in hide or []:
+        if os.path.isdir(h) and any(_under(h, t) and h != t for t in trees):
+            args += ["--tmpfs", h]
+    return args
+
+
+def build_command(p: dict, limits: Limits, hide: list[str] | None = None,
+                  module: str = "studytool.grader.zygote") -> tuple[list[str], dict, str]:
+    """(argv, env, scratch dir as seen inside) for starting ``python -m module`` (the zygote by
+    default) under plan ``p``. Start it with :func:`spawn`, which hands bwrap its options through
+    a pipe (``--args``), so that no host path appears in the sandbox's /proc/1/cmdline."""
+    py = [sys.executable, "-B", "-s", "-m", module]
     if p["mode"] == "bwrap":
         argv = [p["bwrap"]]
         bind_in = [tuple(b) for b in p.get("bind_in") or []]
-        if bind_in:  # root, no user namespace: bind the blocked trees in, drop to uid 65534 inside
-            # the tmpfs is made by root here: sticky and world-writable, like a real /tmp
-            argv += [*_BIND_IN_NS, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-                     "--perms", "1777", "--size", str(limits.scratch_bytes), "--tmpfs", "/tmp",
-                     *_bind_in_args(bind_in)]
+        if bind_in:  # root, no user namespace: bwrap reaches the trees, uid 65534 runs inside
+            argv += [*_BIND_IN_NS]
             py = [shutil.which("setpriv") or "setpriv", *_DROP, *py]
-        elif p["run_as"] is None and os.geteuid() == 0:
-            argv += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
-        elif p["run_as"] is not None:
-            argv += ["--unshare-user", "--disable-userns"]
-        if not bind_in:
-            argv += ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-                     "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-                     "--size", str(limits.scratch_bytes), "--tmpfs", "/tmp"]
-        # a source checkout holds the references elsewhere too (.git, build/, tests/): only the
-        # trees the zygote imports from stay visible
-        checkout = _source_checkout()
-        keep = _checkout_trees(checkout) if checkout is not None else []
-        if checkout is not None and not _under(checkout, "/tmp"):
-            argv += ["--tmpfs", checkout]
-        # what the interpreter needs under /tmp must stay visible above the new, empty /tmp:
-        # whole directories (a file such as the venv's bin/python symlink cannot be a mount
-        # point inside a read-only bind), none inside another
-        for path in sorted({str(x) for x in _interpreter_paths()}):
-            if _under(path, "/tmp") and os.path.exists(path):
-                keep.append(path if os.path.isdir(path) else os.path.dirname(path))
-        covered: list[str] = []
-        for tree in sorted(set(keep)):
-            if not any(_under(tree, c) for c in covered):
-                covered.append(tree)
-        tmpfs_roots = ["/tmp"] + ([checkout] if checkout and not _under(checkout, "/tmp") else [])
-        argv += _mount_point_dirs(covered, tmpfs_roots)
-        for tree in covered:
-            argv += ["--ro-bind", tree, tree]
-        for h in hide or []:
-            reachable = p["run_as"] is None or _world_readable(Path(h))
-            if bind_in and any(h == b or h.startswith(b.rstrip("/") + "/") for b, _ in bind_in) \
-                    and not any(h == t or h.startswith(t + "/") for _, t in bind_in):
-                continue  # already under a tmpfs that hides it
-            if reachable and os.path.isdir(h) and not h.startswith("/tmp/") and not any(
-                    str(x).startswith(h.rstrip("/") + "/") for x in _interpreter_paths()):
-                argv += ["--tmpfs", h]
-        # the learner must not import the references (or read the checks) from inside
-        for secret in ("references", "checks"):
-            if (PACKAGE_ROOT / secret).is_dir():
-                argv += ["--tmpfs", str(PACKAGE_ROOT / secret)]
+        else:
+            if p["run_as"] is None and os.geteuid() == 0:
+                argv += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
+            elif p["run_as"] is not None:
+                argv += ["--unshare-user", "--disable-userns"]
+            argv += ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+        argv += _root_layout(limits, hide)
         argv += ["--chdir", "/tmp", "--"] + py
         return argv, _sandbox_env(True, "/tmp"), "/tmp"
     import tempfile
@@ -405,7 +468,7 @@ class Zygote:
     def __post_init__(self) -> None:
         from . import wire
 
-        self.buf = wire.FrameReader()
+        self.buf = wire.FrameReader(max_frame=wire.MAX_RESULT + (4 << 20))
         self.pending: list[bytes] = []
         os.set_blocking(self.proc.stdout.fileno(), False)
         threading.Thread(target=self._drain_stderr, daemon=True).start()
@@ -472,18 +535,79 @@ class Zygote:
                 pass
         if self.scratch != "/tmp":
             shutil.rmtree(self.scratch, ignore_errors=True)
+        _LIVE.discard(self.proc.pid)
+        reap_orphans(keep=_LIVE)
+
+
+_SUBREAPER = [False]
+_LIVE: set[int] = set()  # pids of the zygote processes we started and have not killed
+
+
+def _become_subreaper() -> None:
+    """Orphans of our sandbox (bwrap's PID-namespace init, when bwrap itself is killed) become our
+    children instead of init's, so that we reap them: no defunct bwrap is left behind, even in a
+    container whose init never reaps."""
+    if _SUBREAPER[0]:
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+        _SUBREAPER[0] = True
+    except (OSError, AttributeError):
+        pass
+
+
+def _sandbox_children() -> list[tuple[int, str]]:
+    """(pid, state) of our children that the sandbox started (bwrap, setpriv, unshare)."""
+    me = os.getpid()
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        comm = st[st.find("(") + 1: st.rfind(")")]
+        rest = st[st.rfind(")") + 1:].split()
+        if len(rest) > 1 and rest[1] == str(me) and comm in ("bwrap", "setpriv", "unshare"):
+            out.append((int(name), rest[0]))
+    return out
+
+
+def reap_orphans(timeout: float = 1.0, keep: set[int] | None = None) -> int:
+    """Reap the sandbox processes that were re-parented to us (see _become_subreaper); wait up to
+    ``timeout`` for dying ones. Returns how many were reaped."""
+    reaped = 0
+    end = time.monotonic() + timeout
+    while True:
+        kids = [(p, s) for p, s in _sandbox_children() if not keep or p not in keep]
+        for pid, state in kids:
+            if state in ("Z", "X"):
+                try:
+                    if os.waitpid(pid, os.WNOHANG)[0]:
+                        reaped += 1
+                except ChildProcessError:
+                    pass
+        if not kids or time.monotonic() > end:
+            return reaped
+        time.sleep(0.01)
 
 
 def start_zygote(limits: Limits, hide: list[str] | None = None) -> Zygote:
     """Start a zygote (returns at once; it announces itself with a 'ready' event)."""
     p = plan()
+    _become_subreaper()
     argv, env, scratch = build_command(p, limits, hide)
     kw: dict[str, Any] = {}
     if p["run_as"] is not None and not (p["mode"] == "fallback" and p.get("unshare")):
         kw = {"user": p["run_as"], "group": p["run_as"], "extra_groups": []}
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, cwd="/", start_new_session=True,
-                            close_fds=True, **kw)
+    proc = spawn(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                 stderr=subprocess.PIPE, env=env, cwd="/", start_new_session=True,
+                 close_fds=True, **kw)
+    _LIVE.add(proc.pid)
     return Zygote(proc, scratch)
 
 
@@ -500,14 +624,18 @@ def wait_ready(z: Zygote, timeout: float = 60.0) -> dict:
     return ev
 
 
-def run_grade(z: Zygote, request: dict, backstop_s: float) -> Iterator[dict]:
+def run_grade(z: Zygote, request: dict, backstop_s: float, first_s: float | None = None,
+              step: Any = None) -> Iterator[dict]:
     """Send one grade request; yield the zygote's 'test' events, then its 'done' event.
 
-    Raises SandboxDied (after killing it) when the zygote dies or stops answering; the caller
-    marks the tests it did not hear about.
+    Each event is due within ``step(previous event)`` seconds (the first within ``first_s``), and
+    the whole grade within ``backstop_s``: a zygote that stops answering (stopped, hung) ends the
+    grade at the test's own limit. Raises SandboxDied (after killing it) when the zygote dies or
+    stops answering; the caller marks the tests it did not hear about.
     """
     z.send(request)
-    deadline = time.monotonic() + backstop_s
+    end = time.monotonic() + backstop_s
+    deadline = min(end, time.monotonic() + first_s) if first_s else end
     while True:
         try:
             ev = z.recv(deadline)
@@ -519,6 +647,8 @@ def run_grade(z: Zygote, request: dict, backstop_s: float) -> Iterator[dict]:
             raise SandboxDied("the sandbox stopped responding and was killed")
         if not isinstance(ev, dict):
             continue
+        if step is not None:
+            deadline = min(end, time.monotonic() + float(step(ev)))
         yield ev
         if ev.get("ev") == "done":
             return

@@ -18,11 +18,60 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import traceback
 
+MAX_LINE = 8 * 1024 * 1024  # bytes of one request line (a 1 MiB source, JSON-escaped, fits)
+MAX_SOURCE = 1024 * 1024  # bytes of learner source (engine.MAX_SOURCE)
+MEMORY_LIMIT = 6 * 1024 * 1024 * 1024  # the service's own heap (RLIMIT_DATA)
+
+
+def _limit_own_memory() -> None:
+    """A bug in the service (or a grade it mishandles) cannot take the machine down."""
+    try:
+        mb = int(os.environ.get("STUDYTOOL_SERVICE_MEM_MB") or 0)
+    except ValueError:
+        mb = 0
+    limit = mb * 1024 * 1024 if mb > 0 else MEMORY_LIMIT
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    except (ValueError, OSError):
+        pass
+
+
+def _read_line(stream) -> bytes | None:
+    """One request line, at most MAX_LINE bytes (a longer one is skipped to its end: b"" + flag)."""
+    line = stream.readline(MAX_LINE + 1)
+    if not line:
+        return None
+    if len(line) > MAX_LINE and not line.endswith(b"\n"):
+        while True:  # drain the rest without keeping it
+            chunk = stream.readline(1 << 20)
+            if not chunk or chunk.endswith(b"\n"):
+                break
+        return b"\0too long"
+    return line
+
+
+def read_source(path: str) -> str:
+    """The learner's file, its size checked before a byte is read. ValueError when too large."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > MAX_SOURCE:
+            raise ValueError(f"the file is {size / 2**20:.1f} MiB; files larger than "
+                             f"{MAX_SOURCE // 2**20} MiB are not graded")
+        data = f.read(MAX_SOURCE + 1)
+    if len(data) > MAX_SOURCE:
+        raise ValueError(f"the file is larger than {MAX_SOURCE // 2**20} MiB and is not graded")
+    return data.decode("utf-8", errors="replace")
+
 
 def main() -> int:
+    _limit_own_memory()
     # the protocol uses a private copy of stdout; fd 1 now goes to stderr so that nothing printed
     # by a library can corrupt it
     out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
@@ -43,15 +92,23 @@ def main() -> int:
     torch.set_num_threads(1)
     from studytool.grader import compare, wire  # noqa: F401
 
+    stdin = sys.stdin.buffer
     try:
-        for line in sys.stdin:
-            line = line.strip()
+        while True:
+            raw = _read_line(stdin)
+            if raw is None:
+                break
+            if raw == b"\0too long":
+                emit({"event": "error", "message": f"bad request: larger than {MAX_LINE} bytes "
+                                                   "(a file over 1 MiB is not graded)"})
+                continue
+            line = raw.strip()
             if not line:
                 continue
             try:
                 req = json.loads(line)
                 op = req.get("op")
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 emit({"event": "error", "message": "bad request: not a JSON object"})
                 continue
             try:
@@ -64,17 +121,23 @@ def main() -> int:
                     break
                 elif op == "check":
                     ex = str(req.get("exercise", ""))
+                    # the learner's path, for messages only (never opened because of this field)
+                    display = req.get("display") or req.get("file")
+                    display = str(display)[:300] if display else None
                     if "source" in req:
                         source = str(req["source"])
                     else:
                         try:
-                            with open(req["file"], encoding="utf-8", errors="replace") as f:
-                                source = f.read(2 * 1024 * 1024)
+                            source = read_source(str(req["file"]))
                         except (OSError, KeyError, TypeError) as exc:
                             emit({"event": "error", "message": f"cannot read the file: {exc}"})
                             continue
+                        except ValueError as exc:
+                            emit({"event": "error", "message": str(exc)})
+                            continue
                     try:
-                        result = engine.check(ex, source, on_event=emit, limits=req.get("limits"))
+                        result = engine.check(ex, source, on_event=emit, limits=req.get("limits"),
+                                              display=display)
                     except UnknownExercise:
                         emit({"event": "error", "message": f"unknown exercise: {ex}"})
                         continue

@@ -51,7 +51,8 @@ class ProbeError:
     #            | "process limit" | "crashed" | "forbidden call" | "no result"
     type: str = ""  # exception class name, for kind == "exception"
     message: str = ""
-    traceback: str = ""  # learner frames only, capped
+    traceback: str = ""  # learner frames (and the library frames below them), capped
+    phase: str = ""  # "import": the learner's file did not import (reported once per grade)
 
     def describe(self) -> str:
         if self.kind == "exception":
@@ -62,11 +63,41 @@ class ProbeError:
 
 
 @dataclass(frozen=True)
+class Usage:
+    """What the kernel accounted for one measured child, taken by the zygote (outside the learner's
+    process) with ``os.wait4``: peak resident memory (``ru_maxrss``), CPU time
+    (``ru_utime + ru_stime``) and the wall time from fork to reaping, measured by the zygote."""
+
+    peak_rss_mib: float
+    cpu_s: float
+    wall_s: float
+
+
+@dataclass(frozen=True)
+class MeasuredRun:
+    """One run of a measured test: a fresh child that imported the learner's file and ran the probe
+    with ``{**test.args, **args}``. ``usage`` is the kernel's account of that child."""
+
+    args: dict[str, Any]
+    data: dict[str, Any] | None
+    error: ProbeError | None
+    usage: Usage
+
+
+@dataclass(frozen=True)
 class ProbeResult:
-    """Plain data back from a probe: tensors (plain torch.Tensor), numbers, strings, lists."""
+    """Plain data back from a probe: tensors (plain torch.Tensor), numbers, strings, lists.
+
+    For a measured test (``TestCase.runs``): ``runs`` holds one :class:`MeasuredRun` per entry,
+    ``baseline`` is a trusted child that imported nothing of the learner's, ``import_only`` one that
+    only imported the learner's file; ``data`` is the last run's data and ``error`` the first error.
+    """
 
     data: dict[str, Any] | None = None
     error: ProbeError | None = None
+    runs: list[MeasuredRun] | None = None
+    baseline: Usage | None = None
+    import_only: Usage | None = None
 
     @property
     def ok(self) -> bool:
@@ -86,3 +117,6 @@ class TestCase:
     memory_limit_mb: int | None = None  # overrides the default heap allowance (RLIMIT_DATA above
     #                                     the warm zygote) for this test
     expect_error: bool = False  # True: the judge also sees probe exceptions (e.g. "raises ValueError")
+    runs: list[dict[str, Any]] | None = None  # measured: one fresh, confined child per entry, run
+    #   with {**args, **entry}; the zygote takes each child's rusage (see ProbeResult.runs). Each
+    #   run has this test's time and memory limits.

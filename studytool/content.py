@@ -144,9 +144,9 @@ class Card:
             body = CLOZE_RE.sub(lambda m: f"[{m.group(1)}]", self.text.get(lang))
             return body + (f"\n\n{self.extra.get(lang)}" if self.extra else "")
         assert self.explanation is not None
-        verdict = ("True" if self.answer else "False") if lang == "en" else (
-            "正确" if self.answer else "错误")
-        return f"{verdict}. {self.explanation.get(lang)}"
+        if lang == "zh":  # Chinese punctuation after Chinese text
+            return f"{'正确' if self.answer else '错误'}。{self.explanation.get(lang)}"
+        return f"{'True' if self.answer else 'False'}. {self.explanation.get(lang)}"
 
     def cloze_answers(self, lang: str) -> list[str]:
         return CLOZE_RE.findall(self.text.get(lang)) if self.text else []

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 TestEvent = Callable[[dict], None]
+MAX_SOURCE = 1024 * 1024  # bytes; a larger file is refused before it is read (as by the service)
 DEFAULT_TIMEOUT_S = 600.0  # the service enforces the real limits; this only guards a hung service
 
 
@@ -175,10 +176,10 @@ class Grader:
         if source is None:
             if file is None:
                 raise ValueError("give a file or a source")
-            source = Path(file).read_text(encoding="utf-8", errors="replace")
+            source = read_source(file)
         req: dict[str, Any] = {"op": "check", "exercise": exercise_id, "source": source}
         if file is not None:
-            req["file"] = str(file)
+            req["display"] = str(file)  # for messages only: the service grades ``source``
         if limits:
             req["limits"] = limits
         with self._lock:
@@ -213,6 +214,24 @@ class Grader:
                 proc.kill()
             except OSError:
                 pass
+
+
+class SourceTooLarge(GradingError):
+    """The learner's file is larger than the grader reads (checked before reading it)."""
+
+
+def read_source(file: str | os.PathLike) -> str:
+    """The file's text; SourceTooLarge (before reading a byte) when it exceeds MAX_SOURCE."""
+    with open(file, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > MAX_SOURCE:
+            raise SourceTooLarge(f"{file}: the file is {size / 2**20:.1f} MiB; files larger than "
+                                 f"{MAX_SOURCE // 2**20} MiB are not graded")
+        data = f.read(MAX_SOURCE + 1)
+    if len(data) > MAX_SOURCE:
+        raise SourceTooLarge(f"{file}: the file is larger than {MAX_SOURCE // 2**20} MiB and is "
+                             "not graded")
+    return data.decode("utf-8", errors="replace")
 
 
 def check_once(exercise_id: str, file: str | os.PathLike | None = None, *, source: str | None = None,

@@ -93,11 +93,18 @@ def test_seed_slip_is_fixed(real):
 def test_misconceptions_the_seed_corrects(real):
     content, _ = real
     q = {x.id: x for x in content.questions}
+    # a question's checks are its own misconceptions plus its linked true/false cards; a claim a
+    # card already states is not repeated as a question misconception (issue 10: "keep it once")
     claims = lambda qids: " ".join(  # noqa: E731
-        m.claim.en.lower() + " " + m.correction.en.lower() for qid in qids for m in q[qid].misconceptions)
-    assert "flashattention" in claims(["q21", "q22"])
-    assert "alibi" in claims(["q16"])
+        c.statement.en.lower() + " " + c.explanation.en.lower()
+        for qid in qids for c in content.misconception_checks(q[qid]))
+    assert "flashattention trades memory for speed" in claims(["q21"])
+    assert "alibi is an improvement of rope" in claims(["q16"])
     assert "bert" in claims(["q20"])
+    assert "at least 1" in claims(["q17"])
+    for qid in q:
+        statements = [c.statement.en.lower().rstrip(".") for c in content.misconception_checks(q[qid])]
+        assert len(statements) == len(set(statements)), qid
 
 
 # --------------------------------------------------------------------------- broken corpus

@@ -81,7 +81,7 @@ def test_property_checks_catch_right_values_wrong_method(grade):
     """The mistakes that give right values: only a property check can reject them."""
     cases = {
         ("kv_cache", "wrong_recompute"): "over a whole decode each token passes through k_proj",
-        ("kv_cache", "wrong_clone"): "storage allocated once",
+        ("kv_cache", "wrong_clone"): "allocated once; update writes in place",
         ("linear_attention", "wrong_quadratic"): "cost grows linearly",
         ("flash_attention", "wrong_naive"): "memory grows like N·block_size",
         ("prenorm_postnorm", "wrong_ln_on_residual"): "with attn and ff zeroed the block is the identity",
@@ -99,16 +99,22 @@ def test_quadratic_linear_attention_fails_the_memory_check(grade):
     assert all("N×N" in t["message"] for t in mem)
 
 
-def test_prenorm_reports_gradient_norms_by_layer(grade):
+def test_prenorm_figure_is_last_layer_gradient_against_depth(grade):
+    """Issue 10 §1.7: the figure shows what Xiong et al.'s Theorem 1 is about — the last layer's
+    gradient against depth L: Pre-LN's shrinks (about 1/√L), Post-LN's does not."""
     r, _ = _graded(grade, "prenorm_postnorm", ROOT / "grader" / "references" / "prenorm_postnorm.py")
     assert r["status"] == "pass"
-    figs = [f["grad_norm_by_layer"] for f in (r.get("figures") or {}).values()
-            if "grad_norm_by_layer" in f]
+    figs = [f["grad_norm_by_depth"] for f in (r.get("figures") or {}).values()
+            if "grad_norm_by_depth" in f]
     assert figs, r.get("figures")
     fig = figs[0]
-    assert len(fig["pre_ln"]) == len(fig["post_ln"]) == 24
-    # Xiong et al.: near the output, Post-LN's gradients are larger than Pre-LN's
-    assert fig["post_ln"][-1] > 2 * fig["pre_ln"][-1]
+    assert fig["depths"] == [2, 4, 8, 16, 32]
+    assert len(fig["pre_ln"]) == len(fig["post_ln"]) == 5
+    assert fig["slope_pre_ln"] < -0.25, fig    # shrinks, about like 1/√L
+    assert fig["slope_post_ln"] > -0.1, fig    # does not shrink with depth
+    msg = next(t["message"] for t in r["tests"] if t["name"].startswith("gradient of the last layer"))
+    assert "measured on stacks of 2, 4, 8, 16, 32 of your blocks" in msg
+    assert "Post-LN, which does not shrink with depth" in msg
 
 
 @pytest.mark.parametrize("exercise", SIX)

@@ -183,13 +183,13 @@ import torch.nn.functional as F
 
 def causal_attention(q, k, v):
     return F.scaled_dot_product_attention(q, k, v, is_causal=True)
-""", "forbidden call: torch.nn.functional.scaled_dot_product_attention"),
+""", "your code ran aten::scaled_dot_product_attention (torch's fused attention)"),
     "forbidden call hidden from the AST scan": ("""
 import torch.nn.functional as F
 
 def causal_attention(q, k, v):
     return getattr(F, "scaled_dot_" + "product_attention")(q, k, v, is_causal=True)
-""", "scaled_dot_product_attention is forbidden"),
+""", "your code ran aten::scaled_dot_product_attention"),
     "masked scores set to 0": ("""
 def causal_attention(q, k, v):
     s = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])

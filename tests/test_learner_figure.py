@@ -34,5 +34,5 @@ def test_learner_matrix_returns_beside_the_reference(grade):
 
 
 def test_no_figure_without_a_matrix():
-    assert learner_panel({"tests": [], "figures": {"t": {"grad_norm_by_layer": [1, 2]}}}, "pe") is None
+    assert learner_panel({"tests": [], "figures": {"t": {"grad_norm_by_depth": {"depths": [2, 4]}}}}, "pe") is None
     assert learner_panel(None, "pe") is None

@@ -66,6 +66,50 @@ def _judge_slopes(args):
     return judge
 
 
+def equivalent_form(got: torch.Tensor, h: int, n: int) -> str | None:
+    """Name a bias that gives the same attention as the paper's under softmax but is written
+    differently: a constant shift per query row (BLOOM's +slope·j is −slope·(i − j) + slope·i),
+    or a very large negative number where the paper has -inf (torch.finfo(dtype).min)."""
+    if not got.is_floating_point() or tuple(got.shape) != (h, n, n):
+        return None
+    exp = alibi_bias(h, n).double()
+    g = got.double()
+    past = torch.isfinite(exp)  # j <= i
+    future = ~past
+    g_future = g[future.expand_as(g)] if future.any() else g.new_zeros(0)
+    masked_like_inf = bool((g_future == -math.inf).all()) if g_future.numel() else True
+    huge_negative = bool((g_future < -1e30).all()) if g_future.numel() else False
+    if not (masked_like_inf or huge_negative) or not bool(torch.isfinite(g[past.expand_as(g)]).all()):
+        return None
+    shift = torch.where(past, g - exp, torch.zeros_like(g))  # [H, N, N], 0 on the future
+    counts = past.sum(-1).clamp(min=1)
+    row_mean = shift.sum(-1, keepdim=True) / counts[..., None]
+    spread = torch.where(past, (shift - row_mean).abs(), torch.zeros_like(g)).amax()
+    if float(spread) > 1e-4 * (1 + float(exp[past.expand_as(exp)].abs().max())):
+        return None  # not a per-row constant shift: a genuinely different bias
+    row_shift = row_mean[..., 0]  # [H, N]
+    slopes = alibi_slopes(h).double()[:, None]
+    i = torch.arange(n, dtype=torch.float64)[None, :]
+    if bool(row_shift.abs().max() <= 1e-5):
+        if huge_negative and not masked_like_inf:
+            return (f"alibi_bias({h}, {n}): the future holds a very large negative number "
+                    f"({float(g_future.max()):.4g}) where the paper has -inf: softmax gives the "
+                    "same attention (Hugging Face masks with torch.finfo(dtype).min), but this "
+                    "exercise asks for -inf")
+        return None
+    where = "" if masked_like_inf else " (and the future holds a very large negative number, not -inf)"
+    if torch.allclose(row_shift, slopes * i, atol=1e-5, rtol=1e-4):
+        return (f"alibi_bias({h}, {n}): your bias differs from −slope·(i−j) by slope·i on every "
+                "query row: softmax gives the same attention (BLOOM writes it this way, "
+                "+slope·j), but this exercise asks for the paper's form, −slope·(i − j) for "
+                f"j ≤ i{where}")
+    hh, r = (int(x) for x in torch.nonzero(row_shift.abs() > 1e-5)[0])
+    return (f"alibi_bias({h}, {n}): your bias differs from −slope·(i−j) by a constant on each "
+            f"query row (head {hh}, query {r}: {float(row_shift[hh, r]):+.4g}): softmax gives the "
+            "same attention, since adding one number to a whole row of scores changes nothing, "
+            f"but this exercise asks for the paper's form, −slope·(i − j) for j ≤ i{where}")
+
+
 def _judge_bias(args):
     h, n = args["n_heads"], args["seq_len"]
 
@@ -82,6 +126,8 @@ def _judge_bias(args):
                 return Outcome.failed(f"{what} has dtype {got.dtype}; a bias that holds -inf must "
                                       f"be a floating-point tensor")
             return out
+        if (same := equivalent_form(got, h, n)) is not None:
+            return Outcome.failed(same)
         m = alibi_slopes(h)[:, None, None].double()
         i, j = torch.arange(n)[:, None], torch.arange(n)[None, :]
         future = (j > i)[None].expand(h, n, n)
@@ -115,6 +161,8 @@ def _judge_shape_of_penalty(args):
         got = res.data["bias"]
         if (bad := check_tensor(got, f"alibi_bias({h}, {n})", shape=(h, n, n))):
             return bad
+        if (same := equivalent_form(got, h, n)) is not None:
+            return Outcome.failed(same)
         g = got.double()
         for hh in range(h):
             for i in range(n):

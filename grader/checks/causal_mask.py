@@ -59,9 +59,45 @@ ATTENTION_MISTAKES = [
 ]
 
 
+DIAGONAL_NAN = ("row 0 masks every key, itself included — softmax over all -inf is NaN; a query "
+                "must see its own position (key j ≤ query i, so the diagonal stays visible)")
+
+
+def nan_rows(actual) -> list[int]:
+    """Query positions whose whole output row is NaN in some batch and head (sorted)."""
+    if not isinstance(actual, torch.Tensor) or not actual.is_floating_point() or actual.dim() < 2:
+        return []
+    whole = torch.isnan(actual).all(dim=-1)  # [..., N]
+    return sorted({int(i) for i in torch.nonzero(whole.reshape(-1, whole.shape[-1]))[:, 1]})
+
+
+def diagnose_nan(actual) -> str | None:
+    """Name the cause of NaN in an attention output computed from finite inputs, before anything
+    else: a row whose every score is -inf (softmax of all -inf is 0/0). Row 0 only: the diagonal
+    is masked; the last row only: the mask is inverted (the last query sees no key)."""
+    if not isinstance(actual, torch.Tensor) or not actual.is_floating_point():
+        return None
+    if bool(torch.isfinite(actual).all()):
+        return None
+    rows = nan_rows(actual)
+    n = actual.shape[-2]
+    if rows == [0]:
+        return DIAGONAL_NAN
+    if rows == [n - 1] and n > 1:
+        return (f"row {n - 1} (the last query) masks every key — softmax over all -inf is NaN: "
+                "the mask is inverted; True in causal_mask means 'may attend', key j ≤ query i")
+    if rows:
+        return (f"rows {rows[:6]} of the output are NaN: every score of those queries is -inf "
+                "(softmax over all -inf is NaN), or exp() overflowed — each query must see at "
+                "least its own position, and subtract each row's maximum before exp()")
+    return None
+
+
 def diagnose_attention(actual, q, k, v) -> str | None:
     if not isinstance(actual, torch.Tensor) or actual.shape != v.shape[:-1] + v.shape[-1:]:
         return None
+    if (why := diagnose_nan(actual)) is not None:
+        return why
     a = actual.detach().double()
     for text, kw in ATTENTION_MISTAKES:
         variant = _attn(q, k, v, **kw)
@@ -79,9 +115,19 @@ MASK_MISTAKES = [
      lambda n: torch.ones(n, n, dtype=torch.bool).triu()),
     ("the mask is inverted: True means 'may attend' (the convention of torch's "
      "scaled_dot_product_attention), so True where j ≤ i", lambda n: ~torch.ones(n, n, dtype=torch.bool).tril()),
-    ("the diagonal is False: position i may attend to itself (j ≤ i)",
+    ("the diagonal is False: position i may attend to itself (j ≤ i). With this mask row 0 "
+     "masks every key, itself included, and softmax over all -inf gives NaN",
      lambda n: torch.ones(n, n, dtype=torch.bool).tril(-1)),
 ]
+
+
+def _mask_mistake(masks: dict[int, torch.Tensor]) -> str | None:
+    """The known mistake that every returned mask matches (all sizes at once: at seq_len 1 a
+    strict lower triangle and an inverted mask are the same [[False]])."""
+    for text, make in MASK_MISTAKES:
+        if all(torch.equal(m, make(n)) for n, m in masks.items()):
+            return text
+    return None
 
 
 # -- judges ------------------------------------------------------------------------------------
@@ -97,16 +143,18 @@ def mask_shape_judge(r: ProbeResult) -> Outcome:
 
 def mask_values_judge(sizes):
     def judge(r: ProbeResult) -> Outcome:
+        masks: dict[int, torch.Tensor] = {}
         for n, m in zip(sizes, r.data["masks"]):
             bad = check_tensor(m, f"causal_mask({n})", shape=(n, n))
             if bad:
                 return bad
-            m = m.to(torch.bool) if m.dtype != torch.bool else m
+            masks[n] = m.to(torch.bool) if m.dtype != torch.bool else m
+        why = _mask_mistake(masks)
+        for n, m in masks.items():
             expected = ref_mask(n)
             if torch.equal(m, expected):
                 continue
             i, j = (int(x) for x in torch.nonzero(m != expected)[0])
-            why = next((text for text, make in MASK_MISTAKES if torch.equal(m, make(n))), None)
             witness = (f"causal_mask({n})[{i}, {j}] (query {i}, key {j}) should be "
                        f"{bool(expected[i, j])}, got {bool(m[i, j])}")
             return Outcome.failed(f"{why} — {witness}" if why else witness)
@@ -156,6 +204,10 @@ def causality_judge(case, delta):
         bad = check_tensor(base, "causal_attention(q, k, v)", shape=tuple(case["v"].shape))
         if bad:
             return bad
+        if (why := diagnose_nan(base)) is not None:
+            return Outcome.failed(
+                f"{why}. (Causality cannot be judged from NaN: the output is NaN before any "
+                "position is changed.)")
         perturbed = r.data["perturbed"]
         n = q.shape[-2]
         if not isinstance(perturbed, list) or len(perturbed) != n:
@@ -166,18 +218,23 @@ def causality_judge(case, delta):
             bad = check_tensor(out, "causal_attention(q, k, v)", shape=tuple(case["v"].shape))
             if bad:
                 return bad
+            # NaN where there was a number (or the reverse) is a change; NaN that stays NaN is not
+            same = torch.isnan(out) & torch.isnan(base)
             diff = (out.double() - base.double()).abs().nan_to_num(nan=float("inf"))
+            diff = diff.masked_fill(same, 0.0)
             per_i = diff.amax(dim=(0, 1, 3))  # [N]
             moved[:, t] = per_i > 1e-5
             change[:, t] = per_i
         for i in range(n):
             for t in range(i + 1, n):
                 if moved[i, t]:
+                    by = (f"by up to {float(change[i, t]):.4g}" if math.isfinite(change[i, t])
+                          else "from a number to NaN or inf")
                     return Outcome.failed(
                         f"a later position leaked into an earlier output: changing position {t} "
-                        f"(its query, key and value) changed the output at query {i} by up to "
-                        f"{float(change[i, t]):.4g} — first leaking (query, key) pair: ({i}, {t}); "
-                        "query i may only depend on keys j ≤ i")
+                        f"(its query, key and value) changed the output at query {i} {by} — first "
+                        f"leaking (query, key) pair: ({i}, {t}); query i may only depend on keys "
+                        "j ≤ i")
         return Outcome.passed()
     return judge
 
@@ -199,7 +256,7 @@ def weights_judge(case):
             b, h, i = (int(x) for x in torch.nonzero(off > 1e-4)[0])
             return Outcome.failed(
                 f"{prefix}rows of attention weights must sum to one: the weights of query {i} "
-                f"(batch {b}, head {h}) sum to {float(rows[b, h, i]):.5g}")
+                f"(batch {b}, head {h}) sum to {float(rows[b, h, i]):.5g}".replace("nan", "NaN"))
         upper = torch.ones(n, n, dtype=torch.bool).triu(1)
         leak = w.abs() * upper > 1e-6
         if bool(leak.any()):
@@ -215,6 +272,8 @@ def stability_judge(case):
     def judge(r: ProbeResult) -> Outcome:
         out = r.data["out"][0]
         if isinstance(out, torch.Tensor) and out.is_floating_point() and not bool(torch.isfinite(out).all()):
+            if nan_rows(out) in ([0], [case["q"].shape[-2] - 1]):
+                return Outcome.failed(diagnose_nan(out) + " (not an overflow: only that row is NaN)")
             return Outcome.failed(
                 "large scores overflow: with q scaled by 1000 the output holds NaN or inf — "
                 "subtract each row's maximum before exp(), or use torch.softmax")

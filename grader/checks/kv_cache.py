@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
+from studytool.grader.checks._measured import (NotMeasured, cpu_seconds, limit_hit, not_measured,
+                                               run_error, runs_of)
 from studytool.grader.compare import check_tensor, close
 from studytool.grader.references import kv_cache as ref
 from studytool.grader.spec import Outcome, ProbeResult, TestCase
@@ -62,30 +66,42 @@ def _judge_cache_values(args):
 
 
 def _judge_in_place(args):
-    chunks = args["chunks"]
+    chunks, max_len = args["chunks"], args["max_len"]
 
     def judge(res: ProbeResult) -> Outcome:
         if (bad := _error(res)) is not None:
             return bad
         d = res.data
-        if d["n_init_buffers"] == 0:
-            return Outcome.failed(
-                "KVCache.__init__ allocates no tensor: storage must be allocated once, in __init__ "
-                "(e.g. torch.zeros(B, H, max_len, D) for keys and for values)")
         for step in range(len(chunks)):
             when = f"update #{step + 1} (chunks {chunks[:step + 1]})"
-            if not d[f"buffers_kept_{step}"]:
-                return Outcome.failed(
-                    f"after {when} the cache no longer holds the buffers allocated in __init__: "
-                    f"update replaced them (torch.cat? a new tensor?). Write the new keys into the "
-                    f"preallocated buffer in place, e.g. self.k[:, :, n:n+t] = k_new")
-            for name in ("keys", "values"):
-                if not d[f"{name[0]}_shared_{step}"]:
+            for n, name in (("k", "keys"), ("v", "values")):
+                if d[f"{n}_same_{step}"] and d[f"{n}_held_{step}"]:
+                    continue
+                if not d[f"{n}_held_{step}"]:
                     return Outcome.failed(
-                        f"the {name} returned by {when} do not share storage with the buffer "
-                        f"allocated in __init__: they are a copy (torch.cat, .clone(), "
-                        f"torch.stack …), which costs O(T) per step. Return a view: "
+                        f"the {name} returned by {when} do not share storage with any buffer the "
+                        f"cache holds: they are a copy (torch.cat, .clone(), torch.stack …), which "
+                        f"costs O(T) per step. Return a view of the preallocated buffer: "
                         f"self.k[:, :, :len]")
+                replaced = step > 0 and not d[f"init_kept_{step}"] and d[f"{n}_init_0"]
+                return Outcome.failed(
+                    f"the {name} returned by {when} live in a different storage from those "
+                    f"returned by update #1: the cache reallocated its buffer"
+                    + (" (the buffers allocated in __init__ were replaced)" if replaced else "")
+                    + " — torch.cat or a new tensor per step copies all T cached tokens every "
+                    "time. Allocate [B, H, max_len, D] once and write the new keys into it in "
+                    "place, e.g. self.k[:, :, n:n+t] = k_new")
+        for step in range(len(chunks)):
+            when = f"update #{step + 1} (chunks {chunks[:step + 1]})"
+            for n, name in (("k", "keys"), ("v", "values")):
+                cap = d[f"{n}_capacity_{step}"]
+                if cap < max_len:
+                    return Outcome.failed(
+                        f"the storage behind the {name} returned by {when} has room for {cap} "
+                        f"token(s), not max_len={max_len}: the buffer must be allocated once for "
+                        f"max_len tokens (torch.zeros(B, H, max_len, D)) and filled in place — a "
+                        f"buffer sized to the tokens so far (torch.cat) has to be reallocated as it "
+                        f"grows")
         return Outcome.passed()
 
     return judge
@@ -224,6 +240,100 @@ def _judge_projected_once(args):
     return judge
 
 
+HOW_CPU = ("CPU time measured by the grader outside your process (the kernel's account of a "
+           "fresh process per run)")
+
+
+@functools.lru_cache(maxsize=4)
+def _decode_reference(d_model, n_heads, prefill, steps, seed):
+    """The output for the last token of a prefill + decode, by full recomputation (trusted)."""
+    gen = torch.Generator().manual_seed(seed)
+    ws = [torch.randn(d_model, d_model, generator=gen) / d_model ** 0.5 for _ in range(4)]
+    x = torch.randn(1, prefill + max(steps, 1), d_model, generator=gen)
+    t = prefill + steps if steps else prefill
+    args = {"x": x[:, :t], "d_model": d_model, "n_heads": n_heads,
+            **{f"w_{n}": w for n, w in zip("qkvo", ws)}}
+    return _reference_full(args)[:, -1:]
+
+
+def _reprojection_seconds(d_model, tokens) -> float:
+    """CPU seconds this machine takes (one thread, trusted side) to project ``tokens`` tokens
+    through k_proj and v_proj: what re-projecting that many cached tokens costs per step."""
+    x, w = torch.randn(tokens, d_model), torch.randn(d_model, d_model)
+    return cpu_seconds(("kv_reproject", d_model, tokens),
+                       lambda: (torch.nn.functional.linear(x, w), torch.nn.functional.linear(x, w)))
+
+
+def _judge_decode_cost(args):
+    """Verdict from CPU time measured outside the learner's process: the cost of one decode step
+    with P1 and with P2 tokens cached (each from two fresh children, with and without the decode
+    steps, so the prefill and import cancel). With a cache, a step does one projection and reads
+    the cached keys: its growth from P1 to P2 is a small part of re-projecting the P2 − P1 extra
+    tokens, which this machine's speed is measured for here. The in-process row counter is a
+    diagnostic only: it can add a failure, never remove one."""
+    p1, p2, k = args["runs"][0]["prefill"], args["runs"][2]["prefill"], args["runs"][1]["steps"]
+    d_model = args["d_model"]
+
+    def judge(res: ProbeResult) -> Outcome:
+        if (hit := limit_hit(res)) is not None:
+            at, err = hit
+            return Outcome.failed(
+                f"{err.kind} hit with a prefill of {at.get('prefill')} tokens and "
+                f"{at.get('steps')} decode steps (d_model={d_model}), in a process of its own "
+                f"measured by the grader: with a cache this takes well under a second. Project "
+                f"only the new token at each step and read the cached keys and values")
+        try:
+            runs = runs_of(res, 4)
+        except NotMeasured as exc:
+            return not_measured(exc)
+        if (bad := run_error(runs)) is not None:
+            return bad
+        cpu = [float(r.usage.cpu_s) for r in runs]
+        step1 = (cpu[1] - cpu[0]) / k
+        step2 = (cpu[3] - cpu[2]) / k
+        grew = step2 - step1
+        reproj = _reprojection_seconds(d_model, p2 - p1)
+        figures = {"step_ms": [round(1e3 * step1, 3), round(1e3 * step2, 3)],
+                   "cached": [p1, p2], "reprojection_ms": round(1e3 * reproj, 3)}
+        where = (f"{HOW_CPU}: one decode step costs {1e3 * step1:.2f} ms with {p1} tokens cached "
+                 f"and {1e3 * step2:.2f} ms with {p2} (d_model={d_model}, {k} steps each)")
+        if grew > 0.3 * reproj:
+            return Outcome.failed(
+                f"decoding cost grows with the cached tokens as if they were projected again: "
+                f"{where}. The {p2 - p1} extra cached tokens add {1e3 * grew:.2f} ms per step; "
+                f"projecting them through k_proj and v_proj takes about {1e3 * reproj:.2f} ms "
+                f"here, reading cached keys and values far less. Project only the new token and "
+                f"read the earlier keys and values from the cache" + _rows_note(runs), **figures)
+        for i in (1, 3):  # the runs with decode steps: doing less there would hide a cost
+            run, pre, steps = runs[i], args["runs"][i]["prefill"], args["runs"][i]["steps"]
+            exp = _decode_reference(d_model, args["n_heads"], pre, steps, args["seed"])
+            out = close(run.data.get("last"), exp, f"the output for the last token (prefill "
+                        f"{pre}, then {steps} decode steps)", atol=1e-4, rtol=1e-3)
+            if out.status != "pass":
+                return out
+        rows = _rows_note(runs)
+        if rows:  # the diagnostic can only add a failure
+            return Outcome.failed(f"the decoding cost looks right ({where}), but{rows}", **figures)
+        return Outcome.passed(f"{where}: {1e3 * grew:.2f} ms more per step for {p2 - p1} more "
+                              f"cached tokens (re-projecting them would take about "
+                              f"{1e3 * reproj:.2f} ms)", **figures)
+
+    return judge
+
+
+def _rows_note(runs) -> str:
+    """The in-process row counter, as a diagnostic: rows through k_proj/v_proj per decode step
+    (one new token each). Empty when it shows nothing wrong — a zero count is not evidence."""
+    for run in runs:
+        for name in ("k_rows", "v_rows"):
+            rows = run.data.get(name) if isinstance(run.data, dict) else None
+            if isinstance(rows, list) and rows and any(r != 1 for r in rows):
+                bad = next(r for r in rows if r != 1)
+                return (f" {name[0]}_proj's forward hook saw {bad} rows in a decode step, "
+                        f"expected 1 (rows through {name[0]}_proj per step: {rows[:6]})")
+    return ""
+
+
 def _tests() -> list[TestCase]:
     tests = []
     a = _cache_case(2, 3, 4, [3, 1, 2, 1, 1], 10, "float32", 0)
@@ -233,8 +343,8 @@ def _tests() -> list[TestCase]:
     tests.append(TestCase("KVCache: dtype float64, 5 heads, filled exactly to max_len",
                           "probe_cache", _judge_cache_values(a), a))
     a = _cache_case(2, 3, 4, [3, 1, 1, 2], 8, "float32", 2)
-    tests.append(TestCase("KVCache: storage allocated once in __init__; update writes in place "
-                          "and returns views of it", "probe_cache", _judge_in_place(a), a))
+    tests.append(TestCase("KVCache: storage for max_len tokens allocated once; update writes in "
+                          "place and returns views of it", "probe_cache", _judge_in_place(a), a))
     a = {"max_len": 6, "chunks": [4, 2, 1]}
     tests.append(TestCase("KVCache: adding past max_len raises ValueError",
                           "probe_overflow", _judge_overflow(a), a))
@@ -252,6 +362,14 @@ def _tests() -> list[TestCase]:
     a = _attn_case(2, 10, 24, 3, 7, chunks=[4, 1, 1, 1, 1, 1, 1])
     tests.append(TestCase("over a whole decode each token passes through k_proj and v_proj "
                           "exactly once", "probe_decode", _judge_projected_once(a), a))
+    a = {"d_model": 1024, "n_heads": 8, "seed": 11}
+    runs = [{"prefill": 64, "steps": 0}, {"prefill": 64, "steps": 16},
+            {"prefill": 1024, "steps": 0}, {"prefill": 1024, "steps": 16}]
+    tests.append(TestCase("decoding reuses the cache: the cost of a step barely grows with the "
+                          "tokens cached (CPU time measured outside your process with 64 and "
+                          "1024 tokens cached, d_model=1024)", "probe_decode_cost",
+                          _judge_decode_cost({**a, "runs": runs}), a, time_limit_s=20,
+                          runs=runs))
     return tests
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
 import torch.nn.functional as F
 
+from studytool.grader.checks._measured import (NotMeasured, cpu_seconds, extra_mib,
+                                               import_extra_mib, limit_hit, not_measured,
+                                               run_error, runs_of)
 from studytool.grader.compare import close
 from studytool.grader.references.linear_attention import linear_attention as reference
 from studytool.grader.spec import Outcome, ProbeResult, TestCase
@@ -94,73 +98,141 @@ def _judge_values(args, label):
     return judge
 
 
-def _slope(xs, ys):
-    if min(ys) <= 0:
-        return None
-    return (math.log2(ys[-1]) - math.log2(ys[0])) / (math.log2(xs[-1]) - math.log2(xs[0]))
+HOW_CPU = ("CPU time measured by the grader outside your process (the kernel's account of a "
+           "fresh process per size)")
+HOW_MEM = "peak memory measured by the grader outside your process"
+KERNEL = "the kernel's peak for a fresh process at each size"
+
+
+@functools.lru_cache(maxsize=8)
+def _big_reference(n, d, dv, causal, seed, heads):
+    """Four rows and the column sums of the reference at N (what a measured run must give)."""
+    gen = torch.Generator().manual_seed(seed)
+    q = torch.randn(1, heads, n, d, generator=gen)
+    k = torch.randn(1, heads, n, d, generator=gen)
+    v = torch.randn(1, heads, n, dv, generator=gen)
+    out = reference(q, k, v, causal=causal)
+    rows = torch.tensor([0, 1, n // 2, n - 1])
+    return out[:, :, rows], out.double().sum(dim=-2)
+
+
+def _check_run_values(run, n, args, heads) -> Outcome | None:
+    exp_rows, exp_colsum = _big_reference(n, args["d"], args["dv"], args["causal"],
+                                          args["seed"], heads)
+    rows = [0, 1, n // 2, n - 1]
+    out = close(run.data.get("sample"), exp_rows, f"rows {rows} of the output at N={n}",
+                atol=1e-4, rtol=1e-3)
+    if out.status != "pass":
+        return out
+    out = close(run.data.get("colsum"), exp_colsum, f"the sum over all {n} rows of the output "
+                f"at N={n}", atol=1e-2, rtol=1e-4, check_dtype=False)
+    if out.status != "pass":
+        return Outcome.failed(out.message + " — every row must be right, not only the ones shown")
+    return None
+
+
+def _score_matmul_seconds(n, d, heads) -> float:
+    """CPU seconds this machine takes (one thread, here on the trusted side) to form the N×N
+    score matrix φ(Q)φ(K)ᵀ for all heads: the least work a quadratic answer does."""
+    a, b = torch.randn(2048, d), torch.randn(n, d)
+    one_block = cpu_seconds(("score_matmul", n, d), lambda: a @ b.T)  # [2048, N] of scores
+    return one_block * heads * n / 2048
 
 
 def _judge_cost(args):
+    """Verdict from CPU time measured outside the learner's process, one fresh child per size,
+    at sizes a 4× step apart: from differences between runs (the cost of starting and importing
+    cancels), a quadratic cost grows 16× per step and a linear one 4×."""
+    sizes = [r["n"] for r in args["runs"]]
+    heads = args["heads"]
+    kind = "causal" if args["causal"] else "non-causal"
+
     def judge(res: ProbeResult) -> Outcome:
-        if (bad := _error(res)) is not None:
+        if (hit := limit_hit(res)) is not None:
+            at, err = hit
+            return Outcome.failed(
+                f"cost grows like N² ({kind}): the {err.kind} was hit at N={at.get('n')}, in a "
+                f"process of its own measured by the grader ({err.describe()}). Linear attention "
+                f"at that size takes a fraction of a second: an N×N matrix is formed (or every "
+                f"query meets every key) — use associativity, φ(Q)(φ(K)ᵀV)")
+        try:
+            runs = runs_of(res, len(sizes))
+        except NotMeasured as exc:
+            return not_measured(exc)
+        if (bad := run_error(runs)) is not None:
             return bad
-        d = res.data
-        lengths = d["lengths"]
-        figures = {"lengths": lengths, "flops": d["flops"], "elements": d["elements"]}
-        for key, what in (("flops", "matmul FLOPs (2·M·K·N per matmul/einsum, as FlopCounterMode counts them)"),
-                          ("elements", "elements produced by all tensor ops"),
-                          ("largest", "size of the largest intermediate tensor")):
-            s = _slope(lengths, d[key])
-            if s is not None and s > 1.5:
-                seq = ", ".join(f"{v:.3g}" for v in d[key])
-                return Outcome.failed(
-                    f"cost grows like N^{s:.2f} ({'causal' if args['causal'] else 'non-causal'}): "
-                    f"{what} = {seq} at N = {lengths}. An N×N matrix is formed — (φ(Q)φ(K)ᵀ)V is "
-                    f"quadratic. Use associativity: φ(Q)(φ(K)ᵀV), where φ(K)ᵀV is only D×Dv",
-                    **figures)
-        s = _slope(lengths, d["flops"])
-        return Outcome.passed(
-            f"FLOPs grow like N^{s:.2f}" if s is not None else "no matmul FLOPs counted", **figures)
+        cpu = [float(r.usage.cpu_s) for r in runs]
+        d1, d2 = cpu[1] - cpu[0], cpu[2] - cpu[1]
+        ratio = d2 / d1 if d1 > 0.005 else None
+        floor = 0.25 * _score_matmul_seconds(sizes[2], args["d"], heads)
+        figures = {"lengths": sizes, "cpu_s": [round(c, 4) for c in cpu],
+                   "growth_ratio": round(ratio, 2) if ratio is not None else None}
+        seq = ", ".join(f"{c:.3f} s" for c in cpu)
+        where = f"{seq} at N = {', '.join(map(str, sizes))} ({kind}, {heads} heads)"
+        if d2 > floor and (ratio is None or ratio > 8):
+            grew = (f"{ratio:.0f}× the growth from N={sizes[0]} to {sizes[1]}"
+                    if ratio is not None else f"while it grew by only {max(d1, 0):.3f} s before")
+            return Outcome.failed(
+                f"cost grows like N² ({kind}): {HOW_CPU}: {where}. From N={sizes[1]} to "
+                f"{sizes[2]} (4×) it grew by {d2:.3f} s, {grew} — a quadratic cost grows 16× per "
+                f"4× step, a linear one 4×. An N×N matrix is formed (or every query meets every "
+                f"key): use associativity, φ(Q)(φ(K)ᵀV), where φ(K)ᵀV is only D×Dv",
+                **figures)
+        if (bad := _check_run_values(runs[-1], sizes[-1], args, heads)) is not None:
+            return bad
+        shape = (f"grew {ratio:.1f}× per 4× step in N (linear: 4×, quadratic: 16×)"
+                 if ratio is not None else
+                 f"grew by {d2:.3f} s from N={sizes[1]} to {sizes[2]}, far below forming the "
+                 f"N×N scores (about {4 * floor:.2f} s here)")
+        return Outcome.passed(f"{HOW_CPU}: {where}; it {shape}", **figures)
 
     return judge
 
 
 def _judge_memory(args):
-    n, d, dv, causal, seed = args["n"], args["d"], args["dv"], args["causal"], args["seed"]
+    """Verdict from peak memory measured outside the learner's process (wait4 of a fresh child
+    at a small N and at N=16384; the growth between them is the N-dependent part)."""
+    n_small, n = args["runs"][0]["n"], args["runs"][1]["n"]
+    d, dv, causal = args["d"], args["dv"], args["causal"]
+    kind = "causal" if causal else "non-causal"
     nn_mib = n * n * 4 / MIB
     limit = nn_mib / 4
+    startup_cap = 160.0
 
     def judge(res: ProbeResult) -> Outcome:
-        if not res.ok:
-            kind = res.error.kind
-            if kind in ("memory limit", "time limit"):
-                return Outcome.failed(
-                    f"{kind} hit at N={n} ({'causal' if causal else 'non-causal'}): an N×N float32 "
-                    f"matrix alone takes {nn_mib:.0f} MiB here — the N×N matrix is being formed. "
-                    f"Linear attention needs O(N·D·Dv) memory: compute φ(K)ᵀV first")
-            return Outcome.errored(res.error.describe())
-        data = res.data
-        if data.get("out_of_memory"):
+        if (hit := limit_hit(res)) is not None:
+            at, err = hit
             return Outcome.failed(
-                f"ran out of memory at N={n} ({data['message'][:80]}…): an N×N float32 matrix "
-                f"alone takes {nn_mib:.0f} MiB here, so the N×N matrix is being formed. "
+                f"{err.kind} hit at N={at.get('n')} ({kind}), in a process of its own measured "
+                f"by the grader: an N×N float32 matrix alone takes "
+                f"{at.get('n', n) ** 2 * 4 / MIB:.0f} MiB there — the N×N matrix is being formed. "
                 f"Linear attention needs O(N·D·Dv) memory: compute φ(K)ᵀV first")
-        peak = data["peak_bytes"] / MIB
-        figures = {"peak_mib": round(peak, 1), "n": n, "nxn_mib": nn_mib}
-        if peak > limit:
+        try:
+            runs = runs_of(res, 2)
+        except NotMeasured as exc:
+            return not_measured(exc)
+        if (bad := run_error(runs)) is not None:
+            return bad
+        small, big = extra_mib(runs[0], res), extra_mib(runs[1], res)
+        grew = big - small
+        figures = {"peak_growth_mib": round(grew, 1), "n": n, "nxn_mib": nn_mib}
+        if small > startup_cap:
+            imp = import_extra_mib(res)
             return Outcome.failed(
-                f"peak memory grew by {peak:.0f} MiB at N={n} ({'causal' if causal else 'non-causal'}"
-                f", D={d}, Dv={dv}); an N×N float32 matrix takes {nn_mib:.0f} MiB, linear attention "
+                f"{HOW_MEM} ({KERNEL}): already +{small:.1f} MiB at N={n_small}"
+                + (f" (importing your file alone: +{imp:.1f} MiB)" if imp is not None else "")
+                + " — something large is allocated whatever N is, which would hide the N×N cost "
+                "this test looks for", **figures)
+        if grew > limit:
+            return Outcome.failed(
+                f"{HOW_MEM}: +{grew:.1f} MiB at N={n} ({kind}, D={d}, Dv={dv}; growth above a run "
+                f"at N={n_small}, {KERNEL}); an N×N float32 matrix takes {nn_mib:.0f} MiB, linear attention "
                 f"needs a few MiB (limit here {limit:.0f} MiB). Something of size N×N is formed: "
                 f"compute φ(K)ᵀV (D×Dv) first, then φ(Q)·that", **figures)
-        q, k, v = _inputs(1, 1, n, d, dv, seed)
-        rows = data["rows"]
-        exp = reference(q, k, v, causal=causal)[:, :, rows]
-        out = close(data["sample"], exp, f"rows {rows.tolist()} of the output at N={n}",
-                    atol=1e-4, rtol=1e-3)
-        if out.status != "pass":
-            return out
-        return Outcome.passed(f"peak memory +{peak:.1f} MiB at N={n} (N×N would be {nn_mib:.0f} MiB)",
+        if (bad := _check_run_values(runs[-1], n, args, 1)) is not None:
+            return bad
+        return Outcome.passed(f"{HOW_MEM}: +{grew:.1f} MiB at N={n} above a run at N={n_small} "
+                              f"({KERNEL}); an N×N float32 matrix would be {nn_mib:.0f} MiB",
                               **figures)
 
     return judge
@@ -183,15 +255,19 @@ def _tests() -> list[TestCase]:
         tests.append(TestCase(f"values: {label}", "probe_values", _judge_values(a, label), a,
                               expect_error=dv != d))
     for causal in (False, True):
-        a = {"lengths": [256, 512, 1024], "d": 16, "dv": 16, "causal": causal, "seed": 7}
+        a = {"d": 16, "dv": 16, "causal": causal, "seed": 7, "heads": 4}
+        runs = [{"n": 512}, {"n": 2048}, {"n": 8192}]
         tests.append(TestCase(f"cost grows linearly in N ({'causal' if causal else 'non-causal'}; "
-                              f"FLOPs and op sizes at N = 256, 512, 1024)",
-                              "probe_cost", _judge_cost(a), a, time_limit_s=20))
+                              f"CPU time measured outside your process at N = 512, 2048, 8192)",
+                              "probe_run", _judge_cost({**a, "runs": runs}), a, time_limit_s=20,
+                              runs=runs))
     for causal in (False, True):
-        a = {"n": 16384, "d": 16, "dv": 16, "causal": causal, "seed": 8}
-        tests.append(TestCase(f"no N×N matrix: peak memory at N=16384 "
-                              f"({'causal' if causal else 'non-causal'}; N×N float32 = 1 GiB)",
-                              "probe_memory", _judge_memory(a), a, time_limit_s=30))
+        a = {"d": 16, "dv": 16, "causal": causal, "seed": 8}
+        runs = [{"n": 256}, {"n": 16384}]
+        tests.append(TestCase(f"no N×N matrix: peak memory measured outside your process at "
+                              f"N=16384 ({'causal' if causal else 'non-causal'}; N×N float32 = "
+                              f"1 GiB)", "probe_run", _judge_memory({**a, "runs": runs}), a,
+                              time_limit_s=30, runs=runs))
     return tests
 
 

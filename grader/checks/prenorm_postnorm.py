@@ -136,23 +136,57 @@ def _judge_identity(args):
     return judge
 
 
-def _judge_grads(args):
+def _loglog_slope(xs, ys) -> float:
+    """Least-squares slope of log y against log x."""
+    lx = [math.log(x) for x in xs]
+    ly = [math.log(y) for y in ys]
+    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
+    return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
+
+
+def _judge_depth(args):
+    depths, seeds = args["depths"], args["seeds"]
+
     def judge(res: ProbeResult) -> Outcome:
         if (bad := _error(res)) is not None:
             return bad
-        pre, post = res.data["pre_ln"], res.data["post_ln"]
-        if not all(math.isfinite(g) for g in pre + post):
-            return Outcome.failed("a gradient norm of the 24-layer stacks is not finite "
-                                  f"(Pre-LN {pre[:3]}…, Post-LN {post[:3]}…)")
-        figures = {"grad_norm_by_layer": {"layers": list(range(1, len(pre) + 1)),
-                                          "pre_ln": [round(g, 4) for g in pre],
-                                          "post_ln": [round(g, 4) for g in post]}}
+        mean = {}
+        for name in ("pre_ln", "post_ln"):
+            per_seed = res.data.get(name)
+            if (not isinstance(per_seed, list) or len(per_seed) != len(seeds)
+                    or any(not isinstance(r, list) or len(r) != len(depths) for r in per_seed)):
+                return Outcome.errored("the gradient measurement came back incomplete")
+            vals = [[float(g) for g in r] for r in per_seed]
+            if not all(math.isfinite(g) and g > 0 for r in vals for g in r):
+                return Outcome.failed(
+                    f"the last layer's gradient norm of a {'Pre' if name == 'pre_ln' else 'Post'}"
+                    f"-LN stack is not a positive finite number (depths {depths}: {vals[0]}) — "
+                    "the blocks must pass gradients to W2 of ff")
+            mean[name] = [sum(col) / len(col) for col in zip(*vals)]
+        pre, post = mean["pre_ln"], mean["post_ln"]
+        s_pre, s_post = _loglog_slope(depths, pre), _loglog_slope(depths, post)
+        figures = {"grad_norm_by_depth": {
+            "depths": list(depths), "pre_ln": [round(g, 4) for g in pre],
+            "post_ln": [round(g, 4) for g in post], "slope_pre_ln": round(s_pre, 2),
+            "slope_post_ln": round(s_post, 2),
+            "what": "‖∂L/∂W2‖ of the last layer at initialisation (Xavier), mean of "
+                    f"{len(seeds)} seeds, against the number of layers L"}}
+
+        def trend(s: float) -> str:
+            slope = f"{s:+.2f}".replace("-", "−")
+            if s <= -0.25:
+                return f"shrinks with depth (log-log slope {slope}; 1/√L is −0.5)"
+            if s >= -0.1:
+                return f"does not shrink with depth (slope {slope})"
+            return f"shrinks a little with depth (slope {slope})"
+
         return Outcome.passed(
-            f"‖∂L/∂W2‖ per layer at initialisation, 24 layers: Pre-LN layer 1 {pre[0]:.3f}, "
-            f"layer 24 {pre[-1]:.3f}; Post-LN layer 1 {post[0]:.3f}, layer 24 {post[-1]:.3f}. "
-            f"Near the output the Post-LN gradients are {post[-1] / pre[-1]:.1f}× larger "
-            f"(Xiong et al. 2020: Pre-LN's are scaled down by about 1/√L through the final "
-            f"LayerNorm, so it trains without warm-up)", **figures)
+            f"measured on stacks of {', '.join(map(str, depths))} of your blocks at "
+            f"initialisation (Xavier, mean of {len(seeds)} seeds): the last layer's ‖∂L/∂W2‖ goes "
+            f"{pre[0]:.3f} → {pre[-1]:.3f} for Pre-LN, which {trend(s_pre)}, and "
+            f"{post[0]:.3f} → {post[-1]:.3f} for Post-LN, which {trend(s_post)}. Xiong et al. "
+            f"2020, Theorem 1: Post-LN's does not shrink with L, Pre-LN's scales like 1/√L",
+            **figures)
 
     return judge
 
@@ -176,10 +210,11 @@ def _tests() -> list[TestCase]:
          "state": _state("PreLNBlock", 16, 2, 24, 50)}
     tests.append(TestCase("Pre-LN residual path: with attn and ff zeroed the block is the identity",
                           "probe_zeroed", _judge_identity(a), a))
-    a = {"n_layers": 24, "d_model": 64, "n_heads": 4, "d_ff": 256, "seed": 0}
-    tests.append(TestCase("gradient norm by layer of 24-layer Pre-LN and Post-LN stacks at "
-                          "initialisation (figure)", "probe_grad_norms", _judge_grads(a), a,
-                          time_limit_s=30))
+    a = {"depths": [2, 4, 8, 16, 32], "d_model": 64, "n_heads": 4, "d_ff": 256,
+         "seeds": [0, 1]}
+    tests.append(TestCase("gradient of the last layer against depth (2 to 32 layers), Pre-LN and "
+                          "Post-LN at initialisation (figure)", "probe_grad_by_depth",
+                          _judge_depth(a), a, time_limit_s=30))
     return tests
 
 

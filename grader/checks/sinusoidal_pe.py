@@ -49,7 +49,9 @@ MISTAKES = [
      "1/base^(2i/d_model), so column 2i+1 must not use (2i+1)/d_model", _column_exponent),
     ("positions are counted from 1: the first row is position p = 0 (sin 0 = 0, cos 0 = 1)",
      lambda n, d, b: _variant(n, d, b, start=1)),
-    ("sin and cos are concatenated ([sin … | cos …]) instead of interleaved: column 2i holds "
+    ("sin and cos are concatenated ([sin … | cos …]) instead of interleaved: the same numbers "
+     "in another column order (tensor2tensor and many libraries write it this way, and a model "
+     "learns either just as well), but this exercise asks for the paper's layout: column 2i holds "
      "sin and column 2i+1 the cos of the same frequency", lambda n, d, b: _variant(n, d, b, layout="concat")),
     ("positions are multiplied by base^(2i/d_model) instead of divided by it: frequencies must "
      "fall from 1 to about 1/base across the pairs", lambda n, d, b: _variant(n, d, b, multiply=True)),

@@ -65,7 +65,12 @@ def _stack_grad_norms(mod, kind, n_layers, d_model, n_heads, d_ff, seed):
     return norms
 
 
-def probe_grad_norms(mod, n_layers, d_model, n_heads, d_ff, seed=0):
-    """‖∂L/∂W2‖ (the second FF linear) of each layer of a fresh stack of each kind."""
-    return {"pre_ln": _stack_grad_norms(mod, "PreLNBlock", n_layers, d_model, n_heads, d_ff, seed),
-            "post_ln": _stack_grad_norms(mod, "PostLNBlock", n_layers, d_model, n_heads, d_ff, seed)}
+def probe_grad_by_depth(mod, depths, d_model, n_heads, d_ff, seeds=(0,)):
+    """‖∂L/∂W2‖ of the LAST layer of fresh stacks of each depth, per seed (Xiong et al. 2020,
+    Theorem 1: at initialisation Post-LN's does not shrink with depth L, Pre-LN's scales like
+    1/√L)."""
+    out = {}
+    for name, kind in (("pre_ln", "PreLNBlock"), ("post_ln", "PostLNBlock")):
+        out[name] = [[_stack_grad_norms(mod, kind, n, d_model, n_heads, d_ff, seed)[-1]
+                      for n in depths] for seed in seeds]
+    return out

@@ -33,8 +33,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lang", choices=["en", "zh", "both"], default="en")
     p.set_defaults(func=cmd_questions)
 
-    p = sub.add_parser("export", help="print all loaded content")
-    p.add_argument("format", choices=["json"], help="output format")
+    p = sub.add_parser(
+        "export", help="all content as JSON, or an Anki package to take along",
+        description="json: print all loaded content as one JSON document. apkg: write an Anki "
+        "package with every flashcard and the twelve questions, English and Chinese as fields, "
+        "the topic as tags; re-importing a newer export updates the notes instead of "
+        "duplicating them.")
+    p.add_argument("format", choices=["json", "apkg"], help="output format")
+    p.add_argument("path", nargs="?", type=Path,
+                   help="apkg only: the file to write (default ./studytool-lecture03.apkg; a "
+                   "folder gets that name inside it)")
     p.set_defaults(func=cmd_export)
 
 
@@ -66,9 +74,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.format == "json" and args.path is not None:
+        raise UsageError("export json prints to standard output; PATH is for export apkg")
     content, problems = load_content()
     for problem in problems:
         print(problem, file=sys.stderr)
+    if args.format == "apkg":
+        from studytool.export import ExportError, export_apkg
+
+        try:
+            result = export_apkg(content, args.path)
+        except ExportError as exc:
+            raise UsageError(str(exc)) from None
+        kinds = ", ".join(f"{n} {kind}" for kind, n in result.by_kind.items())
+        print(f"wrote {result.notes} notes ({kinds}) to {result.path}")
+        print("import it in Anki (File → Import); importing a newer export updates these notes",
+              file=sys.stderr)
+        return 0
     json.dump(content.to_json(), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
     return 0

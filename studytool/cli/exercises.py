@@ -105,7 +105,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 def print_test(ev: dict, out: TextIO | None = None) -> None:
     out = out or sys.stdout
     print(f"  {MARK.get(ev['status'], '?')} {ev['name']}", file=out)
-    if ev["status"] != "pass" and ev.get("message"):
+    if ev.get("message"):  # a failure's cause, or what a passing property check measured
         for line in str(ev["message"]).splitlines():
             print(f"      {line}", file=out)
     out.flush()
@@ -120,10 +120,8 @@ def print_summary(result: dict, output: str = "", out: TextIO | None = None) -> 
     verdict = {"pass": "PASSED", "fail": "FAILED", "error": "ERROR"}[result["status"]]
     print(f"{verdict} {result['exercise']}: {result['passed']}/{result['total']} tests passed "
           f"in {result['duration_s']:.2f} s", file=out)
-    for name, figs in (result.get("figures") or {}).items():
-        shown = {k: v for k, v in figs.items() if k != "max_abs_error"}
-        if shown:
-            print(f"  {name}: " + ", ".join(f"{k}={v}" for k, v in shown.items()), file=out)
+    # figures are data for the TUI's plots (and check --json); each test's message already says
+    # in a sentence what was measured
     out.flush()
 
 

@@ -1,5 +1,5 @@
 # fault: the whole N×N score matrix at once (right values, N² memory)
-# expect: peak memory grew by
+# expect: peak memory measured by the grader outside your process
 import math
 import torch
 
