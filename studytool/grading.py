@@ -204,6 +204,17 @@ class Grader:
                 store.record_exercise_attempt(exercise_id, source, result)
         return result
 
+    def cancel(self) -> None:
+        """Stop a running check now, from any thread, without waiting: the service (and its
+        sandbox) is killed, the waiting ``check`` raises GradingError, and the next call starts
+        a fresh service. (Added for the app's esc; issue 11.)"""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.kill()
+            except OSError:
+                pass
+
 
 class SourceTooLarge(GradingError):
     """The learner's file is larger than the grader reads (checked before reading it)."""

@@ -8,7 +8,9 @@ import subprocess
 import sys
 
 import pytest
-from textual.widgets import OptionList, SelectionList, TextArea
+from textual.widgets import OptionList, TextArea
+
+from studytool.tui.widgets import KeyPoints
 
 from _tui_support import NOW, make_app, make_core, seed_history, settle
 
@@ -27,7 +29,13 @@ SECTIONS = {"1": "TodayScreen", "2": "ReviewScreen", "3": "QuestionsScreen",
 
 def _text(app) -> str:
     """Everything the screen shows, as plain text."""
-    return "\n".join(str(w.render()) for w in app.screen.query("Static"))
+    return "\n".join(str(w.content) for w in app.screen.query("Static"))
+
+
+def _footer(app) -> str:
+    """The labels the footer shows now."""
+    return " ".join(b.binding.description for b in app.screen.active_bindings.values()
+                    if b.binding.show and b.enabled)
 
 
 def _errors(app) -> list[str]:
@@ -128,7 +136,7 @@ async def test_review_suspend_bury_and_session_summary():
         await pilot.press("space", "4")
         await pilot.pause()
         assert screen.current is None
-        assert "Rated 1" in _text(app)
+        assert "Reviewed 1" in _text(app)
 
 
 async def test_review_a_question_with_typed_answer_and_key_points():
@@ -155,14 +163,25 @@ async def test_review_a_question_with_typed_answer_and_key_points():
         await pilot.press("escape", "space")
         await pilot.pause()
         assert screen.revealed
-        points = screen.query_one("#review-points", SelectionList)
+        points = screen.query_one("#review-points", KeyPoints)
         assert app.focused is points
-        await pilot.press("space")  # marks the first key point: the list opens highlighted
+        # the keys are on the screen and in the footer, and they are not the digits
+        assert "space marks" in _text(app)
+        assert "Mark point" in _footer(app)
+        await pilot.press("space")  # marks the first key point
         await pilot.pause()
         assert points.selected == [0]
-        points.select_all()
+        await pilot.press("down", "space", "down", "x", "x")  # x marks too, and unmarks
         await pilot.pause()
-        assert "suggested" in str(screen.query_one("#review-suggest").render())
+        assert points.selected == [0, 1]
+        assert "Recalled 2/" in str(screen.query_one("#review-suggest").content)
+        for _ in range(points.option_count):
+            await pilot.press("down")
+            if points.cursor not in points.marked:
+                await pilot.press("space")
+        await pilot.pause()
+        assert points.selected == list(range(points.option_count))
+        assert "suggested" in str(screen.query_one("#review-suggest").content)
         await pilot.press("3")
         await pilot.pause()
         attempts = core.store.question_attempts(qid)
@@ -189,12 +208,26 @@ async def test_answer_a_question_reveal_and_save():
         assert "q13" in screen.revealed
         shown = _text(app)
         assert "Model answer" in shown and "Misconception checks" in shown
-        points = screen.query_one("#q-points", SelectionList)
+        # the keyboard is on the answer, not on the list: PageDown scrolls the answer
+        detail = screen.query_one("#q-detail")
+        assert app.focused is detail
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert screen.qid == "q13" and detail.scroll_y > 0
+        # the focused pane is marked, the other is not
+        assert detail.styles.border_left[0] == "thick"
+        assert screen.query_one("#q-list").parent.query_one(".side").styles.border_right[0] != "thick"
+        await pilot.press("tab")
+        await pilot.pause()
+        points = screen.query_one("#q-points", KeyPoints)
         assert app.focused is points
-        await pilot.press("space")  # marks the first key point: the list opens highlighted
+        await pilot.press("space")
         await pilot.pause()
         assert points.selected == [0]
-        points.select_all()
+        for _ in range(points.option_count - 1):
+            await pilot.press("down", "space")
+        await pilot.pause()
+        assert points.selected == list(range(points.option_count))
         await pilot.press("s")
         await pilot.pause()
         a = core.store.question_attempts("q13")[-1]
@@ -370,7 +403,7 @@ async def test_start_and_check_an_exercise_with_results_as_they_arrive(grader_se
         assert type(app.screen).__name__ == "FigureScreen"
         await pilot.press("escape", "h")
         await pilot.pause()
-        assert type(app.screen).__name__ == "TextDialog"
+        assert type(app.screen).__name__ == "HintDialog"
     assert not _errors(app)
 
 

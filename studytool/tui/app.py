@@ -9,6 +9,8 @@ subprocess (:mod:`studytool.grading`).
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 import threading
 import logging
 from dataclasses import dataclass, field
@@ -20,11 +22,10 @@ from typing import Any, Callable
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.widgets import TextArea
 
 from studytool.tui import prefs
-from studytool.tui.widgets import SECTIONS, HelpScreen, tr
+from studytool.tui.widgets import SECTIONS, HelpScreen, localize_bindings, tr
 
 log = logging.getLogger("studytool.tui")
 
@@ -80,29 +81,17 @@ def load_core() -> Core:
     return Core(content, problems, store, config, warnings)
 
 
-class StudyCommands(Provider):
-    """Every action of the app in the command palette (ctrl+p)."""
+def _study_commands():
+    """The palette's provider, imported when the palette first opens (not at start-up)."""
+    from studytool.tui.commands import StudyCommands
 
-    def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
-        app: StudyApp = self.app  # type: ignore[assignment]
-        return app.palette_commands(self.screen)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, help_text, callback in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
-
-    async def discover(self) -> Hits:
-        for name, help_text, callback in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
+    return StudyCommands
 
 
 class StudyApp(App):
     TITLE = "studytool"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses may live anywhere
-    COMMANDS = {StudyCommands}
+    COMMANDS = {_study_commands}
     COMMAND_PALETTE_BINDING = "ctrl+p"
     MODES = {mode: _factory(mode) for mode in SCREEN_CLASSES}
     DEFAULT_MODE = "today"
@@ -133,6 +122,8 @@ class StudyApp(App):
     # ------------------------------------------------------------------ start-up
 
     def on_mount(self) -> None:
+        if self.lang != "en":
+            localize_bindings(self, self.lang)
         if self.core is None:
             # after the first frame: loading competes for the GIL and would delay it
             self.call_after_refresh(self.load_core_worker)
@@ -152,29 +143,38 @@ class StudyApp(App):
         assert self.core is not None
         warnings = self.core.warnings
         if warnings:
-            more = f"\n… and {len(warnings) - 1} more" if len(warnings) > 1 else ""
-            self.notify(f"{warnings[0]}{more}\n(`studytool validate` lists them all)",
-                        title=f"{len(warnings)} content problem(s)", severity="warning",
-                        timeout=8, markup=False)
+            lang = self.lang
+            n = len(warnings)
+            more = tr(lang, f"\n… and {n - 1} more", f"\n……还有 {n - 1} 个") if n > 1 else ""
+            self.notify(f"{warnings[0]}{more}\n"
+                        + tr(lang, "(`studytool validate` lists them all)",
+                             "（`studytool validate` 会列出全部）"),
+                        title=tr(lang, f"{n} content problem(s)", f"{n} 个内容问题"),
+                        severity="warning", timeout=8, markup=False)
         screen = self.screen
         if hasattr(screen, "core_ready"):
             screen.core_ready()
 
     def on_worker_state_changed(self, event) -> None:
-        """The one place where a failed worker becomes a message (workers only post results)."""
+        self.report_worker(event)
+
+    def report_worker(self, event) -> None:
+        """The one place where a failed worker becomes a message (workers only post results).
+        Screens forward their workers' state changes here (they do not bubble)."""
         from textual.worker import WorkerState
 
         if event.state == WorkerState.ERROR:
             err = event.worker.error
-            self.notify(f"{type(err).__name__}: {err}", title="Error", severity="error",
-                        timeout=10)
+            self.notify(f"{type(err).__name__}: {err}", title=tr(self.lang, "Error", "出错了"),
+                        severity="error", timeout=10, markup=False)
 
     async def on_unmount(self) -> None:
         if self.grader is not None and self._own_grader:
-            try:
-                self.grader.close()
-            except Exception:  # noqa: BLE001
-                pass
+            # Never wait for the grading service here: quitting must be instant. Its close runs
+            # in a daemon thread; if the process exits first, the service reads EOF on its stdin
+            # and exits by itself (it and its sandbox never outlive the app).
+            threading.Thread(target=self._close_grader, args=(self.grader,), daemon=True,
+                             name="grader-close").start()
         if self.core is not None and self.core.store is not None:
             try:
                 self.core.store.close()
@@ -182,6 +182,13 @@ class StudyApp(App):
                 pass
 
     # ------------------------------------------------------------------ grading
+
+    @staticmethod
+    def _close_grader(grader) -> None:
+        try:
+            grader.close()
+        except Exception:  # noqa: BLE001 - shutting down anyway
+            pass
 
     def get_grader(self) -> Any:
         """The warm grading client (a subprocess; torch lives there). Safe from any thread."""
@@ -234,13 +241,15 @@ class StudyApp(App):
         try:
             prefs.save_lang(self.lang)
         except OSError as exc:
-            self.notify(f"could not remember the language: {exc}", severity="warning")
+            self.notify(tr(self.lang, f"could not remember the language: {exc}",
+                           f"无法记住语言设置：{exc}"), severity="warning", markup=False)
         self.update_lang_binding()
         screen = self.screen
         if hasattr(screen, "language_changed"):
             screen.language_changed()
 
     def update_lang_binding(self) -> None:
+        localize_bindings(self, self.lang)
         self.refresh_bindings()
 
     def action_help(self) -> None:
@@ -289,13 +298,91 @@ class StudyApp(App):
             out.extend(screen.palette_commands())
         return out
 
+    def search_content(self, query: str) -> list[tuple[float, str, str, Callable[[], Any]]]:
+        """Content whose id, title or text holds every word of ``query`` (either language):
+        "q17" finds the question and what links to it; "flash" the question, insight, cards and
+        exercise about FlashAttention. Each hit opens the item."""
+        words = query.lower().split()
+        core = self.core
+        if not words or core is None:
+            return []
+        lang = self.lang
+        content = core.content
+        out: list[tuple[float, str, str, Callable[[], Any]]] = []
+
+        def consider(name: str, kind: str, hay: list[str], links: tuple[str, ...], action) -> None:
+            text = " ".join([name, *hay]).lower()
+            linked = " ".join(links).lower()
+            if not all(w in text or w in linked.split() for w in words):
+                return
+            in_name = all(w in name.lower() for w in words)
+            score = 0.9 if in_name else (0.6 if all(w in text for w in words) else 0.4)
+            out.append((score, name, kind, action))
+
+        for q in content.questions:
+            consider(f"Q{q.number} {q.title.get(lang)}", tr(lang, "question", "问题"),
+                     [q.id, q.title.en, q.title.zh, q.question.en, q.question.zh],
+                     q.insights + q.exercises, partial(self.goto, "questions", q.id))
+        for i in content.insights:
+            consider(tr(lang, f"Insight {i.number}: ", f"要点 {i.number}：") + i.title.get(lang),
+                     tr(lang, "insight", "要点"),
+                     [i.id, i.title.en, i.title.zh, i.explanation.en, i.explanation.zh,
+                      i.formula or ""], i.questions,
+                     partial(self.goto, "insights", i.id))
+        for e in content.exercises:
+            consider(tr(lang, f"Exercise {e.order}: ", f"练习 {e.order}：") + e.title.get(lang),
+                     tr(lang, "exercise", "练习") + f" · {e.id}",
+                     [e.id, e.title.en, e.title.zh], e.questions + e.checklist,
+                     partial(self.goto, "exercises", e.id))
+        for c in content.checklist:
+            consider(tr(lang, f"Checklist {c.id}: ", f"清单 {c.id}：") + c.text.get(lang),
+                     tr(lang, "checklist", "清单"), [c.id, c.text.en, c.text.zh],
+                     c.questions + c.exercises,
+                     partial(self.goto, "checklist", c.id))
+        for card in content.cards:
+            front = " ".join(card.prompt(lang).split())
+            name = tr(lang, "Card: ", "卡片：") + (front if len(front) <= 70 else front[:69] + "…")
+            consider(name, tr(lang, "card", "卡片") + f" · {card.id}",
+                     [card.id, card.prompt("en"), card.prompt("zh"), card.reveal("en"),
+                      card.reveal("zh")], card.questions + card.insights,
+                     partial(self.show_card, card.id))
+        out.sort(key=lambda h: -h[0])
+        return out[:60]
+
+    def show_card(self, card_id: str) -> None:
+        """A card from the palette: its front and back (and what it belongs to)."""
+        from studytool.tui.widgets import TextDialog
+
+        card = self.core.content.item(card_id)
+        lang = self.lang
+        body = f"{card.prompt(lang)}\n\n{'─' * 20}\n{card.reveal(lang)}"
+        links = [f"Q{self.core.content.item(q).number}" for q in card.questions
+                 if self.core.content.item(q) is not None]
+        if links:
+            body += tr(lang, "\n\nQuestions: ", "\n\n问题：") + ", ".join(links)
+        self.push_screen(TextDialog(tr(lang, f"Card {card.id}", f"卡片 {card.id}"), body, lang=lang))
+
     def get_system_commands(self, screen):  # keep the theme switcher & co. out of the way
         yield from ()
 
 
-def run_app() -> int:
+def run_app(app: StudyApp | None = None, *, headless: bool = False) -> int:
+    """Run the app; when it quits, leave at once.
+
+    Every write is already committed (one transaction per logical write, synchronous=FULL), so
+    the interpreter's teardown (joining idle worker threads, clearing modules) has nothing left
+    to save; skipping it takes ctrl+q to the shell prompt in well under 0.3 s. The grading
+    service reads EOF on its stdin when this process is gone, and exits with its sandbox.
+    """
+    app = app or StudyApp()
     try:
-        StudyApp().run()
+        app.run(headless=headless)
+        code = app.return_code or 0
     except KeyboardInterrupt:
-        return 130
-    return 0
+        code = 130
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)

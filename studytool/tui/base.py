@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, TextArea
 
@@ -28,8 +29,9 @@ def guarded(fn: F) -> F:
             return fn(self, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - shown to the learner, the app keeps running
             log.exception("action failed")
-            self.app.notify(f"{type(exc).__name__}: {exc}", title="Error", severity="error",
-                            timeout=8)
+            zh = getattr(self.app, "lang", "en") == "zh"
+            self.app.notify(f"{type(exc).__name__}: {exc}", title="出错了" if zh else "Error",
+                            severity="error", timeout=8, markup=False)
             return None
 
     return wrapper  # type: ignore[return-value]
@@ -48,11 +50,14 @@ class Section(Screen):
 
     SECTION = ""
     HELP = ("", "")  # what this section is for (en, zh)
+    # `?` first in every footer: at 80 columns the footer may not hold every key, `?` lists them
+    BINDINGS = [Binding("question_mark", "app.help", "Help")]
 
     def compose(self) -> ComposeResult:
         yield SectionBar(self.SECTION, id="section-bar")
         yield from self.body()
-        yield Footer(compact=True)
+        # the palette is listed by `?`; its footer entry would take the room of the section's keys
+        yield Footer(compact=True, show_command_palette=False)
 
     def body(self) -> ComposeResult:
         yield from ()
@@ -76,7 +81,21 @@ class Section(Screen):
 
     # -- life cycle
 
+    _bindings_lang = "en"  # BINDINGS are written in English
+
+    def localize(self) -> None:
+        """Key labels in the learner's language (only when it changed: each change rebuilds
+        the footer)."""
+        from studytool.tui.widgets import localize_tree
+
+        if self._bindings_lang == self.lang:
+            return
+        localize_tree(self, self.lang)
+        self._bindings_lang = self.lang
+        self.refresh_bindings()
+
     def on_mount(self) -> None:
+        self.localize()
         if not self.study.cursor_blink:  # tests and snapshots: a steady cursor
             for area in self.query(TextArea):
                 area.cursor_blink = False
@@ -85,6 +104,7 @@ class Section(Screen):
             self.reload()
 
     def on_screen_resume(self) -> None:
+        self.localize()
         self.update_bar()
         if self.core is not None:
             self.reload()
@@ -100,7 +120,44 @@ class Section(Screen):
     def load(self) -> None:
         """Fill the screen from the core (called when shown, and after the language changes)."""
 
+    # -- screens whose numbers take a while compute them in a thread worker (never on the
+    #    event loop); the result comes back as a call on the UI thread. A failure becomes the
+    #    app's one error notification (StudyApp.on_worker_state_changed).
+
+    def compute(self) -> Any:
+        """The numbers of this screen (runs in a thread: read the core, touch no widget)."""
+        return None
+
+    def fill(self, data: Any) -> None:
+        """Show what compute() returned (UI thread)."""
+
+    # worker groups whose failure this screen leaves to the app's one notification (a screen
+    # that reports its own workers' failures leaves them out)
+    REPORT_ERRORS: tuple[str, ...] = ("compute-",)
+
+    def on_worker_state_changed(self, event) -> None:
+        if (event.worker.group or "").startswith(self.REPORT_ERRORS):
+            self.study.report_worker(event)  # a failure: the app's one error notification
+
+    _generation = 0
+
+    def compute_in_worker(self) -> None:
+        self._generation += 1
+        self.run_worker(functools.partial(self._compute, self._generation), thread=True,
+                        exclusive=True, group=f"compute-{self.SECTION}", exit_on_error=False)
+
+    def _compute(self, generation: int) -> None:
+        data = self.compute()
+        self.app.call_from_thread(self._filled, data, generation)
+
+    def _filled(self, data: Any, generation: int) -> None:
+        # only the latest computation is drawn (an older one may finish after it)
+        if self.is_attached and generation == self._generation:
+            guarded(type(self).fill)(self, data)
+            self.refresh_bindings()
+
     def language_changed(self) -> None:
+        self.localize()
         self.update_bar()
         if self.core is not None:
             self.reload()
@@ -136,7 +193,8 @@ class Section(Screen):
             if b.action in seen:
                 continue
             seen.add(b.action)
-            name = f"{self.section_label()}: {b.description}"
+            name = self.t(f"{self.section_label()}: {b.description}",
+                          f"{self.section_label()}：{b.description}")
             out.append((name, f"key {self.app.get_key_display(b)}",
                         functools.partial(self.run_action, b.action)))
         out.extend(self.extra_commands())

@@ -10,6 +10,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from studytool.tui.base import Section, guarded
+from studytool.tui.wrapping import Wrapped
 
 GROUPS = {"theory": ("Theory", "理论"), "programming": ("Programming", "编程"),
           "systems": ("Systems thinking", "系统思维")}
@@ -51,24 +52,35 @@ class ChecklistScreen(Section):
             t.append("[x] " if s.done else "[ ] ", style="bold green" if s.done else "bold")
             t.append(f"{s.item.id}  ", style="dim")
             t.append(s.item.text.get(lang))
+            evidence = [self._fact(e) for e in s.evidence]
+            missing = [self._fact(e) for e in s.missing]
             if s.source == "evidence":
                 t.append(self.t("\n      ✓ auto: ", "\n      ✓ 自动："), style="green")
-                t.append("; ".join(s.evidence), style="green")
+                t.append(self.t("; ", "；").join(evidence), style="green")
             elif s.evidence and s.missing:
                 t.append(self.t("\n      evidence: ", "\n      证据："), style="dim")
-                t.append("; ".join(s.evidence) + self.t(f" · missing: ", " · 缺少：")
-                         + "; ".join(s.missing), style="dim")
+                t.append(self.t("; ", "；").join(evidence) + self.t(" · missing: ", " · 缺少：")
+                         + self.t("; ", "；").join(missing), style="dim")
             elif s.source == "unticked" and s.evidence:
                 t.append(self.t("\n      (unticked by you)", "\n      （你取消了勾选）"), style="dim")
-            options.append(Option(t, id=s.item.id))
+            # a wrapped line stays under the text, not under the box
+            options.append(Option(Wrapped(t, indent=4 + len(s.item.id) + 2), id=s.item.id))
         ol.add_options(options)
         ol.highlighted = keep if keep is not None else 1
         done = sum(1 for s in status if s.done)
-        self.query_one("#c-summary", Static).update(RichText.assemble(
+        self.query_one("#c-summary", Static).update(RichText.assemble(  # one line: no_wrap below
             (self.t(f"{done}/{len(status)} done", f"已完成 {done}/{len(status)}"), "bold"),
             (self.t("   space tick/untick · o open the linked question or exercise",
                     "   空格 勾选/取消 · o 打开关联的问题或练习"), "dim")))
         ol.focus()
+
+    def _fact(self, fact: str) -> str:
+        """An evidence fact of the core in the learner's language (the CLI's words)."""
+        if self.lang != "zh":
+            return fact
+        from studytool.cli.progress import _evidence_zh
+
+        return _evidence_zh(fact)
 
     def select_item(self, item_id: str) -> None:
         ol = self.query_one("#c-list", OptionList)

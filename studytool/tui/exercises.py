@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from rich.text import Text as RichText
@@ -20,32 +21,41 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Markdown, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from studytool.tui.base import Section, guarded
+from studytool.tui.wrapping import Wrapped
 
-STATUS_MARK = {"passed": ("✓", "green"), "failing": ("✗", "red"), "started": ("…", "yellow"),
-               "not started": ("·", "grey62")}
+STATUS_MARK = {"passed": ("✓", "green"), "failing": ("✗", "red"), "started": ("◐", "yellow"),
+               "not started": ("○", "grey62")}
 
 
 class ExercisesScreen(Section):
     SECTION = "exercises"
     HELP = ("s starts the exercise (copies the starter into your workspace), e opens it in "
-            "$EDITOR, c checks it, w regrades on every save, h shows the next hint, o the "
-            "solution once you passed, g the figure.",
-            "s 开始练习（把起始文件复制到你的工作区），e 用 $EDITOR 打开，c 检查，w 每次保存时自动重新评分，"
-            "h 显示下一个提示，o 通过后查看参考答案，g 显示图示。")
+            "$EDITOR, c checks it (esc cancels a running check), w regrades on every save, "
+            "h shows the next hint (the one for the test that failed first), o the solution "
+            "once you passed, n the next exercise, g the figure, d folds the description "
+            "away or back after a check.",
+            "s 开始练习（把起始文件复制到你的工作区），e 用 $EDITOR 打开，c 检查（esc 取消正在运行的检查），"
+            "w 每次保存时自动重新评分，h 显示下一个提示（先给出针对失败测试的提示），o 通过后查看参考答案，"
+            "n 下一个练习，g 显示图示，d 在检查后折叠或展开题目说明。")
     BINDINGS = [
         Binding("s", "start", "Start"),
         Binding("e", "edit", "Edit"),
         Binding("c", "check", "Check"),
+        Binding("escape", "cancel_check", "Cancel check"),
+        Binding("n", "next_exercise", "Next exercise"),
         Binding("h", "hint", "Hint"),
-        Binding("w", "watch", "Watch"),
-        Binding("g", "figure", "Figure"),
         Binding("o", "solution", "Solution"),
+        Binding("g", "figure", "Figure"),
+        Binding("d", "description", "Description", show=False),
+        Binding("w", "watch", "Watch", show=False),
     ]
+
+    REPORT_ERRORS = ("compute-", "grade", "watch")
 
     def __init__(self) -> None:
         super().__init__()
@@ -55,16 +65,21 @@ class ExercisesScreen(Section):
         self.checking: str | None = None
         self.watching: str | None = None
         self._watch_stop: threading.Event | None = None
+        self.note: str = ""  # a one-line message in the status line (never over the results)
+        self.unfold: set[str] = set()  # exercises whose description is shown beside results
+        self._cancelling: str | None = None
 
     def body(self) -> ComposeResult:
         with Horizontal(classes="split"):
             yield OptionList(id="x-list", classes="side")
-            with Vertical(classes="main"):
+            with Vertical(id="x-main", classes="main"):
                 with VerticalScroll(id="x-prompt-scroll"):
-                    yield Markdown(id="x-prompt")
+                    yield Static(id="x-prompt")
+                yield Static(id="x-fold")
                 yield Static(id="x-status")
                 with VerticalScroll(id="x-results-scroll"):
                     yield Static(id="x-results")
+                    yield Horizontal(id="x-figure")
 
     # ------------------------------------------------------------------ the core calls
 
@@ -104,7 +119,7 @@ class ExercisesScreen(Section):
             t.append(f"{e.order}. {e.title.get(self.lang)}")
             if e.best and st != "passed":
                 t.append(f" {e.best['passed']}/{e.best['total']}", style="dim")
-            ol.add_option(Option(t, id=e.id))
+            ol.add_option(Option(Wrapped(t, indent=2 + len(f"{e.order}. ")), id=e.id))
         if not exercises:
             self.query_one("#x-status", Static).update(self.t("No exercises installed.",
                                                               "没有安装练习。"))
@@ -135,11 +150,23 @@ class ExercisesScreen(Section):
         if self.eid is None or self.core is None:
             return
         ex = self._meta(self.eid)
-        self.query_one("#x-prompt", Markdown).update(ex.prompt(self.lang))
-        self.query_one("#x-prompt-scroll", VerticalScroll).scroll_home(animate=False)
+        if getattr(self, "_prompt_shown", None) != (ex.id, self.lang):
+            self._prompt_shown = (ex.id, self.lang)
+            from studytool.tui.mdtext import markdown_blocks
+
+            self.query_one("#x-prompt", Static).update(markdown_blocks(ex.prompt(self.lang)))
+            self.query_one("#x-prompt-scroll", VerticalScroll).scroll_home(animate=False)
         self._show_status()
         self._show_results()
         self.refresh_bindings()
+
+    def _fold(self, has_results: bool) -> None:
+        """After a check the results get the room and the description folds away (d unfolds)."""
+        folded = has_results and self.eid not in self.unfold
+        self.query_one("#x-main").set_class(folded, "-results")
+        self.query_one("#x-fold", Static).update(RichText(
+            self.t("▸ description folded — d shows it", "▸ 题目说明已折叠——按 d 展开"),
+            style="dim italic"))
 
     def _show_status(self) -> None:
         ex = self._meta(self.eid)
@@ -158,10 +185,28 @@ class ExercisesScreen(Section):
                      style="bold yellow")
         if self.watching == ex.id:
             t.append(self.t(" · watching for saves", " · 正在监视保存"), style="bold magenta")
-        path = self._path(ex.id)
-        if path.exists():
-            t.append(f" · {path}", style="dim")
+        if self.checking == ex.id:
+            t.append(self.t(" · esc cancels", " · esc 取消"), style="dim")
+        elif self.note:
+            t.append(" · " + self.note, style="bold")
         self.query_one("#x-status", Static).update(t)
+
+    def _result(self, eid: str) -> dict | None:
+        """The last result of ``eid``: this session's, or the stored last attempt."""
+        result = self.results.get(eid)
+        if result is None:
+            attempts = self.core.store.exercise_attempts(eid)
+            if attempts:
+                a = attempts[-1]
+                result = {"status": a.status, "passed": a.passed, "total": a.total,
+                          "tests": a.tests, "duration_s": a.duration_s}
+        return result
+
+    def _failing(self, eid: str) -> list[str]:
+        result = None if self.checking == eid else self._result(eid)
+        if not result or result.get("status") == "pass":
+            return []
+        return [str(t.get("name")) for t in result.get("tests") or [] if t.get("status") != "pass"]
 
     def _show_results(self) -> None:
         eid = self.eid
@@ -170,31 +215,74 @@ class ExercisesScreen(Section):
             tests = self.live.get(eid, [])
             result = None
         else:
-            result = self.results.get(eid)
-            if result is None:
-                attempts = self.core.store.exercise_attempts(eid)
-                if attempts:
-                    a = attempts[-1]
-                    result = {"status": a.status, "passed": a.passed, "total": a.total,
-                              "tests": a.tests, "duration_s": a.duration_s}
+            result = self._result(eid)
             tests = result["tests"] if result else []
         if result is None and not tests and self.checking != eid:
-            t.append(self.t("No results yet — s start, e edit, c check.",
-                            "还没有结果——s 开始，e 编辑，c 检查。"), style="dim")
-        for test in tests:
-            ok = test.get("status") == "pass"
-            t.append("✓ " if ok else ("✗ " if test.get("status") == "fail" else "! "),
-                     style="bold green" if ok else "bold red")
-            t.append(str(test.get("name", "")))
-            if not ok and test.get("message"):
-                t.append("\n    " + str(test["message"]).replace("\n", "\n    "), style="red")
-            t.append("\n")
+            path = self._path(eid)
+            if path.exists():
+                t.append(self.t(f"No results yet — e edits {path}, c checks it.",
+                                f"还没有结果——e 编辑 {path}，c 检查。"), style="dim")
+            else:
+                t.append(self.t("No results yet — s starts the exercise.",
+                                "还没有结果——按 s 开始练习。"), style="dim")
+        blocks: list = []
         if result is not None:
             colour = "green" if result["status"] == "pass" else "red"
-            t.append(self.t(f"{result['passed']}/{result['total']} passed",
-                            f"通过 {result['passed']}/{result['total']}"), style=f"bold {colour}")
-            t.append(f" · {float(result.get('duration_s') or 0):.2f} s", style="dim")
-        self.query_one("#x-results", Static).update(t)
+            head = RichText()
+            head.append(self.t(f"{result['passed']}/{result['total']} passed",
+                               f"通过 {result['passed']}/{result['total']}"), style=f"bold {colour}")
+            head.append(f" · {float(result.get('duration_s') or 0):.2f} s", style="dim")
+            if result["status"] == "pass" and self._next_id() is not None:
+                head.append(self.t(" · n: next exercise", " · n：下一个练习"), style="bold")
+            blocks.append(head)
+        # failing tests first: they are what the learner has to read
+        for test in sorted(tests, key=lambda x: x.get("status") == "pass"):
+            ok = test.get("status") == "pass"
+            line = RichText()
+            line.append("✓ " if ok else ("✗ " if test.get("status") == "fail" else "! "),
+                        style="bold green" if ok else "bold red")
+            line.append(str(test.get("name", "")))
+            blocks.append(Wrapped(line, indent=2))
+            if not ok and test.get("message"):
+                msg = RichText(str(test["message"]), style="red")
+                blocks.append(Wrapped(RichText("    ") + msg, indent=4))
+        if not blocks:
+            blocks.append(t)
+        elif t.plain:
+            blocks.insert(0, t)
+        from studytool.tui.wrapping import Stack
+
+        self.query_one("#x-results", Static).update(Stack(blocks))
+        self._fold(result is not None or self.checking == eid)
+        self._show_figure(result)
+
+    def _show_figure(self, result: dict | None) -> None:
+        """After a failed check, the exercise's figure: the learner's output beside the reference."""
+        from studytool.tui.figures import figure, figures_for, learner_panel
+        from studytool.tui.widgets import Heatmap
+
+        box = self.query_one("#x-figure", Horizontal)
+        key = (self.eid, id(result), self.size.width)
+        if getattr(self, "_figure_key", None) == key:
+            return
+        self._figure_key = key
+        box.remove_children()
+        if not result or result.get("status") == "pass":
+            return
+        kinds = figures_for(self.core.content, self.eid)
+        if not kinds:
+            return
+        from studytool.tui.widgets import localized_panel
+
+        ref = figure(kinds[0])
+        panels = [ref.panels[0]]
+        mine = learner_panel(result, kinds[0])
+        if mine is not None:
+            panels = [replace(ref.panels[0], title="reference"), mine]
+        panels = [localized_panel(p, self.lang) for p in panels]
+        width = max(8, (box.size.width or (self.size.width - 34)) // len(panels) - 2)
+        box.mount_all([Heatmap(p, max_cols=width, max_rows=2 * width, classes="figure-panel")
+                       for p in panels])
 
     # ------------------------------------------------------------------ actions
 
@@ -204,6 +292,8 @@ class ExercisesScreen(Section):
         started = self._path(self.eid).exists()
         if action == "start":
             return not started  # starting again keeps the work: nothing to offer
+        if action == "cancel_check":
+            return self.checking is not None
         if action in ("edit", "check", "watch"):
             if action == "check" and self.checking == self.eid:
                 return None  # shown, but disabled while a check runs
@@ -214,20 +304,33 @@ class ExercisesScreen(Section):
             return bool(figures_for(self.core.content, self.eid))
         if action == "solution":
             return self._ws().has_passed(self.eid, self.core.store)
+        if action == "next_exercise":
+            return self._ws().has_passed(self.eid, self.core.store) and self._next_id() is not None
+        if action == "description":
+            return self._result(self.eid) is not None
         if action == "hint":
             return bool(self._meta(self.eid).hints)
         return True
 
+    def _next_id(self) -> str | None:
+        """The exercise after this one that is not passed yet (rustlings' order), else the next."""
+        order = sorted(self._statuses().values(), key=lambda e: e.order)
+        ids = [e.id for e in order]
+        if self.eid not in ids or len(ids) < 2:
+            return None
+        k = ids.index(self.eid)
+        after = order[k + 1:] + order[:k]
+        return next((e.id for e in after if e.status != "passed"), None)
+
     @guarded
     def action_start(self) -> None:
         path, copied = self._ws().start(self.eid)
-        if copied:
-            self.notify(self.t(f"Started: {path} — e edits it, c checks it",
-                               f"已开始：{path} — e 编辑，c 检查"))
-        else:
+        self.note = self.t("e edits, c checks", "e 编辑，c 检查")
+        if not copied:
             self.notify(self.t(f"Already started (your work is kept): {path}",
                                f"已经开始（保留你的代码）：{path}"))
         self.load()
+        self.refresh_bindings()  # e and c are offered at once
 
     @guarded
     def action_edit(self) -> None:
@@ -249,7 +352,9 @@ class ExercisesScreen(Section):
             return
         self.refresh()
         if self.watching != self.eid:
-            self.notify(self.t("Saved? Press c to check.", "保存了吗？按 c 检查。"))
+            # in the status line: a toast would cover the results
+            self.note = self.t("Saved? Press c to check.", "保存了吗？按 c 检查。")
+            self._show_status()
 
     def action_check(self) -> None:
         if self.eid is not None:
@@ -265,8 +370,10 @@ class ExercisesScreen(Section):
                         severity="warning")
             return
         self.checking = eid
+        self.note = ""
         self.live[eid] = []
         self.results.pop(eid, None)
+        self.unfold.discard(eid)
         if self.eid == eid:
             self._show_status()
             self._show_results()
@@ -275,12 +382,19 @@ class ExercisesScreen(Section):
 
     @work(thread=True, exclusive=True, group="grade", exit_on_error=False)
     def grade(self, eid: str, path: Path) -> dict:
+        from studytool.grading import GradingError
+
         grader = self.study.get_grader()
 
         def on_test(ev: dict) -> None:
             self.app.call_from_thread(self._test_arrived, eid, ev)
 
-        return grader.check(eid, path, on_test=on_test)
+        try:
+            return grader.check(eid, path, on_test=on_test)
+        except GradingError:
+            if self._cancelling == eid:  # esc: the service was stopped on purpose
+                return {"exercise": eid, "status": "cancelled"}
+            raise
 
     def _test_arrived(self, eid: str, ev: dict) -> None:
         self.live.setdefault(eid, []).append(ev)
@@ -288,39 +402,129 @@ class ExercisesScreen(Section):
             self._show_status()
             self._show_results()
 
+    def action_cancel_check(self) -> None:
+        """esc while a check runs: stop it (the grading service restarts on the next check)."""
+        eid = self.checking
+        if eid is None:
+            return
+        self._cancelling = eid
+        grader = self.study.grader
+        if grader is not None and hasattr(grader, "cancel"):
+            threading.Thread(target=grader.cancel, daemon=True).start()
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # (Section.on_worker_state_changed also runs: Textual calls each class's handler)
         if event.worker.group != "grade":
             return
         if event.state == WorkerState.SUCCESS:
             result = event.worker.result
             eid = result.get("exercise", self.checking)
-            self.results[eid] = result
             self.checking = None
+            self._cancelling = None
+            if result.get("status") == "cancelled":
+                self.live.pop(eid, None)
+                self.note = self.t("check cancelled", "检查已取消")
+                self.notify(self.t("Check cancelled.", "检查已取消。"), title=eid)
+                self.load()
+                return
+            self.results[eid] = result
             if result["status"] == "pass":
-                self.notify(self.t(f"All {result['total']} tests passed!",
-                                   f"全部 {result['total']} 项测试通过！"), title=eid)
+                self._passed(eid, result)
             self.load()
         elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
             # the app turns the error itself into a notification
             self.checking = None
+            self._cancelling = None
             if self.eid is not None:
                 self._show_status()
                 self._show_results()
             self.refresh_bindings()
 
+    def _passed(self, eid: str, result: dict) -> None:
+        """A pass: say so, name the checklist item it ticked, and offer the next exercise."""
+        from studytool.checklist import checklist_status
+
+        meta = self._meta(eid)
+        ticked = []
+        try:
+            done = {s.item.id: s for s in checklist_status(self.core.store, self.core.content)}
+            for cid in meta.checklist:
+                st = done.get(cid)
+                if st is not None and st.done:
+                    ticked.append(f"{cid} “{st.item.text.get(self.lang)}”")
+        except Exception:  # noqa: BLE001 - the message is a courtesy
+            pass
+        msg = self.t(f"All {result['total']} tests passed!", f"全部 {result['total']} 项测试通过！")
+        if ticked:
+            msg += self.t(" Checklist ticked: ", "已勾选清单：") + self.t("; ", "；").join(ticked)
+        if self._next_id() is not None:
+            msg += self.t("\nn opens the next exercise.", "\n按 n 打开下一个练习。")
+        ids = [c.split()[0] for c in ticked]
+        self.note = (self.t(f"checklist ticked: {', '.join(ids)}", f"已勾选清单 {'、'.join(ids)}")
+                     if ids else "")
+        self.notify(msg, title=eid, timeout=6)
+
+    def action_next_exercise(self) -> None:
+        nxt = self._next_id()
+        if nxt is not None:
+            self.note = ""
+            self.select_item(nxt)
+            self.query_one("#x-list", OptionList).focus()
+
+    def action_description(self) -> None:
+        if self.eid in self.unfold:
+            self.unfold.discard(self.eid)
+        else:
+            self.unfold.add(self.eid)
+        self._show_results()
+
+    def _hint_list(self) -> list:
+        """The hints in the order they help now: those for the tests that failed first."""
+        from studytool import content as content_mod
+
+        meta = self._meta(self.eid)
+        failing = self._failing(self.eid)
+        fn = getattr(content_mod, "hints_for_failure", None)
+        if fn is not None:
+            return list(fn(meta, failing))
+        return list(meta.hints)
+
+    def _hint_body(self, hints: list, shown: int) -> tuple[str, str, str]:
+        lines = [f"{n}. {h.get(self.lang)}" for n, h in enumerate(hints[:shown], 1)]
+        more = len(hints) - shown
+        keys = self.t("esc close", "esc 关闭")
+        if more:
+            keys = self.t(f"h next hint ({more} more) · esc close",
+                          f"h 下一个提示（还有 {more} 个）· esc 关闭")
+        if self._failing(self.eid) and shown:
+            lines.insert(0, self.t(f"For the failing test {self._failing(self.eid)[0]}:",
+                                   f"针对未通过的测试 {self._failing(self.eid)[0]}："))
+        return (self.t(f"Hints ({shown}/{len(hints)})", f"提示（{shown}/{len(hints)}）"),
+                "\n\n".join(lines), keys)
+
     @guarded
     def action_hint(self) -> None:
-        from studytool.tui.widgets import TextDialog
+        """The hints seen so far; the first one if none was. A hint counts only once it is shown:
+        `h` in the dialog shows (and counts) the next."""
+        from studytool.tui.widgets import HintDialog
 
-        ex = self._meta(self.eid)
-        shown, total, _text = self._ws().next_hint(ex.id, self.core.store)
-        lines = [f"{n}. {h.get(self.lang)}" for n, h in enumerate(ex.hints[:shown], 1)]
-        more = total - shown
-        if more:
-            lines.append(self.t(f"\n({more} more — press h again)", f"\n（还有 {more} 个——再按 h）"))
-        self.app.push_screen(TextDialog(self.t(f"Hints ({shown}/{len(ex.hints)})",
-                                               f"提示（{shown}/{len(ex.hints)}）"),
-                                        "\n\n".join(lines)))
+        eid = self.eid
+        store = self.core.store
+        hints = self._hint_list()
+        if not hints:
+            return
+        shown = min(store.hints_shown(eid), len(hints))
+        if shown == 0:
+            shown = min(store.bump_hint(eid), len(hints))
+
+        def next_hint():
+            n = min(store.hints_shown(eid), len(hints))
+            if n < len(hints):
+                n = min(store.bump_hint(eid), len(hints))
+            return self._hint_body(hints, n)
+
+        self.app.push_screen(HintDialog(*self._hint_body(hints, shown)[:2], next_hint,
+                                        lang=self.lang, keys=self._hint_body(hints, shown)[2]))
 
     @guarded
     def action_solution(self) -> None:
@@ -331,7 +535,8 @@ class ExercisesScreen(Section):
             return
         text = self._ws().solution_source(self.eid)
         self.app.push_screen(TextDialog(self.t("Reference solution", "参考答案"),
-                                        f"```python\n{text}\n```", markdown=True))
+                                        f"```python\n{text}\n```", markdown=True,
+                                        lang=self.lang))
 
     def action_figure(self) -> None:
         from studytool.tui.figures import figure, figures_for, learner_panel

@@ -11,6 +11,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from studytool.tui.base import Section
+from studytool.tui.wrapping import Wrapped
 
 
 class InsightsScreen(Section):
@@ -38,8 +39,8 @@ class InsightsScreen(Section):
         ol = self.query_one("#i-list", OptionList)
         keep = ol.highlighted
         ol.clear_options()
-        ol.add_options([Option(f"{i.number:>2}. {i.title.get(self.lang)}", id=i.id)
-                        for i in self.core.content.insights])
+        ol.add_options([Option(Wrapped(f"{i.number:>2}. {i.title.get(self.lang)}", indent=4),
+                               id=i.id) for i in self.core.content.insights])
         ol.highlighted = keep if keep is not None else 0
         if self.iid is None and self.core.content.insights:
             self.iid = self.core.content.insights[0].id
@@ -85,7 +86,7 @@ class InsightsScreen(Section):
         if i.cards:
             t.append(self.t(f"Cards: {len(i.cards)}", f"卡片：{len(i.cards)} 张"), style="bold")
             t.append(self.t("  (c)\n", "（c）\n"), style="dim")
-        self.query_one("#i-text", Static).update(t)
+        self.query_one("#i-text", Static).update(Wrapped(t))
         self.query_one("#i-detail", VerticalScroll).scroll_home(animate=False)
         self.refresh_bindings()
 
@@ -123,7 +124,8 @@ class InsightsScreen(Section):
                 continue
             lines.append(f"▸ {c.prompt(lang)}\n  {c.reveal(lang)}\n")
         self.app.push_screen(TextDialog(self.t(f"Cards of insight {i.number}",
-                                               f"要点 {i.number} 的卡片"), "\n".join(lines)))
+                                               f"要点 {i.number} 的卡片"), "\n".join(lines),
+                                        lang=lang))
 
     def action_figure(self) -> None:
         from studytool.tui.figures import figure, figures_for

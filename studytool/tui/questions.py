@@ -7,20 +7,24 @@ from rich.text import Text as RichText
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import OptionList, SelectionList, Static, TextArea
+from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.option_list import Option
-from textual.widgets.selection_list import Selection
 
-from studytool.tui.base import Section, focus_list, guarded
+from studytool.tui.base import Section, guarded
+from studytool.tui.widgets import KeyPoints
+from studytool.tui.wrapping import Wrapped
 
 
 class QuestionsScreen(Section):
     SECTION = "questions"
     HELP = ("Pick a question (enter), write your answer (esc when done), reveal the model answer "
-            "(r), mark the key points you recalled (space) and save (s). i / e open the linked "
-            "insight / exercise, g its figure.",
-            "选择问题（Enter），写下答案（完成后按 esc），显示参考答案（r），标记回忆起的要点（空格）"
-            "并保存（s）。i / e 打开关联的要点 / 练习，g 打开图示。")
+            "(r: the keyboard moves to the answer, PageUp/PageDown scroll it), mark the key "
+            "points you recalled (tab to them, ↑/↓ choose, space marks) and save (s). i / e open "
+            "the linked insight / exercise, g its figure. The pane with the keyboard has a "
+            "bright edge.",
+            "选择问题（Enter），写下答案（完成后按 esc），显示参考答案（r：键盘移到答案，PageUp/PageDown "
+            "滚动），标记回忆起的要点（tab 移到要点，↑/↓ 选择，空格标记）并保存（s）。i / e 打开关联的"
+            "要点 / 练习，g 打开图示。拥有键盘的面板边缘会高亮。")
     BINDINGS = [
         Binding("enter", "write", "Write", show=False),
         Binding("w", "write", "Write"),
@@ -30,6 +34,7 @@ class QuestionsScreen(Section):
         Binding("e", "exercise", "Exercise"),
         Binding("g", "figure", "Figure"),
         Binding("escape", "leave", "Done typing"),
+        Binding("tab", "to_points", "Key points", show=False),
     ]
 
     def __init__(self) -> None:
@@ -45,7 +50,7 @@ class QuestionsScreen(Section):
                 yield Static(id="q-text")
                 yield TextArea(id="q-answer", soft_wrap=True)
                 yield Static(id="q-model")
-                yield SelectionList[int](id="q-points")
+                yield KeyPoints(id="q-points")
                 yield Static(id="q-after")
 
     # ------------------------------------------------------------------ loading
@@ -66,7 +71,8 @@ class QuestionsScreen(Section):
                                            style="bold underline"), disabled=True))
             for q in qs:
                 done = " ✓" if self._attempted(q.id) else ""
-                options.append(Option(f"Q{q.number} {q.title.get(self.lang)}{done}", id=q.id))
+                options.append(Option(Wrapped(f"Q{q.number} {q.title.get(self.lang)}{done}",
+                                              indent=len(f"Q{q.number} ")), id=q.id))
         ol.add_options(options)
         if keep is not None:
             ol.highlighted = keep
@@ -97,7 +103,7 @@ class QuestionsScreen(Section):
         self.answers[self.qid or ""] = self.query_one("#q-answer", TextArea).text
         self.qid = qid
         self.query_one("#q-answer", TextArea).text = self.answers.get(qid, "")
-        self.query_one("#q-points", SelectionList).clear_options()
+        self.query_one("#q-points", KeyPoints).clear()
         self.show()
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -121,13 +127,13 @@ class QuestionsScreen(Section):
         t.append(f"Q{q.number} ", style="bold yellow")
         t.append(q.title.get(lang) + "\n", style="bold")
         t.append(q.question.get(lang))
-        self.query_one("#q-text", Static).update(t)
+        self.query_one("#q-text", Static).update(Wrapped(t))
         area = self.query_one("#q-answer", TextArea)
         area.border_title = self.t("Your answer — w to write, esc when done",
                                    "你的答案 — w 开始写，完成后按 esc")
         revealed = self.qid in self.revealed
         model = self.query_one("#q-model", Static)
-        points = self.query_one("#q-points", SelectionList)
+        points = self.query_one("#q-points", KeyPoints)
         after = self.query_one("#q-after", Static)
         model.display = points.display = revealed
         if not revealed:
@@ -138,14 +144,13 @@ class QuestionsScreen(Section):
         m = RichText()
         m.append(self.t("Model answer\n", "参考答案\n"), style="bold green")
         m.append(q.answer.get(lang))
-        m.append(self.t("\n\nKey points — mark what you recalled (space), then s to save:",
-                        "\n\n要点——标记你回忆起的（空格），然后按 s 保存："), style="bold")
-        model.update(m)
-        marked = set(points.selected) if points.option_count == len(q.key_points) else set()
-        points.clear_options()
-        points.add_options([Selection(kp.get(lang), i, i in marked)
-                            for i, kp in enumerate(q.key_points)])
-        after.update(self._after_text(q))
+        m.append(self.t("\n\nKey points — mark what you recalled (tab to them, ↑/↓ choose, "
+                        "space marks), then s to save:",
+                        "\n\n要点——标记你回忆起的（tab 移到要点，↑/↓ 选择，空格标记），然后按 s 保存："),
+                 style="bold")
+        model.update(Wrapped(m))
+        points.set_points([kp.get(lang) for kp in q.key_points])
+        after.update(Wrapped(self._after_text(q), indent=2))
         self.refresh_bindings()
 
     def _after_text(self, q) -> RichText:
@@ -186,6 +191,9 @@ class QuestionsScreen(Section):
         typing = self.typing()
         if action == "leave":
             return typing
+        if action == "to_points":  # from the answer straight to its key points
+            return (self.qid in self.revealed and self.focused is not None
+                    and self.focused.id == "q-detail")
         if typing and action != "leave":
             return False
         if self.core is None or self.qid is None:
@@ -205,6 +213,9 @@ class QuestionsScreen(Section):
             return bool(figures_for(self.core.content, self.qid))
         return True
 
+    def action_to_points(self) -> None:
+        self.query_one("#q-points", KeyPoints).focus()
+
     def action_write(self) -> None:
         self.query_one("#q-answer", TextArea).focus()
 
@@ -217,15 +228,18 @@ class QuestionsScreen(Section):
             return
         self.revealed.add(self.qid)
         self.show()
-        focus_list(self.query_one("#q-points", SelectionList))
-        self.query_one("#q-model").scroll_visible(animate=False)
+        # the keyboard goes to the answer: PageDown scrolls it, tab reaches the key points
+        detail = self.query_one("#q-detail", VerticalScroll)
+        detail.focus()
+        self.call_after_refresh(detail.scroll_to_widget, self.query_one("#q-model"),
+                                animate=False, top=True)
 
     @guarded
     def action_save(self) -> None:
         from studytool.review import suggest_rating
 
         q = self.core.content.question(self.qid)
-        points = self.query_one("#q-points", SelectionList)
+        points = self.query_one("#q-points", KeyPoints)
         recalled = sorted(points.selected)
         rating = suggest_rating(len(recalled), len(q.key_points))
         self.core.store.record_question_attempt(

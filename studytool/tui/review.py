@@ -11,10 +11,13 @@ from rich.text import Text as RichText
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import SelectionList, Static, TextArea
-from textual.widgets.selection_list import Selection
+from textual.widgets import Static, TextArea
 
-from studytool.tui.base import Section, focus_list, guarded
+from studytool.tui.base import Section, guarded
+from studytool.tui.lang import count_name, rating_name, state_name
+from studytool.tui.lang import tr as core_tr
+from studytool.tui.widgets import KeyPoints
+from studytool.tui.wrapping import Wrapped
 
 
 def _label(item_type: str, lang: str) -> str:
@@ -26,10 +29,12 @@ def _label(item_type: str, lang: str) -> str:
 class ReviewScreen(Section):
     SECTION = "review"
     HELP = ("Space reveals the back; then 1–4 rate it (the interval each gives is shown). "
-            "For a question you may type an answer first (a), and mark the key points you "
-            "recalled (space in the list) — the share suggests a rating.",
-            "空格翻面；然后按 1–4 评分（每个评分对应的间隔会显示出来）。问答题可以先输入答案（a），"
-            "再在列表中标记回忆起的要点（空格）——按比例给出建议评分。")
+            "For a question you may type an answer first (a); after the reveal mark the key "
+            "points you recalled (↑/↓ choose, space marks) — the share suggests a rating. "
+            "S lists the suspended and buried items and restores them.",
+            "空格翻面；然后按 1–4 评分（每个评分对应的间隔会显示出来）。问答题可以先输入答案（a）；"
+            "翻面后标记回忆起的要点（↑/↓ 选择，空格标记）——按比例给出建议评分。"
+            "S 列出暂停和搁置的条目，并可恢复。")
     BINDINGS = [
         Binding("space", "reveal", "Reveal"),
         Binding("t", "verdict(True)", "True"),
@@ -44,7 +49,9 @@ class ReviewScreen(Section):
         Binding("b", "bury", "Bury"),
         Binding("g", "figure", "Figure"),
         Binding("n", "new_session", "New session"),
-        Binding("c", "cram", "Cram"),
+        Binding("c", "cram(True)", "Cram", show=False),
+        Binding("c", "cram(False)", "Cram off"),
+        Binding("S", "restore", "Suspended & buried", show=False),
         Binding("escape", "leave_answer", "Done typing"),
     ]
 
@@ -63,7 +70,7 @@ class ReviewScreen(Section):
             yield Static(id="review-front")
             yield TextArea(id="review-answer", soft_wrap=True, show_line_numbers=False)
             yield Static(id="review-back")
-            yield SelectionList[int](id="review-points")
+            yield KeyPoints(id="review-points")
             yield Static(id="review-suggest")
         yield Static(id="review-ratings")
 
@@ -95,6 +102,8 @@ class ReviewScreen(Section):
         if action == "new_session":
             return self.session is not None and cur is None
         if action == "cram":
+            return not typing and (bool(parameters[0]) != self.cram if parameters else True)
+        if action == "restore":
             return not typing
         return True
 
@@ -116,11 +125,14 @@ class ReviewScreen(Section):
 
     def _advance(self) -> None:
         assert self.session is not None
+        before = self.session.changed_elsewhere
         self.current = self.session.next()
+        if self.session.changed_elsewhere != before:  # another window or the CLI wrote
+            self.last = core_tr("changed_elsewhere", self.lang)
         self.choices = None
         self.verdict = None
         self.query_one("#review-answer", TextArea).text = ""
-        self.query_one("#review-points", SelectionList).clear_options()
+        self.query_one("#review-points", KeyPoints).clear()
 
     # ------------------------------------------------------------------ drawing
 
@@ -131,21 +143,22 @@ class ReviewScreen(Section):
         front = self.query_one("#review-front", Static)
         back = self.query_one("#review-back", Static)
         answer = self.query_one("#review-answer", TextArea)
-        points = self.query_one("#review-points", SelectionList)
+        points = self.query_one("#review-points", KeyPoints)
         suggest = self.query_one("#review-suggest", Static)
         ratings = self.query_one("#review-ratings", Static)
         if cur is None:
             answer.display = points.display = False
             back.display = suggest.display = False
             status.update(self._status_line())
-            front.update(self._summary_text())
-            ratings.update(RichText(self.t("n  new session    c  cram (no scheduling)",
-                                           "n  新的一轮    c  突击模式（不影响排程）"), style="dim"))
+            front.update(Wrapped(self._summary_text()))
+            ratings.update(RichText(
+                self.t("n new session · c cram (changes no schedule) · S suspended & buried",
+                       "n 新的一轮 · c 突击（不改排程）· S 暂停与搁置"), style="dim"))
             self.refresh_bindings()
             return
         item = cur.item
         status.update(self._status_line())
-        front.update(self._front_text())
+        front.update(Wrapped(self._front_text()))
         is_q = item.kind == "question"
         answer.display = is_q and (not self.revealed or bool(answer.text))
         answer.read_only = self.revealed
@@ -153,7 +166,7 @@ class ReviewScreen(Section):
                                      "你的答案（可选）— a 开始输入，esc 结束")
         back.display = self.revealed
         if self.revealed:
-            back.update(self._back_text())
+            back.update(Wrapped(self._back_text()))
         points.display = is_q and self.revealed
         suggest.display = is_q and self.revealed
         if is_q and self.revealed:
@@ -162,28 +175,42 @@ class ReviewScreen(Section):
         ratings.update(self._ratings_text())
         self.refresh_bindings()
 
+    def _counts(self):
+        """new / learning / review still to come (Anki's three numbers; the core's definition)."""
+        if self.current is not None:
+            return self.current.counts
+        return self.session.counts() if self.session is not None else None
+
     def _status_line(self) -> RichText:
         from studytool.content import TOPIC_LABELS
 
+        lang = self.lang
         t = RichText(no_wrap=True, overflow="ellipsis")
         cur = self.current
         if self.cram:
             t.append(self.t(" CRAM ", " 突击 "), style="bold reverse magenta")
             t.append(" ")
+        counts = self._counts()
+        if counts is not None:
+            sep = "" if lang == "zh" else " "
+            for key, colour in (("new", "blue"), ("learning", "red"), ("review", "green")):
+                t.append(f"{getattr(counts, key)}", style=f"bold {colour}")
+                t.append(f"{sep}{count_name(key, lang)}  " if lang != "zh"
+                         else f" {count_name(key, lang)}  ")
+            t.append("│ ", style="dim")
         if cur is None:
-            t.append(self.t("Session finished", "本轮结束"), style="bold")
+            done = self.session is None or self.session.summary().finished
+            t.append(self.t("Session finished", "本轮结束") if done
+                     else self.t("Session stopped", "本轮暂停"), style="bold")
         else:
-            lang = self.lang
             topic = TOPIC_LABELS.get(cur.item.topic, (cur.item.topic, cur.item.topic))
             t.append(_label(cur.item.type, lang), style="bold cyan")
             t.append(f" · {topic[1 if lang == 'zh' else 0]} · ")
-            t.append(self.t(cur.state, {"new": "新", "learning": "学习中", "review": "复习",
-                                        "relearning": "重学"}.get(cur.state, cur.state)))
+            t.append(state_name(cur.state, lang))
             if cur.retrievability is not None:
                 t.append(self.t(f" · recall {cur.retrievability:.0%}", f" · 记忆 {cur.retrievability:.0%}"))
-            t.append(self.t(f" · {cur.remaining} more", f" · 还有 {cur.remaining}"))
-        if self.last:
-            t.append("   " + self.last, style="dim")
+        if self.last:  # on its own line: at 80 columns it would be cut off beside the counts
+            t.append("\n" + self.last, style="italic")
         return t
 
     def _front_text(self) -> RichText:
@@ -216,8 +243,10 @@ class ReviewScreen(Section):
         if cur.item.kind == "question":
             t.append(self.t("Model answer\n", "参考答案\n"), style="bold green")
             t.append(obj.answer.get(lang))
-            t.append(self.t("\n\nKey points — mark the ones you recalled (tab, space):",
-                            "\n\n要点——标记你回忆起的（tab，空格）："), style="bold")
+            t.append(self.t("\n\nKey points — mark the ones you recalled (↑/↓ choose, space "
+                            "marks; then 1–4 rate):",
+                            "\n\n要点——标记你回忆起的（↑/↓ 选择，空格标记；然后 1–4 评分）："),
+                     style="bold")
             return t
         if cur.item.type == "truefalse" and self.verdict is not None:
             right = self.verdict == bool(obj.answer)
@@ -232,75 +261,74 @@ class ReviewScreen(Section):
         if not self.revealed:
             t.append(self.t("space reveal · then rate 1–4", "空格翻面 · 然后 1–4 评分"), style="dim")
             return t
-        names = {1: self.t("Again", "重来"), 2: self.t("Hard", "困难"), 3: self.t("Good", "良好"),
-                 4: self.t("Easy", "简单")}
         colours = {1: "red", 2: "yellow", 3: "green", 4: "cyan"}
         for r in (1, 2, 3, 4):
-            c = self.choices[r]
             t.append(f" {r} ", style=f"bold reverse {colours[r]}")
-            t.append(f" {names[r]} ", style="bold")
-            t.append(f"{c.label}   ")
+            t.append(f" {rating_name(r, self.lang)} ", style="bold")
+            if not self.cram:
+                t.append(f"{self.choices[r].label_in(self.lang)}  ")
+        if self.cram:  # cram changes no schedule: no interval to show
+            t.append("  " + core_tr("cram_label", self.lang), style="bold magenta")
         return t
 
     def _summary_text(self) -> RichText:
+        """The end of a session (the core's words, as `review --plain` prints them): what was
+        done, when the next card is due, what to do next; then the keys for it here."""
+        from studytool.review import summary_lines
+
         assert self.session is not None
         s = self.session.summary()
+        lines = summary_lines(s, self.lang, now=self.study.clock(), app=True)
         t = RichText()
-        if s.rated == 0 and not s.suspended and not s.buried:
-            t.append(self.t("Nothing is due right now.\n\n", "现在没有要复习的内容。\n\n"), style="bold")
-        else:
-            t.append(self.t("Well done!\n\n", "做得好！\n\n"), style="bold green")
-        t.append(self.t(f"Rated {s.rated} ({s.new} new): ", f"已评分 {s.rated}（新 {s.new}）："))
-        t.append(self.t(f"{s.by_rating[1]} again, {s.by_rating[2]} hard, {s.by_rating[3]} good, "
-                        f"{s.by_rating[4]} easy",
-                        f"重来 {s.by_rating[1]}，困难 {s.by_rating[2]}，良好 {s.by_rating[3]}，"
-                        f"简单 {s.by_rating[4]}"))
-        extra = []
-        if s.suspended:
-            extra.append(self.t(f"{s.suspended} suspended", f"暂停 {s.suspended}"))
-        if s.buried:
-            extra.append(self.t(f"{s.buried} buried", f"搁置 {s.buried}"))
-        if s.undone:
-            extra.append(self.t(f"{s.undone} undone", f"撤销 {s.undone}"))
-        if extra:
-            t.append("\n" + ", ".join(extra))
-        minutes, seconds = divmod(int(s.seconds), 60)
-        t.append(self.t(f"\nTime: {minutes} min {seconds} s", f"\n用时：{minutes} 分 {seconds} 秒"))
-        if s.next_due is not None:
-            local = s.next_due.astimezone().strftime("%H:%M")
-            t.append(self.t(f"\nNext learning step due at {local} — come back then.",
-                            f"\n下一个学习步骤在 {local} 到期——届时再来。"))
-        if s.cram:
-            t.append(self.t("\nCram mode: the schedule was not touched.", "\n突击模式：没有改动排程。"))
+        t.append(lines[0] + "\n\n", style="bold green" if s.rated else "bold")
+        t.append("\n".join(lines[1:]))
+        t.append(self.t("\n\nKeys\n", "\n\n按键\n"), style="bold")
+        for key, text in self._what_next():
+            t.append(f"  {key}  ", style="bold")
+            t.append(text + "\n")
         return t
 
+    def _what_next(self) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        core = self.core
+        try:
+            from studytool import workspace
+
+            todo = [st for st in workspace.statuses(core.store)
+                    if core.content.exercise(st.id) is not None and st.status != "passed"]
+        except Exception:  # noqa: BLE001 - the list is a suggestion only
+            todo = []
+        if todo:
+            first = min(todo, key=lambda st: st.order)
+            out.append(("5", self.t(f"Exercises: “{first.title.get(self.lang)}” "
+                                    f"({len(todo)} not passed yet)",
+                                    f"练习：“{first.title.get(self.lang)}”（还有 {len(todo)} 个未通过）")))
+        out.append(("3", self.t("Questions: answer one in your own words",
+                                "问题：用自己的话回答一道")))
+        out.append(("n", self.t("a new session (due cards and new ones)", "新的一轮（到期和新卡片）")))
+        out.append(("c", self.t("cram: go through the cards again, no schedule change",
+                                "突击：再过一遍卡片，不改动排程")))
+        return out
+
     def _fill_points(self) -> None:
-        points = self.query_one("#review-points", SelectionList)
+        points = self.query_one("#review-points", KeyPoints)
         obj = self.current.item.obj
-        if points.option_count == len(obj.key_points):
-            # keep the marks, only the language may have changed
-            marked = set(points.selected)
-            points.clear_options()
-        else:
-            marked = set()
-        points.add_options([Selection(kp.get(self.lang), i, i in marked)
-                            for i, kp in enumerate(obj.key_points)])
+        points.set_points([kp.get(self.lang) for kp in obj.key_points])
 
     def _update_suggestion(self) -> None:
         from studytool.review import suggest_rating
 
-        points = self.query_one("#review-points", SelectionList)
+        points = self.query_one("#review-points", KeyPoints)
         total = len(self.current.item.obj.key_points)
         n = len(points.selected)
         r = suggest_rating(n, total)
-        names = {1: self.t("Again", "重来"), 2: self.t("Hard", "困难"), 3: self.t("Good", "良好")}
         self.suggested = r
-        self.query_one("#review-suggest", Static).update(RichText.assemble(
+        self.query_one("#review-suggest", Static).update(Wrapped(RichText.assemble(
             (self.t(f"Recalled {n}/{total} → suggested: ", f"回忆起 {n}/{total} → 建议："), "bold"),
-            (f"{r} {names[r]}", "bold reverse"),
-            self.t("  (you choose: 1–4)", "（由你决定：1–4）")))
+            (f"{r} {rating_name(r, self.lang)}", "bold reverse"),
+            self.t("  (you choose: 1–4)", "（由你决定：1–4）"))))
 
-    def on_selection_list_selected_changed(self, event) -> None:
+    def on_key_points_changed(self, event) -> None:
         if self.current is not None and self.revealed:
             self._update_suggestion()
 
@@ -320,7 +348,9 @@ class ReviewScreen(Section):
         self.choices = self.session.reveal()
         self.show()
         if self.current.item.kind == "question":
-            focus_list(self.query_one("#review-points", SelectionList))
+            self.query_one("#review-points", KeyPoints).focus()
+            self.query_one("#review-card").scroll_to_widget(self.query_one("#review-back"),
+                                                            animate=False, top=True)
         else:
             self.query_one("#review-card").focus()
 
@@ -344,21 +374,31 @@ class ReviewScreen(Section):
             return
         answer = None
         if self.current.item.kind == "question":
-            points = self.query_one("#review-points", SelectionList)
+            points = self.query_one("#review-points", KeyPoints)
             answer = QuestionAnswer(self.query_one("#review-answer", TextArea).text,
                                     tuple(sorted(points.selected)),
                                     len(self.current.item.obj.key_points))
         rated = self.session.rate(rating, answer=answer)
-        self.last = self.t(f"{rated.name} → {rated.label}", f"{rated.name} → {rated.label}")
+        self.last = rated.status(self.lang)
         self._advance()
         self.show()
+
+    def _title(self, item_id: str | None) -> str:
+        return self.session.title(item_id, self.lang, 30)
 
     @guarded
     def action_undo(self) -> None:
         if self.session is None or not self.session.can_undo:
             return
-        item_id = self.session.undo()
-        self.last = self.t(f"undid {item_id}", f"已撤销 {item_id}")
+        from studytool.scheduler import ChangedElsewhere
+
+        try:
+            item_id = self.session.undo()
+        except ChangedElsewhere as exc:
+            self.last = core_tr("undo_changed_elsewhere", self.lang, title=self._title(exc.item_id))
+            self.show()
+            return
+        self.last = core_tr("undone", self.lang, title=self._title(item_id))
         self._advance()  # the undone item is the session's current one again
         self.show()
 
@@ -366,8 +406,9 @@ class ReviewScreen(Section):
     def action_suspend(self) -> None:
         if self.current is None:
             return
-        item_id = self.session.suspend()
-        self.last = self.t(f"suspended {item_id} (u undoes)", f"已暂停 {item_id}（u 撤销）")
+        title = self._title(self.current.item.id)
+        self.session.suspend()
+        self.last = core_tr("suspended", self.lang, title=title)
         self._advance()
         self.show()
 
@@ -375,8 +416,9 @@ class ReviewScreen(Section):
     def action_bury(self) -> None:
         if self.current is None:
             return
-        item_id = self.session.bury()
-        self.last = self.t(f"buried {item_id} until tomorrow", f"已搁置 {item_id} 到明天")
+        title = self._title(self.current.item.id)
+        self.session.bury()
+        self.last = core_tr("buried", self.lang, title=title)
         self._advance()
         self.show()
 
@@ -387,12 +429,24 @@ class ReviewScreen(Section):
         self.show()
 
     @guarded
-    def action_cram(self) -> None:
-        self.cram = not self.cram
-        self.last = self.t("cram mode on: nothing is scheduled" if self.cram else "cram mode off",
-                           "突击模式开启：不改动排程" if self.cram else "突击模式关闭")
+    def action_cram(self, on: bool | None = None) -> None:
+        self.cram = (not self.cram) if on is None else bool(on)
+        self.last = core_tr("cram_on" if self.cram else "cram_off", self.lang)
         self._start()
         self.show()
+
+    def action_restore(self) -> None:
+        """S: the suspended and buried items, to put back in review."""
+        from studytool.tui.widgets import HeldScreen
+
+        def done(restored: bool | None) -> None:
+            if restored:  # a new session: the restored items are in its queue
+                self.last = ""
+                self._start()
+                self.show()
+
+        self.app.push_screen(HeldScreen(self.core.store, self.core.content, self.study.clock(),
+                                        self.lang), done)
 
     def action_figure(self) -> None:
         from studytool.tui.figures import figure

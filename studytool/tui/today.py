@@ -13,6 +13,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from studytool.tui.base import Section, guarded
+from studytool.tui.wrapping import Wrapped
 
 
 @dataclass(frozen=True)
@@ -42,21 +43,32 @@ class TodayScreen(Section):
             yield Static(self.t("Loading…", "加载中…"), id="today-counts")
             yield Static(id="today-topics")
             yield Static(id="today-next-title", classes="heading")
-            yield OptionList(id="today-next")
+            # the list of next steps is mounted with the numbers: the first frame stays light
 
     def load(self) -> None:
-        from studytool.content import TOPIC_LABELS
+        self.compute_in_worker()  # the numbers in a thread; fill() draws them
+
+    def compute(self):
         from studytool.today import today
 
         core = self.core
         assert core is not None
-        day = today(core.store, core.content, now=self.study.clock(), config=core.config)
+        return today(core.store, core.content, now=self.study.clock(), config=core.config)
+
+    def fill(self, day) -> None:
+        from studytool.content import TOPIC_LABELS
+
+        self.day = day
         stats, cards, done_today = day.stats, day.stats["cards"], day.stats["today"]
         c = RichText()
+        # the three counts of Review (one definition in the core: what a session now would show)
+        counts = day.counts
         c.append(self.t("Due now ", "待复习 "), style="bold")
-        c.append(f"{cards['due']}", style="bold yellow")
+        c.append(f"{counts.due_now}", style="bold yellow")
+        c.append(self.t(f" ({counts.learning} learning, {counts.review} review)",
+                        f"（学习中 {counts.learning}，复习 {counts.review}）"))
         c.append(self.t("   New today ", "   今日新卡 "), style="bold")
-        c.append(f"{day.new_today}", style="bold cyan")
+        c.append(f"{counts.new}", style="bold cyan")
         c.append(self.t("   Streak ", "   连续 "), style="bold")
         c.append(self.t(f"{stats['streak_days']} day(s)", f"{stats['streak_days']} 天"))
         c.append(self.t(f"\nReviewed today {done_today['reviews']} ({done_today['again']} again) · "
@@ -66,7 +78,7 @@ class TodayScreen(Section):
         ret = stats.get("retention_30d")
         if ret is not None:
             c.append(self.t(f" · retention {ret:.0%}", f" · 保持率 {ret:.0%}"))
-        self.query_one("#today-counts", Static).update(c)
+        self.query_one("#today-counts", Static).update(Wrapped(c, indent=2))
 
         width = max(10, min(30, self.app.size.width - 42))
         t = RichText()
@@ -90,10 +102,16 @@ class TodayScreen(Section):
         self.suggestions = [self._phrase(step) for step in day.next_steps]
         self.query_one("#today-next-title", Static).update(
             self.t("Next — enter or n", "下一步 — Enter 或 n"))
-        ol = self.query_one("#today-next", OptionList)
+        found = self.query("#today-next")
+        if found:
+            ol = found.first(OptionList)
+        else:
+            ol = OptionList(id="today-next")
+            self.query_one("#today").mount(ol)
         highlighted = ol.highlighted
         ol.clear_options()
-        ol.add_options([Option(s.text, id=str(i)) for i, s in enumerate(self.suggestions)])
+        ol.add_options([Option(Wrapped(s.text, indent=2), id=str(i))
+                        for i, s in enumerate(self.suggestions)])
         if self.suggestions:
             ol.highlighted = highlighted if highlighted is not None and highlighted < len(
                 self.suggestions) else 0
@@ -130,9 +148,8 @@ class TodayScreen(Section):
         await self._go(event.option_index)
 
     async def action_next_step(self) -> None:
-        ol = self.query_one("#today-next", OptionList)
-        await self._go(ol.highlighted or 0)
+        found = self.query("#today-next")
+        await self._go(found.first(OptionList).highlighted or 0 if found else 0)
 
-    @guarded
     def action_refresh(self) -> None:
         self.load()
