@@ -82,10 +82,10 @@ _register(Experiment(
              "位置编码的长度外推"),
     claim=_t("ALiBi, trained on short sequences, keeps its loss on sequences several times longer; "
              "sinusoidal and learned absolute encodings degrade sharply past the training length "
-             "(Press et al., 2022).",
+             "(Press et al., 2021).",
              "ALiBi 在短序列上训练后，在长几倍的序列上损失基本不变；正弦编码和可学习的绝对位置编码"
-             "一超过训练长度就明显变差（Press 等，2022）。"),
-    papers="Press et al. 2022 (ALiBi); Vaswani et al. 2017; Su et al. 2021 (RoPE)",
+             "一超过训练长度就明显变差（Press 等，2021）。"),
+    papers="Press et al. 2021 (ALiBi); Vaswani et al. 2017; Su et al. 2021 (RoPE)",
     questions=("q13", "q14", "q16"),
     checklist=("p06",),
     components={"sinusoidal": "sinusoidal_pe", "rope": "rope", "alibi": "alibi"},

@@ -48,7 +48,7 @@ async def _until_idle(pilot, seconds: float = 120.0) -> None:
 def _screen_text(app) -> str:
     from textual.widgets import Static
 
-    return "\n".join(str(w.render()) for w in app.screen.query(Static))
+    return "\n".join(str(w.content) for w in app.screen.query(Static))
 
 
 @pytest.mark.anyio

@@ -1,4 +1,4 @@
-"""Reference: ALiBi, attention with linear biases (Press et al., 2022, "Train Short, Test Long").
+"""Reference: ALiBi, attention with linear biases (Press et al., 2021, "Train Short, Test Long"; ICLR 2022).
 
 No position embedding at all: each head h adds −m_h·(i − j) to the score of query i and key j,
 a penalty that grows linearly with distance. The slopes m_h form a geometric sequence: for n

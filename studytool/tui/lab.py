@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
 from studytool.tui.base import Section, focus_list, guarded
+from studytool.tui.wrapping import Wrapped
 
 
 class LabProgress(Message):
@@ -120,7 +121,7 @@ class LabScreen(Section):
                                f"{', '.join(e.checklist)}.",
                                f"对应 {'、'.join(q.upper() for q in e.questions)}；清单 "
                                f"{'、'.join(e.checklist)}。"), style="dim")
-        self.query_one("#lab-claim", Static).update(t)
+        self.query_one("#lab-claim", Static).update(Wrapped(t))
         done = lab.runs(store, eid)
         self.show_run(done[-1] if done else None)
         self._status()
@@ -166,7 +167,7 @@ class LabScreen(Section):
             v.append(self.t("A quick run checks the machinery; its numbers are too small to judge "
                             "the claim.\n", "快速运行只检查流程，数字太小，不足以判断论文结论。\n"),
                      style="italic")
-        verdict.update(v)
+        verdict.update(Wrapped(v))
         series = lab.series(run, self.lang)
         for i, p in enumerate(plots):
             p.display = i < len(series)
@@ -196,7 +197,7 @@ class LabScreen(Section):
             c.append(self.t("What this run cannot show\n", "这次运行说明不了的\n"), style="bold")
             for item in cav:
                 c.append("• " + item.get(self.lang, item.get("en", "")) + "\n")
-        caveats.update(c)
+        caveats.update(Wrapped(c))
 
     def _plot(self, widget: PlotextPlot, s) -> None:
         """Log axes are drawn by plotting log values with labelled ticks (plotext's own log scale
