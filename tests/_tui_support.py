@@ -58,8 +58,19 @@ def seed_history(core, days: int = 5, per_day: int = 6) -> None:
             session.rate(1 if n % 4 == 0 else 3)
 
 
+async def _wait_workers(app) -> None:
+    from textual.worker import WorkerCancelled
+
+    for _ in range(20):  # an exclusive worker replaced by a newer one ends as cancelled: wait again
+        try:
+            await app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            continue
+
+
 async def settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
+    await _wait_workers(pilot.app)
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    await _wait_workers(pilot.app)
     await pilot.pause()

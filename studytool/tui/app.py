@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 import threading
+import time
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -175,11 +176,11 @@ class StudyApp(App):
             # and exits by itself (it and its sandbox never outlive the app).
             threading.Thread(target=self._close_grader, args=(self.grader,), daemon=True,
                              name="grader-close").start()
-        if self.core is not None and self.core.store is not None:
-            try:
-                self.core.store.close()
-            except Exception:  # noqa: BLE001
-                pass
+        # The store's connection is not closed here: a thread worker may still be using it (Today
+        # or Stats computing, a check recording its attempt, a lab run being stored), and closing
+        # a sqlite connection under another thread crashes the process (SIGSEGV). It closes when
+        # its last user lets go of it, or at exit; every write is already committed (WAL,
+        # synchronous=FULL), so nothing is lost either way.
 
     # ------------------------------------------------------------------ grading
 

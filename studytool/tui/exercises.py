@@ -243,9 +243,12 @@ class ExercisesScreen(Section):
                         style="bold green" if ok else "bold red")
             line.append(str(test.get("name", "")))
             blocks.append(Wrapped(line, indent=2))
-            if not ok and test.get("message"):
-                msg = RichText(str(test["message"]), style="red")
+            if test.get("message"):  # a pass says what was measured; a fail names the fault
+                msg = RichText(str(test["message"]), style="dim" if ok else "red")
                 blocks.append(Wrapped(RichText("    ") + msg, indent=4))
+        depth = depth_figure(result, self.lang)
+        if depth is not None:
+            blocks.append(depth)
         if not blocks:
             blocks.append(t)
         elif t.plain:
@@ -586,3 +589,39 @@ class ExercisesScreen(Section):
     def on_unmount(self) -> None:
         if self._watch_stop is not None:
             self._watch_stop.set()
+
+
+def depth_figure(result: dict | None, lang: str = "en") -> RichText | None:
+    """prenorm_postnorm's figure: the last layer's gradient norm against depth for Pre-LN and
+    Post-LN (Xiong et al. 2020, Theorem 1), as bars the learner can read at 80 columns."""
+    figs = (result or {}).get("figures") or {}
+    data = next((f["grad_norm_by_depth"] for f in figs.values()
+                 if isinstance(f, dict) and isinstance(f.get("grad_norm_by_depth"), dict)), None)
+    if data is None:
+        return None
+    try:
+        depths = [int(d) for d in data["depths"]]
+        rows = [("Pre-LN ", [float(x) for x in data["pre_ln"]], data.get("slope_pre_ln")),
+                ("Post-LN", [float(x) for x in data["post_ln"]], data.get("slope_post_ln"))]
+    except (KeyError, TypeError, ValueError):
+        return None
+    top = max(max(v) for _, v, _ in rows) or 1.0
+    ticks = "▁▂▃▄▅▆▇█"
+    t = RichText()
+    t.append("‖∂L/∂W2‖ of the last layer against depth L\n" if lang != "zh"
+             else "最后一层的 ‖∂L/∂W2‖ 随深度 L 的变化\n", style="bold")
+    t.append("L      " + "".join(f"{d:>6}" for d in depths) + "\n", style="dim")
+    for name, values, _ in rows:
+        t.append(name)
+        t.append("".join(f"{v:6.3f}" for v in values) + "  ")
+        t.append("".join(ticks[min(7, int(8 * v / top))] for v in values) + "\n",
+                 style="cyan" if name.startswith("Pre") else "magenta")
+    slopes = [f"{name.strip()} {slope:+.2f}" for name, _, slope in rows
+              if isinstance(slope, (int, float))]
+    if slopes:
+        t.append(("log-log slope: " if lang != "zh" else "对数斜率：") + ", ".join(slopes) + "\n")
+    t.append("Theorem 1 (Xiong et al. 2020): Post-LN's does not shrink with L; Pre-LN's "
+             "scales like 1/√L (slope −0.5)." if lang != "zh" else
+             "定理 1（Xiong 等，2020）：Post-LN 的不随 L 变小；Pre-LN 的约按 1/√L 缩小（斜率 −0.5）。",
+             style="dim")
+    return t

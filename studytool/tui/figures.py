@@ -163,3 +163,4 @@ def learner_panel(result: dict | None, kind: str) -> Panel | None:
         return None
     ref = figure(kind).panels[0]
     return Panel("yours", matrix, ref.vmin, ref.vmax, ref.cmap)
+
