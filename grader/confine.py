@@ -13,6 +13,9 @@ imported. Afterwards the child (and everything it starts; filters are inherited)
   ``prlimit64``/``sched_set*``/``sched_setaffinity`` only on itself; ``setpriority``/``ioprio_set``
   not at all;
 * enter new namespaces (``unshare``, ``setns``, ``clone`` with namespace flags);
+* hold memory outside itself and the capped /tmp: SysV shared memory, semaphores and message
+  queues, POSIX message queues and ``memfd_create`` are refused (they would outlive the grade
+  in the warm sandbox's IPC namespace, or escape the memory measurement);
 * when ``allow_fork`` is false (measured runs): start a process at all — only threads — so all of
   its work shows in the rusage its parent takes with ``wait4``.
 
@@ -58,7 +61,8 @@ _ARCH = {
         "unshare": 272, "setns": 308, "clone": 56, "clone3": 435, "fork": 57, "vfork": 58,
         "perf_event_open": 298, "kcmp": 312, "fcntl": 72, "ioctl": 16, "setpriority": 141,
         "ioprio_set": 251, "prlimit64": 302, "sched_setparam": 142, "sched_setscheduler": 144,
-        "sched_setaffinity": 203, "sched_setattr": 314,
+        "sched_setaffinity": 203, "sched_setattr": 314, "shmget": 29, "semget": 64,
+        "msgget": 68, "mq_open": 240, "memfd_create": 319,
     }),
     "aarch64": (0xC00000B7, {
         "ptrace": 117, "kill": 129, "tkill": 130, "tgkill": 131, "rt_sigqueueinfo": 138,
@@ -67,7 +71,8 @@ _ARCH = {
         "unshare": 97, "setns": 268, "clone": 220, "clone3": 435,
         "perf_event_open": 241, "kcmp": 272, "fcntl": 25, "ioctl": 29, "setpriority": 140,
         "ioprio_set": 30, "prlimit64": 261, "sched_setparam": 118, "sched_setscheduler": 119,
-        "sched_setaffinity": 122, "sched_setattr": 274,
+        "sched_setaffinity": 122, "sched_setattr": 274, "shmget": 194, "semget": 190,
+        "msgget": 186, "mq_open": 180, "memfd_create": 279,
     }),
 }
 
@@ -112,7 +117,9 @@ def build(pid: int, allow_fork: bool, arch: str | None = None) -> bytes:
 
     for name in ("ptrace", "process_vm_readv", "process_vm_writev", "process_madvise",
                  "pidfd_send_signal", "pidfd_open", "pidfd_getfd", "perf_event_open", "kcmp",
-                 "tkill", "unshare", "setns", "setpriority", "ioprio_set"):
+                 "tkill", "unshare", "setns", "setpriority", "ioprio_set",
+                 # memory outside the process and the capped /tmp, which would outlive it
+                 "shmget", "semget", "msgget", "mq_open", "memfd_create"):
         always(name)
     for name in ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
         only_self(name, 0)

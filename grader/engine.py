@@ -283,6 +283,8 @@ class Engine:
             info = self.ready()
             p["zygote"] = {"uid": info.get("uid"), "pid_namespace": info.get("pidns"),
                            "network_visible": info.get("net")}
+            p["seccomp"] = bool(info.get("seccomp"))
+            p["seccomp_note"] = str(info.get("seccomp_note") or "")
         except sandbox.SandboxDied as exc:
             p["zygote"] = {"error": str(exc)}
         return p
@@ -323,8 +325,8 @@ class Engine:
                 scan_problem = str(exc)
             if scan_problem is not None:
                 add("your file can be read", Outcome.errored(
-                    f"source too deeply nested: {scan_problem} (thousands of chained attributes "
-                    "or operators) — it was not run"))
+                    f"{scan_problem} (e.g. thousands of chained attributes or operators), so it "
+                    "was not run"))
             else:
                 hit_rows: list[str] = []
                 output = self._run(exercise_id, source, tests, ops, lim, add, display, hit_rows)
@@ -405,6 +407,7 @@ class Engine:
         output = ""
         survivors = 0
         import_reported = [False]
+        last_tick: list[Any] = [None]
 
         def flush_ready() -> None:
             nonlocal next_i
@@ -426,8 +429,16 @@ class Engine:
                     add(tc.name, judge_one(tc, pr))
                 next_i += 1
 
+        per_child = [float(request["import_time_s"]) + t["time_s"] + 3.5 for t in request["tests"]]
+
         def step(ev: dict) -> float:
-            """Seconds until the next event is due (the next test's budget)."""
+            """Seconds until the next event is due: after a measured child ends ("tick"), one more
+            child of that test; after a test, the next test's budget."""
+            if isinstance(ev, dict) and ev.get("ev") == "tick":
+                i = ev.get("i")
+                if isinstance(i, int) and 0 <= i < len(per_child):
+                    return per_child[i]
+                return float(request["import_time_s"]) + 3.5
             i = ev.get("i") if isinstance(ev, dict) and ev.get("ev") == "test" else -1
             nxt = i + 1 if isinstance(i, int) else 0
             return budgets[nxt] if 0 <= nxt < len(budgets) else 5.0
@@ -446,7 +457,9 @@ class Engine:
                     if ev.get("g") != request["g"]:
                         continue
                     kind = ev.get("ev")
-                    if kind == "test":
+                    if kind == "tick":
+                        last_tick[0] = ev.get("i")
+                    elif kind == "test":
                         i = ev.get("i")
                         if not isinstance(i, int) or not 0 <= i < len(tests) or i in got:
                             continue
@@ -481,7 +494,7 @@ class Engine:
                 if i in got:
                     continue
                 if first and "stopped responding" in str(exc):
-                    lim_s = budgets[i] if i < len(budgets) else backstop
+                    lim_s = per_child[i] if tests[i].runs else budgets[i]
                     got[i] = ProbeResult(error=ProbeError(
                         "time limit", message=f"this test did not finish within its limit ({lim_s:.0f} s "
                         "including a fresh import of your file): the sandbox was stopped and restarted"))

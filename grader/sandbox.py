@@ -41,7 +41,8 @@ class Limits:
     """Per-grade limits. Times in seconds, sizes in bytes."""
 
     time_s: float = 3.0  # wall clock per test (a TestCase may override)
-    import_time_s: float = 5.0  # wall clock to import the learner's file
+    import_time_s: float = 20.0  # wall clock to import the learner's file (a heavy library such as
+    #                              transformers takes 3-5 s alone, several times that on a busy machine)
     mem_bytes: int = 1024 * 1024 * 1024  # heap (RLIMIT_DATA) beyond what the warm zygote uses
     fsize: int = 16 * 1024 * 1024  # largest file the learner may write
     scratch_bytes: int = 64 * 1024 * 1024  # size of the writable tmpfs (bwrap)
@@ -294,7 +295,9 @@ def plan(refresh: bool = False) -> dict:
         "bind_in": [list(b) for b in bind_ins],
         "pid_namespace": mode == "bwrap",
         "network": "none" if (mode == "bwrap" or unshare) else "host",
-        "filesystem": "read-only, writable tmpfs /tmp" if mode == "bwrap" else "host (rlimits only)",
+        "filesystem": ("a read-only root with only the interpreter, its libraries, the venv and "
+                       "the grader's sandbox code; one writable place, a 64 MiB tmpfs /tmp")
+                      if mode == "bwrap" else "host (rlimits only)",
         "unshare": unshare,
         "notes": notes,
     }
@@ -411,6 +414,7 @@ def _root_layout(limits: Limits, hide: list[str] | None) -> list[str]:
     for h in hide or []:
         if os.path.isdir(h) and any(_under(h, t) and h != t for t in trees):
             args += ["--tmpfs", h]
+    args += ["--remount-ro", "/"]  # the root tmpfs itself: not a writable place
     return args
 
 

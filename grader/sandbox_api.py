@@ -2,7 +2,12 @@
 
 Probes return plain data (tensors, numbers, strings, lists, dicts); the runner turns any tensor into
 a plain ``torch.Tensor`` before it crosses to the trusted side. Everything here measures *inside*
-the learner's process — the only place where its memory and calls can be seen.
+the learner's process, so the learner's code could tamper with it: these numbers are diagnostics
+that help name a fault, never the basis of a pass. A verdict on memory or cost growth rests on a
+measured test (``TestCase.runs``), whose numbers the zygote takes from the kernel with ``wait4``
+(see ``ProbeResult.runs``). The child is non-dumpable, so ``peak_memory`` can no longer reset
+VmHWM through ``/proc/self/clear_refs`` (except in the root fallback sandbox): it falls back to
+``ru_maxrss``.
 
 * ``peak_memory(fn, *args, **kwargs) -> (result, peak_bytes)`` — resident-memory high-water mark
   of this process during ``fn`` above what was resident before (VmHWM after ``clear_refs``; falls back

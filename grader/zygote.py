@@ -404,27 +404,38 @@ class Zygote:
             except FileNotFoundError:
                 continue
             if stat.S_ISDIR(st.st_mode):
-                def fix(func, p, exc_info):
-                    try:  # a directory the learner made unwritable: ours to chmod
-                        os.chmod(os.path.dirname(p), 0o700)
-                        if os.path.isdir(p) and not os.path.islink(p):
-                            os.chmod(p, 0o700)
-                    except OSError:
-                        pass
-                    func(p)
-
-                try:
-                    os.chmod(full, 0o700)
-                except OSError:
-                    pass
-                shutil.rmtree(full, onerror=fix)
+                self._open_up(full)
+                shutil.rmtree(full, ignore_errors=True)
+                if os.path.lexists(full):
+                    raise OSError(f"could not remove {full}")
             else:
                 os.unlink(full)
+
+    @staticmethod
+    def _open_up(top: str) -> None:
+        """chmod 0700 every directory under ``top`` (the learner's, so ours too), iteratively."""
+        stack = [top]
+        while stack:
+            d = stack.pop()
+            try:
+                os.chmod(d, 0o700)
+                with os.scandir(d) as it:
+                    for e in it:
+                        if e.is_dir(follow_symlinks=False):
+                            stack.append(e.path)
+            except OSError:
+                continue
 
     def fresh_scratch(self) -> str:
         """Empty the scratch root (what an earlier grade left, or pre-created) and make this
         grade's directory. Any failure is a GradeSetupError."""
         try:
+            if os.environ.get("STUDYTOOL_TEST_FAIL_SETUP") == str(self.grades):  # tests only
+                raise OSError("failure injected by STUDYTOOL_TEST_FAIL_SETUP")
+            try:  # the root itself may have been made unwritable by the last grade
+                os.chmod(self.scratch_root, 0o1777 if self.scratch_root == "/tmp" else 0o700)
+            except OSError:
+                pass
             self._wipe(self.scratch_root)
             scratch = os.path.join(self.scratch_root, f"grade-{self.grades}")
             os.mkdir(scratch, 0o700)
@@ -558,11 +569,13 @@ class Zygote:
         if kind not in ctx["refs"]:
             res = self._run_child(ctx, {"kind": kind}, report)
             ctx["refs"][kind] = res
+            self.send({"ev": "tick", "i": ctx.get("measuring", -1)})
         return ctx["refs"][kind]
 
     def _measured(self, ctx, i: int, report) -> str | None:
         """A measured test: one fresh, confined child per entry of ``runs``; usage from wait4."""
         t = ctx["req"]["tests"][i]
+        ctx["measuring"] = i
         base = self._reference(ctx, "baseline", report)
         if base.get("failed"):
             report(i, False, error={"kind": "grader error",
@@ -588,6 +601,7 @@ class Zygote:
                                         "rss_base": rss_base}, collect)
             if ctx["import_error"] is not None:
                 return None
+            self.send({"ev": "tick", "i": i})  # each child's end: the service's clock restarts
             run = {"entry": k, "ok": bool(got.get("ok")), "usage": res["usage"]}
             cap_left = int(ctx["req"].get("result_bytes") or (64 << 20)) - sum(
                 len(r.get("payload") or b"") for r in runs)

@@ -253,7 +253,8 @@ def isolation_report() -> dict:
 
     Keys: ``mode`` ("bwrap" | "fallback"), ``uid`` (the uid learner code runs as),
     ``unprivileged``, ``nproc_binds``, ``pid_namespace``, ``network`` ("none" | "host"),
-    ``filesystem``, ``notes`` (list of str), ``zygote`` (what the running sandbox reported), and
+    ``filesystem``, ``notes`` (list of str), ``zygote`` (what the running sandbox reported),
+    ``seccomp`` (bool: children are confined by the seccomp filter) and ``seccomp_note``, and
     ``ok`` (False when the sandbox could not start; ``error`` says why).
     """
     try:
@@ -280,6 +281,13 @@ def summarize(rep: dict) -> str:
     parts.append("no network" if rep.get("network") == "none" else "network reachable")
     parts.append(str(rep.get("filesystem", "")))
     parts.append("process limit binds" if rep.get("nproc_binds") else "process limit does not bind")
+    if "seccomp" in rep:
+        parts.append("children non-dumpable and seccomp-filtered (no signals, ptrace or "
+                     "process_vm_* to other processes; measured runs cannot fork)"
+                     if rep["seccomp"] else
+                     f"NO seccomp filter ({rep.get('seccomp_note') or 'unavailable'}): a "
+                     "submission could signal the grader's processes, and property checks are "
+                     "measured without that protection")
     text = ", ".join(p for p in parts if p)
     notes = rep.get("notes") or []
     return text + (" — " + "; ".join(notes) if notes else "")

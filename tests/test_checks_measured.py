@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -33,6 +34,12 @@ import torch
 from studytool.grader import wire
 from studytool.grader.spec import MeasuredRun, ProbeError, ProbeResult, Usage
 
+# A child forked from a process whose torch already ran a multi-threaded op can hang in its first
+# matmul (measured-facts.md): keep this process on one thread from collection on, and give every
+# child an alarm so that a hang fails a test instead of stalling the suite.
+torch.set_num_threads(1)
+CHILD_ALARM_S = 120
+
 ROOT = Path(__file__).resolve().parents[1]
 ANSWERS = ROOT / "tests" / "wrong_answers"
 REFS = ROOT / "grader" / "references"
@@ -40,6 +47,7 @@ REFS = ROOT / "grader" / "references"
 
 def _child(path: Path | None, exercise: str, probe: str | None, args: dict, fd: int) -> None:
     try:
+        signal.alarm(CHILD_ALARM_S)
         torch.set_num_threads(1)
         data = None
         if path is not None:

@@ -80,7 +80,8 @@ def test_every_exercise_has_enough_answers():
 def test_property_checks_catch_right_values_wrong_method(grade):
     """The mistakes that give right values: only a property check can reject them."""
     cases = {
-        ("kv_cache", "wrong_recompute"): "over a whole decode each token passes through k_proj",
+        ("kv_cache", "wrong_recompute"): "decoding reuses the cache",
+        ("kv_cache", "wrong_reproject_flinear"): "decoding reuses the cache",
         ("kv_cache", "wrong_clone"): "allocated once; update writes in place",
         ("linear_attention", "wrong_quadratic"): "cost grows linearly",
         ("flash_attention", "wrong_naive"): "memory grows like N·block_size",

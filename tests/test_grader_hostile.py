@@ -87,6 +87,9 @@ def hostile(grader_service, store):
             assert not _with_marker(marker), "a process of the submission survived the grade"
         assert store.integrity_check() == "ok"
         assert len(store.exercise_attempts("sinusoidal_pe")) == 1
+        # a correct answer graded right after, in the same warm service, passes
+        ok = grader_service.check("sinusoidal_pe", source=GOOD, record=False)
+        assert ok["status"] == "pass", ok
         return r
 
     return run
@@ -321,6 +324,10 @@ def sinusoidal_position_encoding(*a, **k):
 
 
 def test_kill_of_the_parent(grader_service, hostile):
+    """Signals to any process but itself are refused by the child's seccomp filter: the zygote,
+    bwrap's init and the service survive, and the sandbox is not even restarted."""
+    grader_service.ping()
+    before = _descendants(grader_service.pid)
     r = hostile(f"""
 import os, signal
 def sinusoidal_position_encoding(*a, **k):
@@ -331,8 +338,9 @@ def sinusoidal_position_encoding(*a, **k):
             pass
     os.kill(-1, signal.SIGKILL)
 """)
-    assert "killed" in r["tests"][0]["message"] or "no result" in r["tests"][0]["message"]
-    # and the next grade works on a fresh sandbox
+    assert "Operation not permitted" in r["tests"][0]["message"], r["tests"][0]
+    assert _descendants(grader_service.pid) == before, "the sandbox was killed and restarted"
+    # and the next grade works
     ok = grader_service.check("sinusoidal_pe", source=GOOD, record=False)
     assert ok["status"] == "pass", ok
 
@@ -426,3 +434,62 @@ def sinusoidal_position_encoding(*a, **k):
     assert "found=[]" in msg, msg
     seen = eval(msg.split("seen=")[1].split(" found=")[0])  # noqa: S307 — our own repr of a list
     assert set(seen) <= visible and set(seen) <= {".venv", "grader", "studytool"}, seen
+
+
+def test_signals_through_sigio_and_limits_on_the_zygote_are_refused(grader_service, hostile):
+    """Other ways to reach the zygote than kill(): a SIGIO/SIGSTOP aimed at it with F_SETOWN,
+    lowering its limits with prlimit, starving it with setpriority. All refused by the filter."""
+    before = _descendants(grader_service.pid)
+    r = hostile("""
+import fcntl, os, resource, signal
+def sinusoidal_position_encoding(*a, **k):
+    zyg = os.getppid()
+    out = []
+    r, w = os.pipe()
+    for what, fn in (("F_SETOWN", lambda: fcntl.fcntl(r, fcntl.F_SETOWN, zyg)),
+                     ("F_SETSIG", lambda: fcntl.fcntl(r, 10, signal.SIGSTOP)),
+                     ("prlimit", lambda: resource.prlimit(zyg, resource.RLIMIT_NOFILE, (0, 0))),
+                     ("setpriority", lambda: os.setpriority(os.PRIO_PROCESS, zyg, 19))):
+        try:
+            fn()
+            out.append(what + " allowed")
+        except OSError as e:
+            out.append(what + " " + e.strerror)
+    raise RuntimeError("; ".join(out))
+""")
+    msg = r["tests"][0]["message"]
+    for what in ("F_SETOWN", "F_SETSIG", "prlimit", "setpriority"):
+        assert f"{what} Operation not permitted" in msg, msg
+    assert _descendants(grader_service.pid) == before
+
+
+def test_memory_outside_the_process_is_refused(hostile):
+    """SysV shared memory and memfd would hold memory outside the child and its measurement
+    (and SysV segments would outlive the grade): refused."""
+    r = hostile("""
+import ctypes, os
+def sinusoidal_position_encoding(*a, **k):
+    libc = ctypes.CDLL(None, use_errno=True)
+    out = []
+    shm = libc.shmget(0, 64 << 20, 0o1600)  # IPC_PRIVATE | IPC_CREAT | 0600
+    out.append("shmget " + ("allowed" if shm >= 0 else os.strerror(ctypes.get_errno())))
+    try:
+        os.memfd_create("x")
+        out.append("memfd allowed")
+    except OSError as e:
+        out.append("memfd " + e.strerror)
+    raise RuntimeError("; ".join(out))
+""")
+    msg = r["tests"][0]["message"]
+    assert "shmget Operation not permitted" in msg and "memfd Operation not permitted" in msg, msg
+
+
+def test_a_forged_giant_frame_is_refused_before_it_is_buffered(hostile):
+    r = hostile("""
+import os, struct
+def sinusoidal_position_encoding(*a, **k):
+    os.write(3, struct.pack(">I", 400 * 1024 * 1024) + b"STW1")
+    import time
+    time.sleep(5)
+""", time_s=8.0)
+    assert "result too large" in _msgs(r), _msgs(r)

@@ -116,6 +116,73 @@ def test_isolation_report_here(grader_service):
         assert rep["zygote"]["network_visible"] is False and rep["network"] == "none"
 
 
+@pytest.mark.sandbox
+def test_the_report_says_whether_children_are_seccomp_filtered(grader_service, tmp_path):
+    from studytool.grader import confine
+    from studytool.grading import Grader, summarize
+
+    ok, why = confine.available()
+    rep = grader_service.report()
+    assert rep["seccomp"] is ok, rep
+    if ok:
+        assert "seccomp-filtered" in summarize(rep)
+    # without it (forced off here), the report says so and why: the stated degradation
+    env = dict(os.environ, STUDYTOOL_NO_SECCOMP="1", STUDYTOOL_HOME=str(tmp_path / "home"))
+    with Grader(record=False, timeout_s=300, env=env) as g:
+        off = g.report()
+    assert off["seccomp"] is False
+    assert "NO seccomp filter (disabled by STUDYTOOL_NO_SECCOMP=1)" in summarize(off)
+
+
+def test_the_seccomp_filter_refuses_what_it_should():
+    """The filter itself, in a throwaway child: signals to others, ptrace, dumpable, fork (in
+    measured mode) and F_SETOWN at another pid are refused; the child's own work goes on."""
+    import ctypes
+    import fcntl
+    import signal
+
+    from studytool.grader import confine
+
+    ok, why = confine.available()
+    if not ok:
+        pytest.skip(why)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        res = []
+        try:
+            confine.confine(allow_fork=False)
+            libc = ctypes.CDLL(None, use_errno=True)
+
+            def denied(fn):
+                try:
+                    fn()
+                    return "allowed"
+                except OSError as e:
+                    return e.strerror
+
+            res.append(denied(lambda: os.kill(os.getppid(), 0)))
+            res.append(denied(lambda: os.kill(os.getpid(), 0)))
+            res.append("Operation not permitted" if libc.prctl(4, 1, 0, 0, 0) != 0 else "allowed")
+            res.append("Operation not permitted" if libc.ptrace(16, os.getppid(), 0, 0) != 0
+                       else "allowed")
+            res.append(denied(lambda: os._exit(0) if os.fork() == 0 else None))
+            res.append(denied(lambda: fcntl.fcntl(r if False else w, fcntl.F_SETOWN, os.getppid())))
+            res.append(denied(lambda: signal.pthread_kill(__import__("threading").get_ident(), 0)))
+        except BaseException as exc:  # noqa: BLE001
+            res.append(repr(exc))
+        os.write(w, "|".join(res).encode())
+        os._exit(0)
+    os.close(w)
+    out = os.read(r, 4096).decode()
+    os.close(r)
+    os.waitpid(pid, 0)
+    assert out.split("|") == ["Operation not permitted", "allowed", "Operation not permitted",
+                              "Operation not permitted", "Operation not permitted",
+                              "Operation not permitted", "allowed"], out
+
+
 def test_isolation_report_client_has_no_torch():
     import subprocess
     import sys

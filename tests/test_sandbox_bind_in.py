@@ -62,18 +62,28 @@ def test_the_tree_is_reachable_as_uid_65534_only_when_bound_in(blocked):
 
 @needs_root_bwrap
 def test_zygote_command_in_bind_in_mode(blocked, monkeypatch):
+    """Bind-in mode: root bwrap without a user namespace makes the way to the tree (0755 dirs in
+    the new, empty root), binds only the tree, and setpriv drops to uid 65534, who can read it."""
     outer, tree = blocked
     plan = {"mode": "bwrap", "bwrap": shutil.which("bwrap"), "run_as": None,
             "bind_in": [[str(outer), str(tree)]]}
+    monkeypatch.setattr(sandbox, "_interpreter_paths", lambda: [Path(sys.executable), tree])
     argv, env, scratch = sandbox.build_command(plan, sandbox.Limits())
     joined = " ".join(argv)
     assert "--unshare-user" not in argv and "--unshare-all" not in argv  # no mapped-root userns
-    assert f"--tmpfs {outer} --ro-bind {tree} {tree}" in joined
+    assert "--ro-bind / /" not in joined  # the root holds only what grading needs
+    assert f"--perms 0755 --dir {outer} --ro-bind {tree} {tree}" in joined
     assert "--perms 1777" in joined  # a root-made tmpfs /tmp the sandbox uid can write
     i = argv.index("--")
     assert argv[i + 1].endswith("setpriv") and argv[i + 2:i + 4] == ["--reuid", "65534"]
     assert argv[-2:] == ["-m", "studytool.grader.zygote"] and sys.executable in argv
     assert scratch == "/tmp"
+    # and it runs: uid 65534 reads the tree through the directory it could not enter outside
+    probe = [*argv[:i + 1], shutil.which("setpriv"), *sandbox._DROP, "/usr/bin/python3", "-S",
+             str(tree / "hello.py")]
+    r = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "uid 65534"
 
 
 @pytest.mark.skipif(not shutil.which("bwrap"), reason="needs bwrap")

@@ -113,8 +113,9 @@ def diagnose_attention(actual, q, k, v) -> str | None:
 MASK_MISTAKES = [
     ("the mask is transposed: True must be on and below the diagonal (key j ≤ query i)",
      lambda n: torch.ones(n, n, dtype=torch.bool).triu()),
-    ("the mask is inverted: True means 'may attend' (the convention of torch's "
-     "scaled_dot_product_attention), so True where j ≤ i", lambda n: ~torch.ones(n, n, dtype=torch.bool).tril()),
+    ("the mask is inverted: yours marks the keys to block, as nn.MultiheadAttention's attn_mask "
+     "does, but this exercise uses the convention of torch's scaled_dot_product_attention: True "
+     "means 'may attend', so True where j ≤ i", lambda n: ~torch.ones(n, n, dtype=torch.bool).tril()),
     ("the diagonal is False: position i may attend to itself (j ≤ i). With this mask row 0 "
      "masks every key, itself included, and softmax over all -inf gives NaN",
      lambda n: torch.ones(n, n, dtype=torch.bool).tril(-1)),

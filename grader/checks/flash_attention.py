@@ -54,12 +54,18 @@ def _no_rescale(q, k, v, causal, bs):
     return (o / l).float()
 
 
+def _witness(message: str, prefix: str) -> str:
+    """A comparison's witness without the label it starts with (``prefix + ": "``)."""
+    return message[len(prefix) + 2:] if message.startswith(prefix + ": ") else message
+
+
 def _finite_problem(got, what, q, k) -> Outcome | None:
     if isinstance(got, torch.Tensor) and got.is_floating_point() and not bool(torch.isfinite(got).all()):
         idx = torch.nonzero(~torch.isfinite(got))[0].tolist()
         top = float((q.double() @ k.double().transpose(-2, -1)).abs().max() / math.sqrt(q.shape[-1]))
         return Outcome.failed(
-            f"{what}: output has {got[tuple(idx)].item()} at index {idx}. Scores here reach "
+            f"{what}: output has {str(got[tuple(idx)].item()).replace('nan', 'NaN')} at index "
+            f"{idx}. Scores here reach "
             f"{top:.0f}, and exp overflows float32 above 88.7 — subtract the running maximum "
             f"before exp (p = exp(s − m)), and rescale by exp(m_old − m_new)")
     return None
@@ -81,6 +87,7 @@ def _judge_blocks(args, label, atol=2e-5, rtol=2e-4):
             return Outcome.passed()
         bs = bad[0]
         got = results[bs]
+        witness = _witness(outcomes[bs].message, f"{label}, block_size={bs}")
         if (fin := _finite_problem(got, f"{label}, block_size={bs}", q, k)) is not None:
             return fin
         good = [b for b in results if b not in bad]
@@ -96,7 +103,7 @@ def _judge_blocks(args, label, atol=2e-5, rtol=2e-4):
             if torch.allclose(got, softmax_attention(q * math.sqrt(q.shape[-1]), k, v, causal),
                               atol=1e-4, rtol=1e-3):
                 return Outcome.failed(f"{label}: the scores are not divided by √D: softmax(q kᵀ/√D) "
-                                      f"v, D={q.shape[-1]}. " + outcomes[bs].message)
+                                      f"v, D={q.shape[-1]} ({witness})")
             tail = n % bs
             if tail and n > bs:
                 kept = n - tail
@@ -109,7 +116,7 @@ def _judge_blocks(args, label, atol=2e-5, rtol=2e-4):
         if good:
             return Outcome.failed(
                 f"{label}: block sizes {good} are right but block_size={bs} is not — every block "
-                f"size must give the same result. " + outcomes[bs].message)
+                f"size must give the same result ({witness})")
         return outcomes[bs]
 
     return judge

@@ -83,6 +83,12 @@ def _judge_in_place(args):
                         f"cache holds: they are a copy (torch.cat, .clone(), torch.stack …), which "
                         f"costs O(T) per step. Return a view of the preallocated buffer: "
                         f"self.k[:, :, :len]")
+                if d[f"init_kept_{step}"] and not d[f"{n}_init_{step}"]:
+                    return Outcome.failed(
+                        f"the {name} returned by {when} are not views of the buffer the cache "
+                        f"allocated and writes into: each update returns a new copy (.clone(), "
+                        f"torch.cat, torch.stack …), which costs O(T) per step. Return a view: "
+                        f"self.k[:, :, :len]")
                 replaced = step > 0 and not d[f"init_kept_{step}"] and d[f"{n}_init_0"]
                 return Outcome.failed(
                     f"the {name} returned by {when} live in a different storage from those "
@@ -231,17 +237,16 @@ def _judge_projected_once(args):
                 total, tokens = sum(rows), b * sum(chunks)
                 return Outcome.failed(
                     f"{name} saw {rows} rows in the calls of a decode in chunks {chunks} "
-                    f"(batch {b}): {total} rows for {tokens} token(s) — expected {expected}, each "
-                    f"token once. Re-projecting earlier tokens at every step makes decoding "
-                    f"O(T²): project only the new x and read the old keys and values from the "
-                    f"cache")
+                    f"(batch {b}; counted in your process by a forward hook on {name}): {total} "
+                    f"rows for {tokens} token(s) — expected {expected}, each token once. "
+                    f"Re-projecting earlier tokens at every step makes decoding O(T²): project "
+                    f"only the new x and read the old keys and values from the cache")
         return Outcome.passed()
 
     return judge
 
 
-HOW_CPU = ("CPU time measured by the grader outside your process (the kernel's account of a "
-           "fresh process per run)")
+HOW_CPU = "CPU time measured by the grader outside your process, one fresh process per run"
 
 
 @functools.lru_cache(maxsize=4)
@@ -295,15 +300,15 @@ def _judge_decode_cost(args):
         reproj = _reprojection_seconds(d_model, p2 - p1)
         figures = {"step_ms": [round(1e3 * step1, 3), round(1e3 * step2, 3)],
                    "cached": [p1, p2], "reprojection_ms": round(1e3 * reproj, 3)}
-        where = (f"{HOW_CPU}: one decode step costs {1e3 * step1:.2f} ms with {p1} tokens cached "
-                 f"and {1e3 * step2:.2f} ms with {p2} (d_model={d_model}, {k} steps each)")
+        where = (f"{HOW_CPU}: a decode step takes {1e3 * step1:.2f} ms with {p1} tokens cached "
+                 f"and {1e3 * step2:.2f} ms with {p2} (d_model={d_model})")
         if grew > 0.3 * reproj:
             return Outcome.failed(
-                f"decoding cost grows with the cached tokens as if they were projected again: "
-                f"{where}. The {p2 - p1} extra cached tokens add {1e3 * grew:.2f} ms per step; "
-                f"projecting them through k_proj and v_proj takes about {1e3 * reproj:.2f} ms "
-                f"here, reading cached keys and values far less. Project only the new token and "
-                f"read the earlier keys and values from the cache" + _rows_note(runs), **figures)
+                f"decoding cost grows with the cached tokens as if they were projected again — "
+                f"{where}. The {p2 - p1} extra cached tokens add {1e3 * grew:.1f} ms per step; "
+                f"projecting them through k_proj and v_proj takes about {1e3 * reproj:.1f} ms "
+                f"here. Project only the new token; read earlier keys and values from the cache",
+                **figures)
         for i in (1, 3):  # the runs with decode steps: doing less there would hide a cost
             run, pre, steps = runs[i], args["runs"][i]["prefill"], args["runs"][i]["steps"]
             exp = _decode_reference(d_model, args["n_heads"], pre, steps, args["seed"])
@@ -313,7 +318,8 @@ def _judge_decode_cost(args):
                 return out
         rows = _rows_note(runs)
         if rows:  # the diagnostic can only add a failure
-            return Outcome.failed(f"the decoding cost looks right ({where}), but{rows}", **figures)
+            return Outcome.failed(f"the decoding cost looks right ({where}), but the in-process "
+                                  f"diagnostic disagrees{rows}", **figures)
         return Outcome.passed(f"{where}: {1e3 * grew:.2f} ms more per step for {p2 - p1} more "
                               f"cached tokens (re-projecting them would take about "
                               f"{1e3 * reproj:.2f} ms)", **figures)
@@ -329,8 +335,8 @@ def _rows_note(runs) -> str:
             rows = run.data.get(name) if isinstance(run.data, dict) else None
             if isinstance(rows, list) and rows and any(r != 1 for r in rows):
                 bad = next(r for r in rows if r != 1)
-                return (f" {name[0]}_proj's forward hook saw {bad} rows in a decode step, "
-                        f"expected 1 (rows through {name[0]}_proj per step: {rows[:6]})")
+                return (f" (rows through {name[0]}_proj per step, seen by its forward hook: "
+                        f"{bad}, expected 1)")
     return ""
 
 
@@ -359,9 +365,6 @@ def _tests() -> list[TestCase]:
     a = _attn_case(1, 10, 20, 5, 6, chunks=[3, 4, 1, 2])
     tests.append(TestCase("chunks of several new tokens (3, 4, 1, 2): causal among the new tokens",
                           "probe_decode", _judge_decode(a), a))
-    a = _attn_case(2, 10, 24, 3, 7, chunks=[4, 1, 1, 1, 1, 1, 1])
-    tests.append(TestCase("over a whole decode each token passes through k_proj and v_proj "
-                          "exactly once", "probe_decode", _judge_projected_once(a), a))
     a = {"d_model": 1024, "n_heads": 8, "seed": 11}
     runs = [{"prefill": 64, "steps": 0}, {"prefill": 64, "steps": 16},
             {"prefill": 1024, "steps": 0}, {"prefill": 1024, "steps": 16}]
@@ -370,6 +373,10 @@ def _tests() -> list[TestCase]:
                           "1024 tokens cached, d_model=1024)", "probe_decode_cost",
                           _judge_decode_cost({**a, "runs": runs}), a, time_limit_s=20,
                           runs=runs))
+    a = _attn_case(2, 10, 24, 3, 7, chunks=[4, 1, 1, 1, 1, 1, 1])
+    tests.append(TestCase("diagnostic: over a whole decode each token passes through k_proj and "
+                          "v_proj once (rows counted by forward hooks)", "probe_decode",
+                          _judge_projected_once(a), a))
     return tests
 
 

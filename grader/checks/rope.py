@@ -51,8 +51,8 @@ def _mistakes(x, positions, base):
         "valid for a model trained with it (scores still depend only on m − n), but this "
         "exercise uses RoFormer's interleaved pairs (x[2i], x[2i+1])":
             _half_split(x, _angles(pos, d, base, two_i)),
-        "the rotation goes the other way (by −p·θ_i): still a relative encoding, since scores "
-        "then depend on n − m instead of m − n, but RoFormer rotates by +p·θ_i: "
+        "the rotation goes the other way (by −p·θ_i): still a relative encoding — the score "
+        "becomes qᵀR(m − n)k instead of qᵀR(n − m)k — but RoFormer rotates by +p·θ_i: "
         "out[2i] = x[2i]·cos − x[2i+1]·sin, out[2i+1] = x[2i]·sin + x[2i+1]·cos":
             _interleaved(x, -_angles(pos, d, base, two_i)),
         "the frequencies use i where 2i belongs: θ_i = base^(−2i/D), i = 0 … D/2−1":

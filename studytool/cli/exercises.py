@@ -144,6 +144,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         with g:
             result = g.check(args.id, path, on_test=on_test)
             output = g.last_output
+    except grading.SourceTooLarge as exc:  # checked before the file is read
+        result = grading.error_result(args.id, str(exc), time.monotonic() - t0)
     except grading.GradingError as exc:
         result = grading.error_result(args.id, f"the grader failed: {exc}", time.monotonic() - t0)
     if args.json:
@@ -176,6 +178,8 @@ def watch_loop(exercise_id: str, path: Path, grader: Any, out: TextIO | None = N
             if result["status"] == "pass":
                 print("All tests pass. `studytool solution "
                       f"{exercise_id}` shows the reference to compare with.", file=out)
+        except grading.SourceTooLarge as exc:
+            print(f"  ! {exc}", file=out)
         except grading.GradingError as exc:
             print(f"  ! the grader failed: {exc}", file=out)
         print(f"watching {path} — save to regrade, Ctrl-C to stop", file=out)

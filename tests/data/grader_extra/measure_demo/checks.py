@@ -23,5 +23,5 @@ def _judge(res: ProbeResult) -> Outcome:
 
 TESTS = [
     TestCase("measured runs", probe="run", judge=_judge, args={"n": 0},
-             runs=[{"n": 1024}, {"n": 4096}], time_limit_s=10.0, memory_limit_mb=512),
+             runs=[{"n": 1024}, {"n": 4096}], time_limit_s=4.0, memory_limit_mb=512),
 ]
