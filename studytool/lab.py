@@ -115,12 +115,13 @@ _register(Experiment(
     id="layernorm",
     title=_t("Pre-LN vs Post-LN as depth grows", "Pre-LN 与 Post-LN：随深度的变化"),
     claim=_t("At initialisation the gradient of the last layer's parameters does not shrink with "
-             "depth in Post-LN but shrinks as 1/√L in Pre-LN (Theorem 1): Post-LN's large gradients "
-             "near the output make it need a learning-rate warm-up, and deep Post-LN stacks train "
-             "badly without one, while Pre-LN trains without warm-up (Xiong et al., 2020).",
-             "初始化时，Post-LN 最后一层参数的梯度不随深度减小，而 Pre-LN 的按 1/√L 减小（定理 1）："
-             "Post-LN 靠近输出处的梯度很大，因此需要学习率预热，深的 Post-LN 不预热就训练不好，"
-             "而 Pre-LN 不预热也能训练（Xiong 等，2020）。"),
+             "depth L in Post-LN but shrinks as 1/√L in Pre-LN (Theorem 1). With the same learning "
+             "rate Post-LN's top layers take much larger steps than Pre-LN's, so Post-LN needs a "
+             "learning-rate warm-up and deep Post-LN stacks train badly without one, while Pre-LN "
+             "trains without warm-up (Xiong et al., 2020).",
+             "初始化时，Post-LN 最后一层参数的梯度不随深度 L 减小，而 Pre-LN 的按 1/√L 减小（定理 1）。"
+             "在相同学习率下，Post-LN 顶层的更新步长比 Pre-LN 的大得多，所以 Post-LN 需要学习率预热，"
+             "深的 Post-LN 不预热就训练不好，而 Pre-LN 不预热也能训练（Xiong 等，2020）。"),
     papers="Xiong et al. 2020 (On Layer Normalization in the Transformer Architecture)",
     questions=("q17", "q18"),
     checklist=("t04",),
