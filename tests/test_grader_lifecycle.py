@@ -145,6 +145,8 @@ print("ROOT", sorted(os.listdir("/")))
 print("CMDLINE", open("/proc/1/cmdline", "rb").read().replace(b"\\0", b" ").decode())
 for p in ("/srv", "/opt", "/home", "/root", "/etc/passwd", "/work/main/grader/references/causal_mask.py",
           OWN_REFERENCE):
+    if os.path.isdir(p):
+        print("LIST", p, sorted(os.listdir(p)))
     print("SEEN" if os.path.exists(p) else "hidden", p)
 '''.replace("OWN_REFERENCE", repr(str(ROOT / "grader" / "references" / "causal_mask.py")))
     _grade(grader_service, src)
@@ -159,7 +161,19 @@ for p in ("/srv", "/opt", "/home", "/root", "/etc/passwd", "/work/main/grader/re
     pkg_top = Path(studytool.__file__).resolve().parts[1]
     venv_top = Path(os.path.realpath(__import__("sys").prefix)).parts[1]
     assert extra <= {pkg_top, venv_top}, extra
-    assert "SEEN" not in out, out
+    # a host directory on the way to the checkout or the venv (a clone under /opt or /root, say)
+    # is there, but shows only the next step of that way; every other one is hidden
+    ways = [Path(studytool.__file__).resolve(), Path(os.path.realpath(__import__("sys").prefix))]
+    for line in out.splitlines():
+        if line.startswith("SEEN "):
+            seen = line.split(" ", 1)[1]
+            steps = {w.parts[len(Path(seen).parts)] for w in ways
+                     if w.parts[:len(Path(seen).parts)] == Path(seen).parts
+                     and len(w.parts) > len(Path(seen).parts)}
+            assert steps, out  # not on the way to what grading needs: must be hidden
+            listing = next(eval(x.split(" ", 2)[2]) for x in out.splitlines()
+                           if x.startswith(f"LIST {seen} "))
+            assert set(listing) <= steps, (seen, listing, steps)
     cmdline = out.split("CMDLINE ", 1)[1].splitlines()[0]
     # bwrap's options came through a pipe: no bound or hidden host path is named
     assert "--args" in cmdline and "--ro-bind" not in cmdline and "--tmpfs" not in cmdline, cmdline
