@@ -59,6 +59,17 @@ def run_error(runs: list[Any]) -> Outcome | None:
     return None
 
 
+def usable_runs(res: ProbeResult, expected: int) -> tuple[list[Any], Outcome | None]:
+    """(the measured runs, None) when every run was measured and returned data; else ([], the
+    error verdict) — a run without the kernel's account or without data is never read as fine."""
+    try:
+        runs = runs_of(res, expected)
+    except NotMeasured as exc:
+        return [], not_measured(exc)
+    bad = run_error(runs)
+    return ([], bad) if bad is not None else (runs, None)
+
+
 def extra_mib(run: Any, res: ProbeResult) -> float:
     """Peak resident memory of a run above the baseline child (which imported nothing of the
     learner's and ran nothing)."""

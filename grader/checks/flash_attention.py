@@ -7,8 +7,8 @@ import math
 
 import torch
 
-from studytool.grader.checks._measured import (NotMeasured, extra_mib, import_extra_mib,
-                                               limit_hit, not_measured, run_error, runs_of)
+from studytool.grader.checks._measured import (extra_mib, import_extra_mib, limit_hit,
+                                               usable_runs)
 from studytool.grader.compare import close
 from studytool.grader.spec import Outcome, ProbeResult, TestCase
 
@@ -157,11 +157,8 @@ def _judge_memory(args):
                 f"own measured by the grader: an N×N float32 score matrix takes "
                 f"{at.get('n', n) ** 2 * 4 / MIB:.0f} MiB there — work on [N, block_size] score "
                 f"blocks only")
-        try:
-            runs = runs_of(res, 2)
-        except NotMeasured as exc:
-            return not_measured(exc)
-        if (bad := run_error(runs)) is not None:
+        runs, bad = usable_runs(res, 2)
+        if bad is not None:
             return bad
         small, big = extra_mib(runs[0], res), extra_mib(runs[1], res)
         grew = big - small

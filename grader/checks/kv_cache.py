@@ -6,8 +6,7 @@ import functools
 
 import torch
 
-from studytool.grader.checks._measured import (NotMeasured, cpu_seconds, limit_hit, not_measured,
-                                               run_error, runs_of)
+from studytool.grader.checks._measured import cpu_seconds, limit_hit, usable_runs
 from studytool.grader.compare import check_tensor, close
 from studytool.grader.references import kv_cache as ref
 from studytool.grader.spec import Outcome, ProbeResult, TestCase
@@ -287,11 +286,8 @@ def _judge_decode_cost(args):
                 f"{at.get('steps')} decode steps (d_model={d_model}), in a process of its own "
                 f"measured by the grader: with a cache this takes well under a second. Project "
                 f"only the new token at each step and read the cached keys and values")
-        try:
-            runs = runs_of(res, 4)
-        except NotMeasured as exc:
-            return not_measured(exc)
-        if (bad := run_error(runs)) is not None:
+        runs, bad = usable_runs(res, 4)
+        if bad is not None:
             return bad
         cpu = [float(r.usage.cpu_s) for r in runs]
         step1 = (cpu[1] - cpu[0]) / k

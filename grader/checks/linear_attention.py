@@ -8,9 +8,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from studytool.grader.checks._measured import (NotMeasured, cpu_seconds, extra_mib,
-                                               import_extra_mib, limit_hit, not_measured,
-                                               run_error, runs_of)
+from studytool.grader.checks._measured import (cpu_seconds, extra_mib, import_extra_mib,
+                                               limit_hit, usable_runs)
 from studytool.grader.compare import close
 from studytool.grader.references.linear_attention import linear_attention as reference
 from studytool.grader.spec import Outcome, ProbeResult, TestCase
@@ -155,11 +154,8 @@ def _judge_cost(args):
                 f"process of its own measured by the grader ({err.describe()}). Linear attention "
                 f"at that size takes a fraction of a second: an N×N matrix is formed (or every "
                 f"query meets every key) — use associativity, φ(Q)(φ(K)ᵀV)")
-        try:
-            runs = runs_of(res, len(sizes))
-        except NotMeasured as exc:
-            return not_measured(exc)
-        if (bad := run_error(runs)) is not None:
+        runs, bad = usable_runs(res, len(sizes))
+        if bad is not None:
             return bad
         cpu = [float(r.usage.cpu_s) for r in runs]
         d1, d2 = cpu[1] - cpu[0], cpu[2] - cpu[1]
@@ -207,11 +203,8 @@ def _judge_memory(args):
                 f"by the grader: an N×N float32 matrix alone takes "
                 f"{at.get('n', n) ** 2 * 4 / MIB:.0f} MiB there — the N×N matrix is being formed. "
                 f"Linear attention needs O(N·D·Dv) memory: compute φ(K)ᵀV first")
-        try:
-            runs = runs_of(res, 2)
-        except NotMeasured as exc:
-            return not_measured(exc)
-        if (bad := run_error(runs)) is not None:
+        runs, bad = usable_runs(res, 2)
+        if bad is not None:
             return bad
         small, big = extra_mib(runs[0], res), extra_mib(runs[1], res)
         grew = big - small
