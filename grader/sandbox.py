@@ -600,17 +600,22 @@ def reap_orphans(timeout: float = 1.0, keep: set[int] | None = None) -> int:
         time.sleep(0.01)
 
 
+def popen_user(p: dict) -> dict[str, Any]:
+    """Popen keywords that start a sandbox process as the plan's unprivileged uid (none where the
+    plan drops privileges itself: bwrap's own uid mapping, or `unshare` + setpriv as root)."""
+    if p["run_as"] is not None and not (p["mode"] == "fallback" and p.get("unshare")):
+        return {"user": p["run_as"], "group": p["run_as"], "extra_groups": []}
+    return {}
+
+
 def start_zygote(limits: Limits, hide: list[str] | None = None) -> Zygote:
     """Start a zygote (returns at once; it announces itself with a 'ready' event)."""
     p = plan()
     _become_subreaper()
     argv, env, scratch = build_command(p, limits, hide)
-    kw: dict[str, Any] = {}
-    if p["run_as"] is not None and not (p["mode"] == "fallback" and p.get("unshare")):
-        kw = {"user": p["run_as"], "group": p["run_as"], "extra_groups": []}
     proc = spawn(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                  stderr=subprocess.PIPE, env=env, cwd="/", start_new_session=True,
-                 close_fds=True, **kw)
+                 close_fds=True, **popen_user(p))
     _LIVE.add(proc.pid)
     return Zygote(proc, scratch)
 

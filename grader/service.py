@@ -22,6 +22,8 @@ import resource
 import sys
 import traceback
 
+from studytool.grading import SourceTooLarge, read_source
+
 MAX_LINE = 8 * 1024 * 1024  # bytes of one request line (a 1 MiB source, JSON-escaped, fits)
 MAX_SOURCE = 1024 * 1024  # bytes of learner source (engine.MAX_SOURCE)
 MEMORY_LIMIT = 6 * 1024 * 1024 * 1024  # the service's own heap (RLIMIT_DATA)
@@ -55,19 +57,6 @@ def _read_line(stream) -> bytes | None:
                 break
         return b"\0too long"
     return line
-
-
-def read_source(path: str) -> str:
-    """The learner's file, its size checked before a byte is read. ValueError when too large."""
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size > MAX_SOURCE:
-            raise ValueError(f"the file is {size / 2**20:.1f} MiB; files larger than "
-                             f"{MAX_SOURCE // 2**20} MiB are not graded")
-        data = f.read(MAX_SOURCE + 1)
-    if len(data) > MAX_SOURCE:
-        raise ValueError(f"the file is larger than {MAX_SOURCE // 2**20} MiB and is not graded")
-    return data.decode("utf-8", errors="replace")
 
 
 def main() -> int:
@@ -132,7 +121,7 @@ def main() -> int:
                         except (OSError, KeyError, TypeError) as exc:
                             emit({"event": "error", "message": f"cannot read the file: {exc}"})
                             continue
-                        except ValueError as exc:
+                        except SourceTooLarge as exc:
                             emit({"event": "error", "message": str(exc)})
                             continue
                     try:

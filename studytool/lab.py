@@ -698,13 +698,10 @@ def start_runner(exp: Experiment, quick: bool) -> tuple[SandboxRun, dict]:
     argv, env, scratch = sandbox.build_command(p, _sandbox_limits(exp, quick), hide=_hide(),
                                                module=RUNNER_MODULE)
     env = dict(env, STUDYTOOL_LAB_SCRATCH=scratch)
-    kw: dict[str, Any] = {}
-    if p["run_as"] is not None and not (p["mode"] == "fallback" and p.get("unshare")):
-        kw = {"user": p["run_as"], "group": p["run_as"], "extra_groups": []}
     # spawn: bwrap's options travel through a pipe, so /proc/1/cmdline names no host path
     proc = sandbox.spawn(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=env, cwd="/", start_new_session=True,
-                         close_fds=True, **kw)
+                         close_fds=True, **sandbox.popen_user(p))
     run = SandboxRun(proc)
 
     def drain() -> None:

@@ -24,6 +24,8 @@ import time
 import traceback
 import types
 
+from studytool.grader.zygote import _status_kib
+
 PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
 _OUT: int = 1
@@ -65,14 +67,6 @@ class Progress:
         if force or now - self._last >= 0.2 or self.done >= self.total:
             self._last = now
             emit({"ev": "progress", "done": self.done, "total": self.total, "stage": stage})
-
-
-def _status_kib(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def _set_limits(req: dict) -> None:
