@@ -40,8 +40,16 @@ def exercises() -> list[str]:
         ex = meta.parent.name
         if (ROOT / "grader" / "references" / f"{ex}.py").is_file():
             out.append(ex)
-    order = {"sinusoidal_pe": 1, "causal_mask": 2, "kv_cache": 3, "linear_attention": 4,
-             "flash_attention": 5, "prenorm_postnorm": 6, "rope": 7, "alibi": 8}
+    order = {
+        "sinusoidal_pe": 1,
+        "causal_mask": 2,
+        "kv_cache": 3,
+        "linear_attention": 4,
+        "flash_attention": 5,
+        "prenorm_postnorm": 6,
+        "rope": 7,
+        "alibi": 8,
+    }
     return sorted(out, key=lambda e: (order.get(e, 99), e))
 
 
@@ -80,10 +88,15 @@ def main() -> int:
                 t0 = time.perf_counter()
                 r = g.check(ex, source=src)
                 warm.append(time.perf_counter() - t0)
-            rows.append({"exercise": ex, "status": first["status"],
-                         "tests": f"{r['passed']}/{r['total']}",
-                         "warm_s": statistics.median(warm),
-                         "grade_s": r["duration_s"]})
+            rows.append(
+                {
+                    "exercise": ex,
+                    "status": first["status"],
+                    "tests": f"{r['passed']}/{r['total']}",
+                    "warm_s": statistics.median(warm),
+                    "grade_s": r["duration_s"],
+                }
+            )
         for name, body in MEASURED.items():
             times, figs = [], {}
             for _ in range(args.repeat):
@@ -91,10 +104,16 @@ def main() -> int:
                 r = g.check("measure_demo", source=body)
                 times.append(time.perf_counter() - t0)
                 figs = (r.get("figures") or {}).get("measured runs") or {}
-            measured[name] = {"warm_s": statistics.median(times), "n": figs.get("n"),
-                              "extra_mib": figs.get("extra_mib"), "cpu_s": figs.get("cpu_s")}
-        src = "import torch._dynamo, sympy, networkx\n" + (
-            ROOT / "grader" / "references" / "sinusoidal_pe.py").read_text()
+            measured[name] = {
+                "warm_s": statistics.median(times),
+                "n": figs.get("n"),
+                "extra_mib": figs.get("extra_mib"),
+                "cpu_s": figs.get("cpu_s"),
+            }
+        src = (
+            "import torch._dynamo, sympy, networkx\n"
+            + (ROOT / "grader" / "references" / "sinusoidal_pe.py").read_text()
+        )
         t0 = time.perf_counter()
         r = g.check("sinusoidal_pe", source=src)
         heavy = {"status": r["status"], "grade_s": time.perf_counter() - t0}
@@ -117,35 +136,49 @@ def main() -> int:
         row["warm_ratio"] = row["warm_s"] / bare
     from studytool.grader.sandbox import Limits
 
-    report = {"bare_import_torch_s": bare, "service_start_s": service_start, "repeat": args.repeat,
-              "exercises": rows, "measured": measured,
-              "heavy_import": {**heavy, "import_limit_s": Limits().import_time_s}}
+    report = {
+        "bare_import_torch_s": bare,
+        "service_start_s": service_start,
+        "repeat": args.repeat,
+        "exercises": rows,
+        "measured": measured,
+        "heavy_import": {**heavy, "import_limit_s": Limits().import_time_s},
+    }
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"bare `python -c 'import torch'`: {bare:.2f} s   (service + sandbox start, warm: "
-          f"{service_start:.2f} s)")
-    print(f"{'exercise':<18} {'result':<12} {'warm s':>7} {'goal':>5} {'cold s':>7} "
-          f"{'bare s':>7} {'cold/bare':>9}")
+    print(
+        f"bare `python -c 'import torch'`: {bare:.2f} s   (service + sandbox start, warm: "
+        f"{service_start:.2f} s)"
+    )
+    print(
+        f"{'exercise':<18} {'result':<12} {'warm s':>7} {'goal':>5} {'cold s':>7} "
+        f"{'bare s':>7} {'cold/bare':>9}"
+    )
     for r in rows:
         ok = "ok" if r["warm_s"] <= r["goal_warm_s"] else "OVER"
-        print(f"{r['exercise']:<18} {r['status'] + ' ' + r['tests']:<12} {r['warm_s']:>7.3f} "
-              f"{ok:>5} {r['cold_s']:>7.2f} {r['bare_s']:>7.2f} {r['cold_ratio']:>9.2f}")
+        print(
+            f"{r['exercise']:<18} {r['status'] + ' ' + r['tests']:<12} {r['warm_s']:>7.3f} "
+            f"{ok:>5} {r['cold_s']:>7.2f} {r['bare_s']:>7.2f} {r['cold_ratio']:>9.2f}"
+        )
     print("measured runs (tests-only exercise; extra peak RSS over the baseline child, from wait4):")
     for name, m in measured.items():
-        print(f"  {name:<8} warm {m['warm_s']:.2f} s   N={m['n']}   extra MiB={m['extra_mib']}   "
-              f"cpu s={m['cpu_s']}")
-    print(f"heavy import (torch._dynamo, sympy, networkx): {heavy['status']} in "
-          f"{heavy['grade_s']:.2f} s (import limit {report['heavy_import']['import_limit_s']:g} s)")
+        print(
+            f"  {name:<8} warm {m['warm_s']:.2f} s   N={m['n']}   extra MiB={m['extra_mib']}   "
+            f"cpu s={m['cpu_s']}"
+        )
+    print(
+        f"heavy import (torch._dynamo, sympy, networkx): {heavy['status']} in "
+        f"{heavy['grade_s']:.2f} s (import limit {report['heavy_import']['import_limit_s']:g} s)"
+    )
     return 0
 
 
 MEASURED = {
-    "naive": "import torch\ndef work(n):\n    x = torch.randn(n, 64)\n"
-             "    return (x @ x.T).softmax(-1) @ x\n",
+    "naive": "import torch\ndef work(n):\n    x = torch.randn(n, 64)\n    return (x @ x.T).softmax(-1) @ x\n",
     "tiled": "import torch\ndef work(n):\n    x = torch.randn(n, 64)\n    out = torch.empty(n, 64)\n"
-             "    for i in range(0, n, 256):\n"
-             "        out[i:i + 256] = (x[i:i + 256] @ x.T).softmax(-1) @ x\n    return out\n",
+    "    for i in range(0, n, 256):\n"
+    "        out[i:i + 256] = (x[i:i + 256] @ x.T).softmax(-1) @ x\n    return out\n",
 }
 
 

@@ -50,19 +50,29 @@ def main() -> int:
                 wall = time.monotonic() - t0
                 env = r.environment
                 workers = env.get("worker_cpu_s") or []
-                row = {"experiment": exp_id, "seed": seed, "quick": args.quick, "status": r.status,
-                       "wall_s": round(wall, 1), "cpu_s": env.get("cpu_s"),
-                       "crit_cpu_s": max(workers) if workers else None,
-                       "load": env.get("load_avg"), "reproduced": r.reproduced,
-                       "error": r.error}
+                row = {
+                    "experiment": exp_id,
+                    "seed": seed,
+                    "quick": args.quick,
+                    "status": r.status,
+                    "wall_s": round(wall, 1),
+                    "cpu_s": env.get("cpu_s"),
+                    "crit_cpu_s": max(workers) if workers else None,
+                    "load": env.get("load_avg"),
+                    "reproduced": r.reproduced,
+                    "error": r.error,
+                }
                 if r.status == "completed":
                     row["summary"] = _summary(exp_id, r.results)
                 rows.append(row)
                 if not args.json:
-                    print(f"{exp_id:15s} seed {seed}  {r.status:9s} wall {wall:6.1f} s  "
-                          f"cpu {row['cpu_s'] or 0:6.1f} s  busiest worker {row['crit_cpu_s'] or 0:6.1f} s  "
-                          f"load {row['load'] or 0:4.1f}  reproduced {r.reproduced}"
-                          + (f"  ({r.error})" if r.error else ""), flush=True)
+                    print(
+                        f"{exp_id:15s} seed {seed}  {r.status:9s} wall {wall:6.1f} s  "
+                        f"cpu {row['cpu_s'] or 0:6.1f} s  busiest worker {row['crit_cpu_s'] or 0:6.1f} s  "
+                        f"load {row['load'] or 0:4.1f}  reproduced {r.reproduced}"
+                        + (f"  ({r.error})" if r.error else ""),
+                        flush=True,
+                    )
                     if r.status == "completed":
                         print("    " + json.dumps(row["summary"]), flush=True)
     if args.json:
@@ -77,8 +87,11 @@ def _summary(exp_id: str, res: dict) -> dict:
     if exp_id == "layernorm":
         return {"final_loss": res["final_loss"], "grad_slope": res["grad_slope"]}
     if exp_id == "attention_cost":
-        return {"time_slope": res["time_slope"], "memory_slope": res["memory_slope"],
-                "linear_overtakes_naive_at": res["linear_overtakes_naive_at"]}
+        return {
+            "time_slope": res["time_slope"],
+            "memory_slope": res["memory_slope"],
+            "linear_overtakes_naive_at": res["linear_overtakes_naive_at"],
+        }
     return {"time_slope": res["time_slope"], "speedup": res["speedup"], "same": res["same_tokens"]}
 
 

@@ -40,7 +40,8 @@ def main() -> int:
     home = tempfile.mkdtemp(prefix="studytool-bench-")
     os.environ["STUDYTOOL_HOME"] = home
 
-    from fsrs import Card as FsrsCard, Rating
+    from fsrs import Card as FsrsCard
+    from fsrs import Rating
 
     from studytool import scheduler as sch
     from studytool.config import Config
@@ -49,9 +50,17 @@ def main() -> int:
     from studytool.store import Store, to_iso, utcnow
 
     topics = ("position-encoding", "architecture", "efficiency", "parallelism-future")
-    cards = [Card(id=f"card-{i:05d}", type="basic", topic=topics[i % 4], deck="bench",
-                  front=Text(f"front {i}", f"正面 {i}"), back=Text(f"back {i}", f"背面 {i}"))
-             for i in range(args.items)]
+    cards = [
+        Card(
+            id=f"card-{i:05d}",
+            type="basic",
+            topic=topics[i % 4],
+            deck="bench",
+            front=Text(f"front {i}", f"正面 {i}"),
+            back=Text(f"back {i}", f"背面 {i}"),
+        )
+        for i in range(args.items)
+    ]
     content = Content(cards=cards)
     config = Config()
 
@@ -74,21 +83,25 @@ def main() -> int:
             cj = card.to_json()
             log_rows.append((c.id, "card", int(rating), to_iso(at), 4000, prev_json, cj))
             prev_json = cj
-        state_rows.append((c.id, "card", card.to_json(), to_iso(card.due), int(card.state), 0,
-                           None, to_iso(now)))
+        state_rows.append(
+            (c.id, "card", card.to_json(), to_iso(card.due), int(card.state), 0, None, to_iso(now))
+        )
     store = Store()
     with store.tx():
         store.conn.executemany(
             "INSERT INTO review_log(item_id, kind, rating, reviewed_at, duration_ms, "
-            "prev_card_json, card_json) VALUES (?, ?, ?, ?, ?, ?, ?)", log_rows)
-        store.conn.executemany("INSERT INTO item_state VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                               state_rows)
+            "prev_card_json, card_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            log_rows,
+        )
+        store.conn.executemany("INSERT INTO item_state VALUES (?, ?, ?, ?, ?, ?, ?, ?)", state_rows)
         sch._meta_set(store, "applied_scheduler", scheduler.to_dict())
     store.conn.execute("ANALYZE")
     n_logs = store.conn.execute("SELECT COUNT(*) FROM review_log").fetchone()[0]
     n_items = store.conn.execute("SELECT COUNT(*) FROM item_state").fetchone()[0]
-    print(f"store: {n_items} items, {n_logs} log rows, built in {time.perf_counter() - t0:.1f} s "
-          f"({Path(home) / 'progress.sqlite3'})")
+    print(
+        f"store: {n_items} items, {n_logs} log rows, built in {time.perf_counter() - t0:.1f} s "
+        f"({Path(home) / 'progress.sqlite3'})"
+    )
 
     # ---- queue build
     builds = []
@@ -156,23 +169,29 @@ def main() -> int:
     def p95(xs: list[float]) -> float:
         return sorted(xs)[max(0, int(len(xs) * 0.95) - 1)]
 
-    print(f"queue build (session open): first {ms(builds[0])}, median {ms(statistics.median(builds))}"
-          f", max {ms(max(builds))}  [goal < 100 ms]")
-    print(f"rating → next item: median {ms(statistics.median(gaps))}, p95 {ms(p95(gaps))}, "
-          f"max {ms(max(gaps))} over {len(gaps)} ratings  [goal < 50 ms]")
+    print(
+        f"queue build (session open): first {ms(builds[0])}, median {ms(statistics.median(builds))}"
+        f", max {ms(max(builds))}  [goal < 100 ms]"
+    )
+    print(
+        f"rating → next item: median {ms(statistics.median(gaps))}, p95 {ms(p95(gaps))}, "
+        f"max {ms(max(gaps))} over {len(gaps)} ratings  [goal < 50 ms]"
+    )
     print(f"undo: median {ms(statistics.median(undo_t))}")
-    print(f"data_version check: median {statistics.median(check_t) * 1e6:.1f} µs "
-          f"(SELECT 1 on the same connection: {statistics.median(select_t) * 1e6:.1f} µs)")
-    print(f"rating → next item after another process wrote (queue rebuilt): median "
-          f"{ms(statistics.median(synced))}, max {ms(max(synced))} over {len(synced)}  "
-          "[goal < 100 ms, as a queue build]")
+    print(
+        f"data_version check: median {statistics.median(check_t) * 1e6:.1f} µs "
+        f"(SELECT 1 on the same connection: {statistics.median(select_t) * 1e6:.1f} µs)"
+    )
+    print(
+        f"rating → next item after another process wrote (queue rebuilt): median "
+        f"{ms(statistics.median(synced))}, max {ms(max(synced))} over {len(synced)}  "
+        "[goal < 100 ms, as a queue build]"
+    )
     print(f"stats: {ms(stats_t)} ({stats['reviews']} reviews)")
-    print(f"doctor (rebuild every item from the log): {doctor_t:.2f} s, "
-          f"{len(problems)} problems")
+    print(f"doctor (rebuild every item from the log): {doctor_t:.2f} s, {len(problems)} problems")
     if not args.keep:
         shutil.rmtree(home, ignore_errors=True)
-    ok = (max(builds) < 0.1 and statistics.median(gaps) < 0.05
-          and statistics.median(synced) < 0.1)
+    ok = max(builds) < 0.1 and statistics.median(gaps) < 0.05 and statistics.median(synced) < 0.1
     print("goals met" if ok else "GOALS NOT MET")
     return 0 if ok else 1
 

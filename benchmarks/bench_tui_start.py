@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 
-CHILD = r'''
+CHILD = r"""
 import sys, time, json
 kind = sys.argv[1]
 marks = {}
@@ -102,13 +102,14 @@ else:
     Timed(warm=False).run(headless=True)
 marks["torch"] = "torch" in sys.modules
 print(json.dumps(marks))
-'''
+"""
 
 
 def sample(kind: str, env: dict) -> dict:
     t0 = time.time()
-    out = subprocess.run([sys.executable, "-c", CHILD, kind], capture_output=True, text=True,
-                         env=env, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, kind], capture_output=True, text=True, env=env, timeout=120
+    )
     if out.returncode != 0:
         raise SystemExit(f"{kind} failed:\n{out.stderr[-2000:]}")
     marks = json.loads(out.stdout.strip().splitlines()[-1])
@@ -121,8 +122,13 @@ def quit_sample(kind: str, env: dict) -> float:
     """ms from the quit action to the process's exit."""
     with tempfile.NamedTemporaryFile("r", suffix=".mark", delete=False) as f:
         mark = f.name
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, kind, mark], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, kind, mark],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     # wait for the mark, then for the exit
     while True:
         if proc.poll() is not None:
@@ -169,8 +175,10 @@ def main() -> int:
             tq.append(quit_sample("quit", env))
         qb, qt = statistics.median(bq), statistics.median(tq)
         print(f"quit → exited, bare app       : {qb:7.0f} ms   (runs: {', '.join(f'{x:.0f}' for x in bq)})")
-        print(f"quit → exited, studytool with a warm grader: {qt:7.0f} ms   "
-              f"(runs: {', '.join(f'{x:.0f}' for x in tq)})")
+        print(
+            f"quit → exited, studytool with a warm grader: {qt:7.0f} ms   "
+            f"(runs: {', '.join(f'{x:.0f}' for x in tq)})"
+        )
     return 0
 
 

@@ -36,25 +36,33 @@ def _index(flat_index: int, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(reversed(out))
 
 
-def check_tensor(actual: Any, what: str, *, shape: tuple[int, ...] | None = None,
-                 dtype: torch.dtype | None = None) -> Outcome | None:
+def check_tensor(
+    actual: Any, what: str, *, shape: tuple[int, ...] | None = None, dtype: torch.dtype | None = None
+) -> Outcome | None:
     """None when ``actual`` is a tensor of the given shape and dtype, else a failed Outcome."""
     if not isinstance(actual, torch.Tensor):
         got = getattr(actual, "type_name", None) or type(actual).__name__  # wire.Opaque: its name
         return Outcome.failed(f"{what}: expected a torch.Tensor, got {got}")
     if shape is not None and tuple(actual.shape) != tuple(shape):
-        return Outcome.failed(
-            f"{what}: wrong shape — expected {list(shape)}, got {list(actual.shape)}")
+        return Outcome.failed(f"{what}: wrong shape — expected {list(shape)}, got {list(actual.shape)}")
     if dtype is not None and actual.dtype != dtype:
         return Outcome.failed(f"{what}: wrong dtype — expected {dtype}, got {actual.dtype}")
     return None
 
 
-def close(actual: Any, expected: torch.Tensor, what: str, *, atol: float = 1e-5,
-          rtol: float = 1e-4, check_dtype: bool = True) -> Outcome:
+def close(
+    actual: Any,
+    expected: torch.Tensor,
+    what: str,
+    *,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    check_dtype: bool = True,
+) -> Outcome:
     """Compare values; on mismatch report the first bad index, both values and the max error."""
-    bad = check_tensor(actual, what, shape=tuple(expected.shape),
-                       dtype=expected.dtype if check_dtype else None)
+    bad = check_tensor(
+        actual, what, shape=tuple(expected.shape), dtype=expected.dtype if check_dtype else None
+    )
     if bad is not None:
         return bad
     a = actual.detach().to(torch.float64)
@@ -67,11 +75,10 @@ def close(actual: Any, expected: torch.Tensor, what: str, *, atol: float = 1e-5,
     if bool(odd.any()):
         idx = _index(int(torch.nonzero(odd.flatten())[0]), tuple(e.shape))
         n_odd = int(odd.sum())
-        more = (f"; {n_odd} of {e.numel()} elements differ like this"
-                if n_odd > 1 else "")
+        more = f"; {n_odd} of {e.numel()} elements differ like this" if n_odd > 1 else ""
         return Outcome.failed(
-            f"{what}: expected {_value(e[idx].item())} at {list(idx)}, "
-            f"got {_value(a[idx].item())}{more}")
+            f"{what}: expected {_value(e[idx].item())} at {list(idx)}, got {_value(a[idx].item())}{more}"
+        )
     finite = torch.isfinite(e)
     diff = torch.where(finite, (a - e).abs(), torch.zeros_like(a))
     tol = atol + rtol * torch.where(finite, e.abs(), torch.zeros_like(e))
@@ -84,7 +91,8 @@ def close(actual: Any, expected: torch.Tensor, what: str, *, atol: float = 1e-5,
     return Outcome.failed(
         f"{what}: values differ at index {list(idx)} — expected {_fmt(e[idx].item())}, "
         f"got {_fmt(a[idx].item())}; {n_bad} of {e.numel()} elements off, "
-        f"largest absolute error {_fmt(float(diff.max()))} (tolerance atol={atol:g}, rtol={rtol:g})")
+        f"largest absolute error {_fmt(float(diff.max()))} (tolerance atol={atol:g}, rtol={rtol:g})"
+    )
 
 
 def all_of(*outcomes: Outcome) -> Outcome:

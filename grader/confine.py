@@ -47,33 +47,92 @@ _ERRNO = 0x00050000
 EPERM, ENOSYS = 1, 38
 
 _CLONE_THREAD = 0x00010000
-_NS_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 \
-    | 0x40000000 | 0x00000080  # NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET|NEWTIME
+_NS_FLAGS = (
+    0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000 | 0x00000080
+)  # NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET|NEWTIME
 
 _F_SETOWN, _F_SETSIG, _F_SETOWN_EX = 8, 10, 15
 _FIOSETOWN, _SIOCSPGRP = 0x8901, 0x8902
 
 _ARCH = {
-    "x86_64": (0xC000003E, {
-        "ptrace": 101, "kill": 62, "tkill": 200, "tgkill": 234, "rt_sigqueueinfo": 129,
-        "rt_tgsigqueueinfo": 297, "pidfd_send_signal": 424, "pidfd_open": 434, "pidfd_getfd": 438,
-        "process_vm_readv": 310, "process_vm_writev": 311, "process_madvise": 440, "prctl": 157,
-        "unshare": 272, "setns": 308, "clone": 56, "clone3": 435, "fork": 57, "vfork": 58,
-        "perf_event_open": 298, "kcmp": 312, "fcntl": 72, "ioctl": 16, "setpriority": 141,
-        "ioprio_set": 251, "prlimit64": 302, "sched_setparam": 142, "sched_setscheduler": 144,
-        "sched_setaffinity": 203, "sched_setattr": 314, "shmget": 29, "semget": 64,
-        "msgget": 68, "mq_open": 240, "memfd_create": 319,
-    }),
-    "aarch64": (0xC00000B7, {
-        "ptrace": 117, "kill": 129, "tkill": 130, "tgkill": 131, "rt_sigqueueinfo": 138,
-        "rt_tgsigqueueinfo": 240, "pidfd_send_signal": 424, "pidfd_open": 434, "pidfd_getfd": 438,
-        "process_vm_readv": 270, "process_vm_writev": 271, "process_madvise": 440, "prctl": 167,
-        "unshare": 97, "setns": 268, "clone": 220, "clone3": 435,
-        "perf_event_open": 241, "kcmp": 272, "fcntl": 25, "ioctl": 29, "setpriority": 140,
-        "ioprio_set": 30, "prlimit64": 261, "sched_setparam": 118, "sched_setscheduler": 119,
-        "sched_setaffinity": 122, "sched_setattr": 274, "shmget": 194, "semget": 190,
-        "msgget": 186, "mq_open": 180, "memfd_create": 279,
-    }),
+    "x86_64": (
+        0xC000003E,
+        {
+            "ptrace": 101,
+            "kill": 62,
+            "tkill": 200,
+            "tgkill": 234,
+            "rt_sigqueueinfo": 129,
+            "rt_tgsigqueueinfo": 297,
+            "pidfd_send_signal": 424,
+            "pidfd_open": 434,
+            "pidfd_getfd": 438,
+            "process_vm_readv": 310,
+            "process_vm_writev": 311,
+            "process_madvise": 440,
+            "prctl": 157,
+            "unshare": 272,
+            "setns": 308,
+            "clone": 56,
+            "clone3": 435,
+            "fork": 57,
+            "vfork": 58,
+            "perf_event_open": 298,
+            "kcmp": 312,
+            "fcntl": 72,
+            "ioctl": 16,
+            "setpriority": 141,
+            "ioprio_set": 251,
+            "prlimit64": 302,
+            "sched_setparam": 142,
+            "sched_setscheduler": 144,
+            "sched_setaffinity": 203,
+            "sched_setattr": 314,
+            "shmget": 29,
+            "semget": 64,
+            "msgget": 68,
+            "mq_open": 240,
+            "memfd_create": 319,
+        },
+    ),
+    "aarch64": (
+        0xC00000B7,
+        {
+            "ptrace": 117,
+            "kill": 129,
+            "tkill": 130,
+            "tgkill": 131,
+            "rt_sigqueueinfo": 138,
+            "rt_tgsigqueueinfo": 240,
+            "pidfd_send_signal": 424,
+            "pidfd_open": 434,
+            "pidfd_getfd": 438,
+            "process_vm_readv": 270,
+            "process_vm_writev": 271,
+            "process_madvise": 440,
+            "prctl": 167,
+            "unshare": 97,
+            "setns": 268,
+            "clone": 220,
+            "clone3": 435,
+            "perf_event_open": 241,
+            "kcmp": 272,
+            "fcntl": 25,
+            "ioctl": 29,
+            "setpriority": 140,
+            "ioprio_set": 30,
+            "prlimit64": 261,
+            "sched_setparam": 118,
+            "sched_setscheduler": 119,
+            "sched_setaffinity": 122,
+            "sched_setattr": 274,
+            "shmget": 194,
+            "semget": 190,
+            "msgget": 186,
+            "mq_open": 180,
+            "memfd_create": 279,
+        },
+    ),
 }
 
 
@@ -115,29 +174,54 @@ def build(pid: int, allow_fork: bool, arch: str | None = None) -> bytes:
         checks.append(("ret", deny))
         rules.append((nr[name], checks))
 
-    for name in ("ptrace", "process_vm_readv", "process_vm_writev", "process_madvise",
-                 "pidfd_send_signal", "pidfd_open", "pidfd_getfd", "perf_event_open", "kcmp",
-                 "tkill", "unshare", "setns", "setpriority", "ioprio_set",
-                 # memory outside the process and the capped /tmp, which would outlive it
-                 "shmget", "semget", "msgget", "mq_open", "memfd_create"):
+    for name in (
+        "ptrace",
+        "process_vm_readv",
+        "process_vm_writev",
+        "process_madvise",
+        "pidfd_send_signal",
+        "pidfd_open",
+        "pidfd_getfd",
+        "perf_event_open",
+        "kcmp",
+        "tkill",
+        "unshare",
+        "setns",
+        "setpriority",
+        "ioprio_set",
+        # memory outside the process and the capped /tmp, which would outlive it
+        "shmget",
+        "semget",
+        "msgget",
+        "mq_open",
+        "memfd_create",
+    ):
         always(name)
     for name in ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
         only_self(name, 0)
-    for name in ("prlimit64", "sched_setparam", "sched_setscheduler", "sched_setaffinity",
-                 "sched_setattr"):
+    for name in ("prlimit64", "sched_setparam", "sched_setscheduler", "sched_setaffinity", "sched_setattr"):
         only_self(name, 0, zero_ok=True)
     rules.append((nr["prctl"], [("eq", 0, PR_SET_DUMPABLE, deny), ("ret", _ALLOW)]))
-    rules.append((nr["fcntl"], [("eq", 1, _F_SETSIG, deny), ("eq", 1, _F_SETOWN_EX, deny),
-                                ("ne_then", 1, _F_SETOWN, _ALLOW),  # not F_SETOWN: allow
-                                ("eq", 2, pid, _ALLOW), ("ret", deny)]))
-    rules.append((nr["ioctl"], [("eq", 1, _FIOSETOWN, deny), ("eq", 1, _SIOCSPGRP, deny),
-                                ("ret", _ALLOW)]))
+    rules.append(
+        (
+            nr["fcntl"],
+            [
+                ("eq", 1, _F_SETSIG, deny),
+                ("eq", 1, _F_SETOWN_EX, deny),
+                ("ne_then", 1, _F_SETOWN, _ALLOW),  # not F_SETOWN: allow
+                ("eq", 2, pid, _ALLOW),
+                ("ret", deny),
+            ],
+        )
+    )
+    rules.append((nr["ioctl"], [("eq", 1, _FIOSETOWN, deny), ("eq", 1, _SIOCSPGRP, deny), ("ret", _ALLOW)]))
     always("clone3", _ERRNO | ENOSYS)
     if allow_fork:
         rules.append((nr["clone"], [("set", 0, _NS_FLAGS, deny), ("ret", _ALLOW)]))
     else:
-        rules.append((nr["clone"], [("set", 0, _NS_FLAGS, deny), ("set", 0, _CLONE_THREAD, _ALLOW),
-                                    ("ret", deny)]))
+        rules.append(
+            (nr["clone"], [("set", 0, _NS_FLAGS, deny), ("set", 0, _CLONE_THREAD, _ALLOW), ("ret", deny)])
+        )
         always("fork")
         always("vfork")
 
@@ -183,8 +267,9 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _prctl(option: int, a: int = 0, b: int = 0) -> int:
-    return _libc.prctl(ctypes.c_int(option), ctypes.c_ulong(a), ctypes.c_ulong(b),
-                       ctypes.c_ulong(0), ctypes.c_ulong(0))
+    return _libc.prctl(
+        ctypes.c_int(option), ctypes.c_ulong(a), ctypes.c_ulong(b), ctypes.c_ulong(0), ctypes.c_ulong(0)
+    )
 
 
 def confine(allow_fork: bool = True) -> None:
@@ -196,8 +281,16 @@ def confine(allow_fork: bool = True) -> None:
     fprog = _SockFprog(len(prog) // 8, ctypes.cast(buf, ctypes.c_void_p))
     if _prctl(PR_SET_NO_NEW_PRIVS, 1) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
-    if _libc.prctl(ctypes.c_int(PR_SET_SECCOMP), ctypes.c_ulong(SECCOMP_MODE_FILTER),
-                   ctypes.byref(fprog), ctypes.c_ulong(0), ctypes.c_ulong(0)) != 0:
+    if (
+        _libc.prctl(
+            ctypes.c_int(PR_SET_SECCOMP),
+            ctypes.c_ulong(SECCOMP_MODE_FILTER),
+            ctypes.byref(fprog),
+            ctypes.c_ulong(0),
+            ctypes.c_ulong(0),
+        )
+        != 0
+    ):
         err = ctypes.get_errno()
         raise OSError(err, f"installing the seccomp filter failed ({os.strerror(err)})")
 

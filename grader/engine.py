@@ -13,8 +13,9 @@ import ast
 import importlib
 import importlib.util
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import sandbox
 from .spec import MESSAGE_CAP, MeasuredRun, Outcome, ProbeError, ProbeResult, TestCase, Usage, cap
@@ -159,7 +160,8 @@ def judge_one(tc: TestCase, pr: ProbeResult) -> Outcome:
     except Exception as exc:  # noqa: BLE001 — a judge that cannot read the data is no pass
         return Outcome.errored(
             f"the grader could not judge this result ({type(exc).__name__}: {exc}) — "
-            "check the types your function returns")
+            "check the types your function returns"
+        )
     if not isinstance(out, Outcome):
         return Outcome.errored("the grader's judge returned no verdict")
     return out
@@ -167,9 +169,13 @@ def judge_one(tc: TestCase, pr: ProbeResult) -> Outcome:
 
 def _error_of(e: Any) -> ProbeError:
     e = e if isinstance(e, dict) else {}
-    return ProbeError(str(e.get("kind") or "crashed"), type=str(e.get("type") or ""),
-                      message=str(e.get("message") or ""), traceback=str(e.get("traceback") or ""),
-                      phase=str(e.get("phase") or ""))
+    return ProbeError(
+        str(e.get("kind") or "crashed"),
+        type=str(e.get("type") or ""),
+        message=str(e.get("message") or ""),
+        traceback=str(e.get("traceback") or ""),
+        phase=str(e.get("phase") or ""),
+    )
 
 
 def _data_of(payload: Any) -> tuple[dict | None, ProbeError | None]:
@@ -188,8 +194,7 @@ def _usage(u: Any) -> Usage:
     """A zygote-measured usage record (it comes from the zygote, not from the learner's process)."""
     if not isinstance(u, dict):
         raise ValueError("no usage")
-    return Usage(peak_rss_mib=float(u["peak_rss_mib"]), cpu_s=float(u["cpu_s"]),
-                 wall_s=float(u["wall_s"]))
+    return Usage(peak_rss_mib=float(u["peak_rss_mib"]), cpu_s=float(u["cpu_s"]), wall_s=float(u["wall_s"]))
 
 
 def _measured_result(tc: TestCase, m: Any) -> ProbeResult:
@@ -197,9 +202,13 @@ def _measured_result(tc: TestCase, m: Any) -> ProbeResult:
         baseline, import_only = _usage(m["baseline"]), _usage(m["import_only"])
         raw_runs = list(m["runs"])
     except (KeyError, TypeError, ValueError):
-        return ProbeResult(error=ProbeError(
-            "grader error", message="the grader did not get the measurements of this test — "
-                                    "this is not your code's fault"))
+        return ProbeResult(
+            error=ProbeError(
+                "grader error",
+                message="the grader did not get the measurements of this test — "
+                "this is not your code's fault",
+            )
+        )
     runs: list[MeasuredRun] = []
     entries = list(tc.runs or [])
     for r in raw_runs:
@@ -218,8 +227,13 @@ def _measured_result(tc: TestCase, m: Any) -> ProbeResult:
     first_error = next((r.error for r in runs if r.error is not None), None)
     if not runs:
         first_error = ProbeError("no result", message="no measured run returned")
-    return ProbeResult(data=runs[-1].data if runs else None, error=first_error, runs=runs,
-                       baseline=baseline, import_only=import_only)
+    return ProbeResult(
+        data=runs[-1].data if runs else None,
+        error=first_error,
+        runs=runs,
+        baseline=baseline,
+        import_only=import_only,
+    )
 
 
 def _probe_result(ev: dict, tc: TestCase | None = None) -> ProbeResult:
@@ -281,8 +295,11 @@ class Engine:
         p = dict(sandbox.plan())
         try:
             info = self.ready()
-            p["zygote"] = {"uid": info.get("uid"), "pid_namespace": info.get("pidns"),
-                           "network_visible": info.get("net")}
+            p["zygote"] = {
+                "uid": info.get("uid"),
+                "pid_namespace": info.get("pidns"),
+                "network_visible": info.get("net"),
+            }
             p["seccomp"] = bool(info.get("seccomp"))
             p["seccomp_note"] = str(info.get("seccomp_note") or "")
         except sandbox.SandboxDied as exc:
@@ -290,8 +307,14 @@ class Engine:
         return p
 
     # -- grading ---------------------------------------------------------------------------
-    def check(self, exercise_id: str, source: str, on_event: Event | None = None,
-              limits: dict | None = None, display: str | None = None) -> dict:
+    def check(
+        self,
+        exercise_id: str,
+        source: str,
+        on_event: Event | None = None,
+        limits: dict | None = None,
+        display: str | None = None,
+    ) -> dict:
         t0 = time.monotonic()
         emit = on_event or (lambda ev: None)
         meta = exercise_meta(exercise_id)
@@ -314,25 +337,34 @@ class Engine:
         output = ""
         if len(source) > MAX_SOURCE or len(source.encode("utf-8", "replace")) > MAX_SOURCE:
             # before any parsing: a huge file costs the grader nothing
-            add("your file is graded", Outcome.errored(
-                f"the file is larger than {MAX_SOURCE // (1024 * 1024)} MiB and was not read"))
+            add(
+                "your file is graded",
+                Outcome.errored(
+                    f"the file is larger than {MAX_SOURCE // (1024 * 1024)} MiB and was not read"
+                ),
+            )
         else:
             scan_problem = None
-            hits: list[tuple[str, int]] = []
-            try:  # an early diagnostic only: the verdict comes from the operators that run
-                hits = forbidden_uses(source, forbidden)
+            try:  # guards the nesting depth only: the verdict comes from the operators that run
+                forbidden_uses(source, forbidden)
             except ScanTooDeep as exc:
                 scan_problem = str(exc)
             if scan_problem is not None:
-                add("your file can be read", Outcome.errored(
-                    f"{scan_problem} (e.g. thousands of chained attributes or operators), so it "
-                    "was not run"))
+                add(
+                    "your file can be read",
+                    Outcome.errored(
+                        f"{scan_problem} (e.g. thousands of chained attributes or operators), so it "
+                        "was not run"
+                    ),
+                )
             else:
                 hit_rows: list[str] = []
                 output = self._run(exercise_id, source, tests, ops, lim, add, display, hit_rows)
                 if ops:
-                    name = "uses none of " + forbid.FAMILY_LABEL + " (aten::scaled_dot_product_attention " \
+                    name = (
+                        "uses none of " + forbid.FAMILY_LABEL + " (aten::scaled_dot_product_attention "
                         "and its backends)"
+                    )
                     if hit_rows:
                         add(name, Outcome.failed(hit_rows[0]))
                     else:
@@ -346,30 +378,53 @@ class Engine:
             status = "error"
         else:
             status = "fail"
-        result = {"exercise": exercise_id, "status": status, "passed": passed, "total": total,
-                  "duration_s": round(time.monotonic() - t0, 4), "tests": rows}
+        result = {
+            "exercise": exercise_id,
+            "status": status,
+            "passed": passed,
+            "total": total,
+            "duration_s": round(time.monotonic() - t0, 4),
+            "tests": rows,
+        }
         if figures:
             result["figures"] = figures
         self.last_output = output
         return result
 
-    def _request(self, exercise_id: str, source: str, tests: list[TestCase], ops: list[str],
-                 lim: sandbox.Limits, display: str | None) -> dict:
+    def _request(
+        self,
+        exercise_id: str,
+        source: str,
+        tests: list[TestCase],
+        ops: list[str],
+        lim: sandbox.Limits,
+        display: str | None,
+    ) -> dict:
         from . import wire
 
         def entry(tc: TestCase) -> dict:
-            t = {"probe": tc.probe, "args": dict(tc.args),
-                 "time_s": float(tc.time_limit_s or lim.time_s),
-                 "mem_bytes": int(tc.memory_limit_mb * 1024 * 1024) if tc.memory_limit_mb else 0}
+            t = {
+                "probe": tc.probe,
+                "args": dict(tc.args),
+                "time_s": float(tc.time_limit_s or lim.time_s),
+                "mem_bytes": int(tc.memory_limit_mb * 1024 * 1024) if tc.memory_limit_mb else 0,
+            }
             if tc.runs:
                 t["runs"] = [dict(r) for r in tc.runs]
             return t
 
         return {
-            "op": "grade", "exercise": exercise_id, "source": source, "forbidden_ops": ops,
-            "display": display or "solution.py", "probe_sources": probe_sources(exercise_id),
-            "import_time_s": lim.import_time_s, "mem_bytes": lim.mem_bytes, "fsize": lim.fsize,
-            "output_bytes": lim.output_bytes, "nproc": lim.nproc,
+            "op": "grade",
+            "exercise": exercise_id,
+            "source": source,
+            "forbidden_ops": ops,
+            "display": display or "solution.py",
+            "probe_sources": probe_sources(exercise_id),
+            "import_time_s": lim.import_time_s,
+            "mem_bytes": lim.mem_bytes,
+            "fsize": lim.fsize,
+            "output_bytes": lim.output_bytes,
+            "nproc": lim.nproc,
             "result_bytes": min(lim.result_bytes, wire.MAX_RESULT),
             "tests": [entry(tc) for tc in tests],
         }
@@ -394,9 +449,17 @@ class Engine:
             out.append(b + 3.0)  # fork, kill, reap and the pipe
         return out
 
-    def _run(self, exercise_id: str, source: str, tests: list[TestCase], ops: list[str],
-             lim: sandbox.Limits, add: Callable[[str, Outcome], None], display: str | None,
-             hit_rows: list[str]) -> str:
+    def _run(
+        self,
+        exercise_id: str,
+        source: str,
+        tests: list[TestCase],
+        ops: list[str],
+        lim: sandbox.Limits,
+        add: Callable[[str, Outcome], None],
+        display: str | None,
+        hit_rows: list[str],
+    ) -> str:
         request = self._request(exercise_id, source, tests, ops, lim, display)
         budgets = self._budgets(request)
         backstop = sum(budgets) + 10.0
@@ -447,7 +510,7 @@ class Engine:
             try:
                 self.ready()
             except sandbox.SandboxDied as exc:
-                for i, tc in enumerate(tests):
+                for i in range(len(tests)):
                     got[i] = ProbeResult(error=ProbeError("sandbox error", message=str(exc)))
                 raise
             assert self.zygote is not None
@@ -469,11 +532,14 @@ class Engine:
                         msg = str(ev.get("message") or "")[:300]
                         for k in range(len(tests)):
                             if k not in got:
-                                got[k] = ProbeResult(error=ProbeError(
-                                    "grader error",
-                                    message=f"the grader failed to set up this grade ({msg}); this is "
-                                            "the grader's own error, not your code's — its sandbox "
-                                            "worker was restarted; check again"))
+                                got[k] = ProbeResult(
+                                    error=ProbeError(
+                                        "grader error",
+                                        message=f"the grader failed to set up this grade ({msg}); this is "
+                                        "the grader's own error, not your code's — its sandbox "
+                                        "worker was restarted; check again",
+                                    )
+                                )
                         self.zygote.kill()
                         raise sandbox.SandboxDied("setup error")
                     elif kind == "done":
@@ -485,7 +551,8 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 — an unreadable event: this sandbox is done
                 self.zygote.kill()
                 raise sandbox.SandboxDied(
-                    f"it sent a message the grader could not read ({type(exc).__name__})") from None
+                    f"it sent a message the grader could not read ({type(exc).__name__})"
+                ) from None
         except sandbox.SandboxDied as exc:
             self.restarts += 1
             self.zygote = None
@@ -495,23 +562,37 @@ class Engine:
                     continue
                 if first and "stopped responding" in str(exc):
                     lim_s = per_child[i] if tests[i].runs else budgets[i]
-                    got[i] = ProbeResult(error=ProbeError(
-                        "time limit", message=f"this test did not finish within its limit ({lim_s:.0f} s "
-                        "including a fresh import of your file): the sandbox was stopped and restarted"))
+                    got[i] = ProbeResult(
+                        error=ProbeError(
+                            "time limit",
+                            message=f"this test did not finish within its limit ({lim_s:.0f} s "
+                            "including a fresh import of your file): the sandbox was stopped and restarted",
+                        )
+                    )
                     first = False
                 elif first and "could not read" in str(exc):
-                    got[i] = ProbeResult(error=ProbeError(
-                        "no result", message=f"the sandbox {exc} — the program wrote to the "
-                        "sandbox's result channel itself; it was stopped"))
+                    got[i] = ProbeResult(
+                        error=ProbeError(
+                            "no result",
+                            message=f"the sandbox {exc} — the program wrote to the "
+                            "sandbox's result channel itself; it was stopped",
+                        )
+                    )
                     first = False
                 elif first:
-                    got[i] = ProbeResult(error=ProbeError(
-                        "crashed", message="the sandbox worker running this test ended "
-                        f"({exc}); it was restarted"))
+                    got[i] = ProbeResult(
+                        error=ProbeError(
+                            "crashed",
+                            message=f"the sandbox worker running this test ended ({exc}); it was restarted",
+                        )
+                    )
                     first = False
                 else:
-                    got[i] = ProbeResult(error=ProbeError(
-                        "not run", message="not run: the sandbox worker ended during an earlier test"))
+                    got[i] = ProbeResult(
+                        error=ProbeError(
+                            "not run", message="not run: the sandbox worker ended during an earlier test"
+                        )
+                    )
             try:
                 self.start()  # warm up a fresh one for the next grade
             except Exception:  # noqa: BLE001
@@ -519,11 +600,16 @@ class Engine:
         # every test must have its own result
         for i in range(len(tests)):
             if i not in got:
-                got[i] = ProbeResult(error=ProbeError(
-                    "no result", message="the sandbox returned no result for this test"))
+                got[i] = ProbeResult(
+                    error=ProbeError("no result", message="the sandbox returned no result for this test")
+                )
         flush_ready()
         if survivors:
-            add("leaves no process running", Outcome.failed(
-                f"process limit: your program left {survivors} process(es) running after the tests; "
-                "the sandbox killed them — do not start background processes"))
+            add(
+                "leaves no process running",
+                Outcome.failed(
+                    f"process limit: your program left {survivors} process(es) running after the tests; "
+                    "the sandbox killed them — do not start background processes"
+                ),
+            )
         return output

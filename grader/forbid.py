@@ -58,9 +58,15 @@ FUSED_ATTENTION = (
 FAMILY_LABEL = "torch's fused attention"
 
 # Python names an exercise.yaml may list under `forbidden:` that mean the fused-attention family
-_FUSED_NAMES = ("scaled_dot_product_attention", "MultiheadAttention", "multi_head_attention_forward",
-                "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
-                "Transformer")
+_FUSED_NAMES = (
+    "scaled_dot_product_attention",
+    "MultiheadAttention",
+    "multi_head_attention_forward",
+    "TransformerEncoderLayer",
+    "TransformerEncoder",
+    "TransformerDecoderLayer",
+    "Transformer",
+)
 
 
 def ops_for(meta: dict) -> list[str]:
@@ -87,12 +93,14 @@ def _learner_line(display: str) -> int | None:
 def install(ops: list[str], exercise: str, display: str, res_fd: int) -> int:
     """Replace each operator's kernels by a refusal. Returns how many kernels were replaced."""
     import torch
-
     from studytool.grader import wire
 
     wanted = set(ops)
-    names = [n for n in torch._C._dispatch_get_all_op_names()
-             if n.startswith("aten::") and n[6:].split(".", 1)[0] in wanted]
+    names = [
+        n
+        for n in torch._C._dispatch_get_all_op_names()
+        if n.startswith("aten::") and n[6:].split(".", 1)[0] in wanted
+    ]
     lib = torch._C._dispatch_library("IMPL", "aten", "")
     count = 0
 
@@ -100,11 +108,12 @@ def install(ops: list[str], exercise: str, display: str, res_fd: int) -> int:
         def refuse(*args, **kwargs):
             line = _learner_line(display)
             where = f"{display} line {line}" if line else f"your code ({display})"
-            msg = (f"{exercise}: your code ran aten::{opname} ({FAMILY_LABEL}), which this exercise "
-                   f"asks you to write yourself — called from {where}")
+            msg = (
+                f"{exercise}: your code ran aten::{opname} ({FAMILY_LABEL}), which this exercise "
+                f"asks you to write yourself — called from {where}"
+            )
             try:
-                wire.write_frame(res_fd, {"ev": "forbidden", "op": opname, "line": line,
-                                          "message": msg})
+                wire.write_frame(res_fd, {"ev": "forbidden", "op": opname, "line": line, "message": msg})
             except Exception:  # noqa: BLE001 — the pipe may be gone; the exit code still says it
                 pass
             os._exit(EXIT_FORBIDDEN)
@@ -117,8 +126,11 @@ def install(ops: list[str], exercise: str, display: str, res_fd: int) -> int:
         for full in names:
             op = full[6:]
             base, _, overload = op.partition(".")
-            keys = ["CompositeImplicitAutograd"] if torch._C._dispatch_has_kernel_for_dispatch_key(
-                full, "CompositeImplicitAutograd") else ["CPU"]
+            keys = (
+                ["CompositeImplicitAutograd"]
+                if torch._C._dispatch_has_kernel_for_dispatch_key(full, "CompositeImplicitAutograd")
+                else ["CPU"]
+            )
             for key in keys:
                 try:
                     lib.impl(op, key, make(op), False)

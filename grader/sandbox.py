@@ -28,9 +28,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 NOBODY = 65534
 PACKAGE_ROOT = Path(__file__).resolve().parent  # .../grader (studytool.grader)
@@ -51,7 +52,7 @@ class Limits:
     result_bytes: int = 64 * 1024 * 1024  # materialised bytes of one probe's result
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "Limits":
+    def from_dict(cls, d: dict | None) -> Limits:
         lim = cls()
         for k, v in (d or {}).items():
             if hasattr(lim, k):
@@ -77,8 +78,13 @@ def _world_readable(path: Path) -> bool:
 
 
 def _interpreter_paths() -> list[Path]:
-    paths = [Path(sys.executable), Path(os.path.realpath(sys.executable)), PACKAGE_ROOT,
-             Path(sys.prefix), Path(sys.base_prefix)]
+    paths = [
+        Path(sys.executable),
+        Path(os.path.realpath(sys.executable)),
+        PACKAGE_ROOT,
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+    ]
     import sysconfig
 
     for key in ("stdlib", "purelib", "platlib"):
@@ -184,18 +190,52 @@ def _checkout_trees(checkout: str) -> list[str]:
 
 
 _DROP = ["--reuid", str(NOBODY), "--regid", str(NOBODY), "--clear-groups", "--"]
-_BIND_IN_NS = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-               "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-               "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+_BIND_IN_NS = [
+    "--unshare-ipc",
+    "--unshare-pid",
+    "--unshare-net",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+    "--die-with-parent",
+    "--new-session",
+    "--cap-drop",
+    "ALL",
+    "--cap-add",
+    "CAP_SETUID",
+    "--cap-add",
+    "CAP_SETGID",
+]
 
 
 def _bind_in_works(bwrap: str, setpriv: str, bind_ins: list[tuple[str, str]]) -> tuple[bool, str]:
     """Can the zygote's imports load as uid 65534 with the blocked trees bound back in?"""
-    args = [bwrap, *_BIND_IN_NS, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-            "--perms", "1777", "--tmpfs", "/tmp", *_bind_in_args(bind_ins), "--chdir", "/tmp", "--",
-            setpriv, *_DROP, sys.executable, "-B", "-s", "-c",
-            "import os, tempfile, studytool.grader.wire; assert os.getuid() == %d; "
-            "tempfile.mkdtemp(dir='/tmp')" % NOBODY]
+    args = [
+        bwrap,
+        *_BIND_IN_NS,
+        "--ro-bind",
+        "/",
+        "/",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/tmp",
+        *_bind_in_args(bind_ins),
+        "--chdir",
+        "/tmp",
+        "--",
+        setpriv,
+        *_DROP,
+        sys.executable,
+        "-B",
+        "-s",
+        "-c",
+        f"import os, tempfile, studytool.grader.wire; assert os.getuid() == {NOBODY}; "
+        "tempfile.mkdtemp(dir='/tmp')",
+    ]
     try:
         r = subprocess.run(args, capture_output=True, timeout=20)
     except (OSError, subprocess.SubprocessError) as exc:
@@ -204,8 +244,21 @@ def _bind_in_works(bwrap: str, setpriv: str, bind_ins: list[tuple[str, str]]) ->
 
 
 def _bwrap_works(bwrap: str, as_user: int | None) -> tuple[bool, str]:
-    args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/", "/",
-            "--proc", "/proc", "--dev", "/dev", "--", "/bin/true"]
+    args = [
+        bwrap,
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--ro-bind",
+        "/",
+        "/",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--",
+        "/bin/true",
+    ]
     if as_user is None and os.geteuid() == 0:
         args[1:1] = ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
     kw: dict[str, Any] = {}
@@ -246,9 +299,11 @@ def plan(refresh: bool = False) -> dict:
             ok, err = _bind_in_works(bwrap, setpriv, blocked) if setpriv else (False, "no setpriv")
             if ok:
                 mode, inner_uid, bind_ins = "bwrap", NOBODY, blocked
-                notes.append(f"uid {NOBODY} cannot enter {', '.join(sorted({b for b, _ in blocked}))}: "
-                             f"bwrap binds {', '.join(t for _, t in blocked)} back in and drops to "
-                             f"uid {NOBODY} inside")
+                notes.append(
+                    f"uid {NOBODY} cannot enter {', '.join(sorted({b for b, _ in blocked}))}: "
+                    f"bwrap binds {', '.join(t for _, t in blocked)} back in and drops to "
+                    f"uid {NOBODY} inside"
+                )
             else:
                 notes.append(f"binding the interpreter in for uid {NOBODY} failed ({err})")
         if mode == "fallback":
@@ -259,10 +314,14 @@ def plan(refresh: bool = False) -> dict:
                 if root:
                     notes.append(
                         f"the interpreter is not readable by uid {NOBODY}"
-                        if not readable else "bwrap could not start as an unprivileged uid")
-                    notes.append("uid 65534 inside a user namespace maps to root outside: "
-                                 "RLIMIT_NPROC does not bind (fork swarms are bounded by time "
-                                 "and the PID namespace only)")
+                        if not readable
+                        else "bwrap could not start as an unprivileged uid"
+                    )
+                    notes.append(
+                        "uid 65534 inside a user namespace maps to root outside: "
+                        "RLIMIT_NPROC does not bind (fork swarms are bounded by time "
+                        "and the PID namespace only)"
+                    )
             else:
                 notes.append(f"bwrap present but unusable: {err}")
     elif want == "bwrap" and not bwrap:
@@ -278,8 +337,13 @@ def plan(refresh: bool = False) -> dict:
     if mode == "fallback" and root:
         unshare, setpriv = shutil.which("unshare"), shutil.which("setpriv")
         try:
-            ok = bool(unshare) and subprocess.run([unshare, "--net", "--", "/bin/true"],
-                                                  capture_output=True, timeout=10).returncode == 0
+            ok = (
+                bool(unshare)
+                and subprocess.run(
+                    [unshare, "--net", "--", "/bin/true"], capture_output=True, timeout=10
+                ).returncode
+                == 0
+            )
         except (OSError, subprocess.SubprocessError):
             ok = False
         if not ok or (run_as is not None and not setpriv):
@@ -295,9 +359,12 @@ def plan(refresh: bool = False) -> dict:
         "bind_in": [list(b) for b in bind_ins],
         "pid_namespace": mode == "bwrap",
         "network": "none" if (mode == "bwrap" or unshare) else "host",
-        "filesystem": ("a read-only root with only the interpreter, its libraries, the venv and "
-                       "the grader's sandbox code; one writable place, a 64 MiB tmpfs /tmp")
-                      if mode == "bwrap" else "host (rlimits only)",
+        "filesystem": (
+            "a read-only root with only the interpreter, its libraries, the venv and "
+            "the grader's sandbox code; one writable place, a 64 MiB tmpfs /tmp"
+        )
+        if mode == "bwrap"
+        else "host (rlimits only)",
         "unshare": unshare,
         "notes": notes,
     }
@@ -395,9 +462,23 @@ def _root_layout(limits: Limits, hide: list[str] | None) -> list[str]:
             args += ["--symlink", os.readlink(f), f]
         elif os.path.exists(f):
             args += ["--ro-bind", f, f]
-    args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
-             "--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu",
-             "--perms", "1777", "--size", str(limits.scratch_bytes), "--tmpfs", "/tmp"]
+    args += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--remount-ro",
+        "/dev",
+        "--ro-bind-try",
+        "/sys/devices/system/cpu",
+        "/sys/devices/system/cpu",
+        "--perms",
+        "1777",
+        "--size",
+        str(limits.scratch_bytes),
+        "--tmpfs",
+        "/tmp",
+    ]
     made = {"/", "/etc", "/tmp", "/proc", "/dev", "/sys", "/sys/devices", "/sys/devices/system"}
     trees = _trees(hide)
     for tree in trees:
@@ -418,8 +499,9 @@ def _root_layout(limits: Limits, hide: list[str] | None) -> list[str]:
     return args
 
 
-def build_command(p: dict, limits: Limits, hide: list[str] | None = None,
-                  module: str = "studytool.grader.zygote") -> tuple[list[str], dict, str]:
+def build_command(
+    p: dict, limits: Limits, hide: list[str] | None = None, module: str = "studytool.grader.zygote"
+) -> tuple[list[str], dict, str]:
     """(argv, env, scratch dir as seen inside) for starting ``python -m module`` (the zygote by
     default) under plan ``p``. Start it with :func:`spawn`, which hands bwrap its options through
     a pipe (``--args``), so that no host path appears in the sandbox's /proc/1/cmdline."""
@@ -449,8 +531,13 @@ def build_command(p: dict, limits: Limits, hide: list[str] | None = None,
     if p.get("unshare"):  # as root: a new network namespace, then drop to the sandbox uid
         argv = [p["unshare"], "--net", "--"]
         if p["run_as"] is not None:
-            argv += [shutil.which("setpriv") or "setpriv", f"--reuid={p['run_as']}",
-                     f"--regid={p['run_as']}", "--clear-groups", "--"]
+            argv += [
+                shutil.which("setpriv") or "setpriv",
+                f"--reuid={p['run_as']}",
+                f"--regid={p['run_as']}",
+                "--clear-groups",
+                "--",
+            ]
         argv += py
     return argv, _sandbox_env(False, scratch), scratch
 
@@ -574,8 +661,8 @@ def _sandbox_children() -> list[tuple[int, str]]:
                 st = f.read()
         except OSError:
             continue
-        comm = st[st.find("(") + 1: st.rfind(")")]
-        rest = st[st.rfind(")") + 1:].split()
+        comm = st[st.find("(") + 1 : st.rfind(")")]
+        rest = st[st.rfind(")") + 1 :].split()
         if len(rest) > 1 and rest[1] == str(me) and comm in ("bwrap", "setpriv", "unshare"):
             out.append((int(name), rest[0]))
     return out
@@ -613,9 +700,17 @@ def start_zygote(limits: Limits, hide: list[str] | None = None) -> Zygote:
     p = plan()
     _become_subreaper()
     argv, env, scratch = build_command(p, limits, hide)
-    proc = spawn(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                 stderr=subprocess.PIPE, env=env, cwd="/", start_new_session=True,
-                 close_fds=True, **popen_user(p))
+    proc = spawn(
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd="/",
+        start_new_session=True,
+        close_fds=True,
+        **popen_user(p),
+    )
     _LIVE.add(proc.pid)
     return Zygote(proc, scratch)
 
@@ -633,8 +728,9 @@ def wait_ready(z: Zygote, timeout: float = 60.0) -> dict:
     return ev
 
 
-def run_grade(z: Zygote, request: dict, backstop_s: float, first_s: float | None = None,
-              step: Any = None) -> Iterator[dict]:
+def run_grade(
+    z: Zygote, request: dict, backstop_s: float, first_s: float | None = None, step: Any = None
+) -> Iterator[dict]:
     """Send one grade request; yield the zygote's 'test' events, then its 'done' event.
 
     Each event is due within ``step(previous event)`` seconds (the first within ``first_s``), and

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import resource
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 
@@ -35,7 +36,8 @@ class ForbiddenCall(RuntimeError):
 
     def __init__(self, name: str) -> None:
         super().__init__(
-            f"{name} is forbidden in this exercise — implement it yourself with basic tensor ops")
+            f"{name} is forbidden in this exercise — implement it yourself with basic tensor ops"
+        )
         self.name = name
 
 

@@ -88,8 +88,13 @@ def main() -> int:
             if raw is None:
                 break
             if raw == b"\0too long":
-                emit({"event": "error", "message": f"bad request: larger than {MAX_LINE} bytes "
-                                                   "(a file over 1 MiB is not graded)"})
+                emit(
+                    {
+                        "event": "error",
+                        "message": f"bad request: larger than {MAX_LINE} bytes "
+                        "(a file over 1 MiB is not graded)",
+                    }
+                )
                 continue
             line = raw.strip()
             if not line:
@@ -125,8 +130,9 @@ def main() -> int:
                             emit({"event": "error", "message": str(exc)})
                             continue
                     try:
-                        result = engine.check(ex, source, on_event=emit, limits=req.get("limits"),
-                                              display=display)
+                        result = engine.check(
+                            ex, source, on_event=emit, limits=req.get("limits"), display=display
+                        )
                     except UnknownExercise:
                         emit({"event": "error", "message": f"unknown exercise: {ex}"})
                         continue
@@ -134,9 +140,13 @@ def main() -> int:
                 else:
                     emit({"event": "error", "message": f"unknown op: {op!r}"})
             except Exception as exc:  # noqa: BLE001 — the service must survive a bad grade
-                emit({"event": "error",
-                      "message": f"grader failure: {type(exc).__name__}: {exc}",
-                      "traceback": traceback.format_exc()[-2000:]})
+                emit(
+                    {
+                        "event": "error",
+                        "message": f"grader failure: {type(exc).__name__}: {exc}",
+                        "traceback": traceback.format_exc()[-2000:],
+                    }
+                )
     finally:
         engine.close()
     return 0

@@ -9,8 +9,9 @@ then hands that data, as a :class:`ProbeResult`, to the test's ``judge``, which 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 Status = Literal["pass", "fail", "error"]
 
@@ -31,15 +32,15 @@ class Outcome:
     figures: dict[str, Any] = field(default_factory=dict)  # numbers shown beside the verdict
 
     @classmethod
-    def passed(cls, message: str = "", **figures: Any) -> "Outcome":
+    def passed(cls, message: str = "", **figures: Any) -> Outcome:
         return cls("pass", cap(message), figures)
 
     @classmethod
-    def failed(cls, message: str, **figures: Any) -> "Outcome":
+    def failed(cls, message: str, **figures: Any) -> Outcome:
         return cls("fail", cap(message), figures)
 
     @classmethod
-    def errored(cls, message: str, **figures: Any) -> "Outcome":
+    def errored(cls, message: str, **figures: Any) -> Outcome:
         return cls("error", cap(message), figures)
 
 

@@ -29,12 +29,24 @@ MAX_RESULT = 64 * 1024 * 1024  # materialised bytes of one probe result (tensors
 
 class ResultTooLarge(ValueError):
     """A result whose tensors, materialised, exceed the limit (``expand()`` views count in full)."""
+
+
 MAX_DEPTH = 32
 MAX_DIMS = 64  # torch's own limit on a tensor's dimensions
 
 _DTYPES = (
-    "float16", "bfloat16", "float32", "float64", "complex64", "complex128",
-    "uint8", "int8", "int16", "int32", "int64", "bool",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "bool",
 )
 
 
@@ -120,7 +132,8 @@ def encode(obj: Any, limit: int | None = None) -> bytes:
                     raise ResultTooLarge(
                         f"the result is at least {planned[0] / 2**20:.1f} MiB once its tensors are "
                         f"materialised (expand() views and zero strides count in full); the grader "
-                        f"accepts at most {limit / 2**20:.0f} MiB")
+                        f"accepts at most {limit / 2**20:.0f} MiB"
+                    )
             try:
                 t = plain_tensor(x)
                 dtype = str(t.dtype).removeprefix("torch.")
@@ -130,7 +143,7 @@ def encode(obj: Any, limit: int | None = None) -> bytes:
                 return {"T": [add_blob(raw), dtype, [int(s) for s in t.shape]]}
             except (WireError, ResultTooLarge):
                 raise
-            except Exception as exc:  # meta tensors, broken subclasses, ...
+            except Exception as exc:  # noqa: BLE001 -- meta tensors, broken subclasses, ...
                 return {"O": f"tensor that cannot be read ({type(exc).__name__}: {exc})"[:200]}
         if torch is not None and isinstance(x, (torch.dtype, torch.Size)):
             return str(x) if isinstance(x, torch.dtype) else {"L": [int(s) for s in x]}
@@ -185,7 +198,7 @@ def decode(data: bytes) -> Any:
             return x
         if not isinstance(x, dict) or len(x) != 1:
             raise WireError("bad node")
-        (tag, val), = x.items()
+        ((tag, val),) = x.items()
         if tag in ("L", "D") and not isinstance(val, list):
             raise WireError("bad node")
         if tag == "L":
@@ -212,8 +225,11 @@ def _tensor(raw: bytes, dtype_name: Any, shape: Any):
     torch = _torch()
     if dtype_name not in _DTYPES:
         raise WireError(f"dtype {dtype_name!r} not allowed")
-    if not isinstance(shape, list) or len(shape) > MAX_DIMS or not all(
-            type(s) is int and 0 <= s < 2**40 for s in shape):
+    if (
+        not isinstance(shape, list)
+        or len(shape) > MAX_DIMS
+        or not all(type(s) is int and 0 <= s < 2**40 for s in shape)
+    ):
         raise WireError("bad shape")
     dtype = getattr(torch, dtype_name)
     numel = 1
@@ -231,6 +247,7 @@ def _tensor(raw: bytes, dtype_name: Any, shape: Any):
 
 
 # -- stream framing --------------------------------------------------------------------------
+
 
 def frame(obj: Any) -> bytes:
     body = encode(obj)

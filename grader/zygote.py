@@ -38,9 +38,11 @@ PR_SET_CHILD_SUBREAPER = 36
 _libc = ctypes.CDLL(None, use_errno=True)
 SOURCE_NAME = "solution.py"
 OUTPUT_KEEP = 4000  # characters of learner output kept for display
-GARBLED = {"kind": "no result",
-           "message": "the program garbled the sandbox's result channel (it wrote to a file "
-                      "descriptor it does not own)"}
+GARBLED = {
+    "kind": "no result",
+    "message": "the program garbled the sandbox's result channel (it wrote to a file "
+    "descriptor it does not own)",
+}
 
 
 def _prctl(option: int, value: int) -> None:
@@ -92,16 +94,20 @@ def _load_probes(req: dict):
     if not sources:
         return importlib.import_module(name)
     finder = _SourceFinder({str(k): str(v) for k, v in sources.items()})
-    for key in [k for k in sys.modules if k == "studytool.grader.probes"
-                or k.startswith("studytool.grader.probes.")]:
+    for key in [
+        k for k in sys.modules if k == "studytool.grader.probes" or k.startswith("studytool.grader.probes.")
+    ]:
         del sys.modules[key]
     sys.meta_path.insert(0, finder)
     try:
         mod = importlib.import_module(name)
     finally:
         sys.meta_path.remove(finder)
-        for key in [k for k in sys.modules if k == "studytool.grader.probes"
-                    or k.startswith("studytool.grader.probes.")]:
+        for key in [
+            k
+            for k in sys.modules
+            if k == "studytool.grader.probes" or k.startswith("studytool.grader.probes.")
+        ]:
             del sys.modules[key]
         pkg = sys.modules.get("studytool.grader")
         if pkg is not None and "probes" in vars(pkg):
@@ -127,8 +133,14 @@ def _populate_file_mappings() -> None:
         return
     for line in lines:
         parts = line.split()
-        if len(parts) < 6 or not parts[5].startswith("/") or parts[5].startswith("/dev/") \
-                or "w" in parts[1] or "r" not in parts[1] or line.rstrip().endswith("(deleted)"):
+        if (
+            len(parts) < 6
+            or not parts[5].startswith("/")
+            or parts[5].startswith("/dev/")
+            or "w" in parts[1]
+            or "r" not in parts[1]
+            or line.rstrip().endswith("(deleted)")
+        ):
             continue
         lo, hi = (int(x, 16) for x in parts[0].split("-"))
         madvise(lo, hi - lo, MADV_POPULATE_READ)
@@ -171,9 +183,7 @@ def _syntax_message(exc: SyntaxError, display: str) -> str:
 
 
 def _classify(exc: BaseException, display: str = SOURCE_NAME) -> dict:
-    from studytool.grader import sandbox_api
-
-    from studytool.grader import wire
+    from studytool.grader import sandbox_api, wire
 
     msg = str(exc)[:1000]
     if isinstance(exc, sandbox_api.ForbiddenCall):
@@ -182,26 +192,36 @@ def _classify(exc: BaseException, display: str = SOURCE_NAME) -> dict:
         return {"kind": "result too large", "message": msg}
     if isinstance(exc, SyntaxError):
         return {"kind": "syntax error", "message": _syntax_message(exc, display)}
-    if isinstance(exc, MemoryError) or (
-            isinstance(exc, RuntimeError) and "can't allocate memory" in msg):
-        return {"kind": "memory limit",
-                "message": "the program ran out of its memory allowance "
-                           f"({type(exc).__name__}: {msg[:200]})"}
+    if isinstance(exc, MemoryError) or (isinstance(exc, RuntimeError) and "can't allocate memory" in msg):
+        return {
+            "kind": "memory limit",
+            "message": f"the program ran out of its memory allowance ({type(exc).__name__}: {msg[:200]})",
+        }
     if isinstance(exc, OSError) and exc.errno in (errno.EFBIG, errno.ENOSPC, errno.EDQUOT):
-        return {"kind": "file size limit",
-                "message": f"writing a file hit the sandbox's disk limit ({msg[:200]})"}
-    if isinstance(exc, BlockingIOError) or (isinstance(exc, OSError) and exc.errno == errno.EAGAIN
-                                             and "fork" in "".join(traceback.format_tb(exc.__traceback__))):
-        return {"kind": "process limit",
-                "message": f"the program started too many processes ({msg[:200]})"}
+        return {
+            "kind": "file size limit",
+            "message": f"writing a file hit the sandbox's disk limit ({msg[:200]})",
+        }
+    if isinstance(exc, BlockingIOError) or (
+        isinstance(exc, OSError)
+        and exc.errno == errno.EAGAIN
+        and "fork" in "".join(traceback.format_tb(exc.__traceback__))
+    ):
+        return {"kind": "process limit", "message": f"the program started too many processes ({msg[:200]})"}
     if isinstance(exc, SystemExit):
-        return {"kind": "no result",
-                "message": f"the program called sys.exit({exc.code!r}) — a test needs a returned value, "
-                           "and exiting ends the test without one"}
+        return {
+            "kind": "no result",
+            "message": f"the program called sys.exit({exc.code!r}) — a test needs a returned value, "
+            "and exiting ends the test without one",
+        }
     if isinstance(exc, KeyboardInterrupt):
         return {"kind": "no result", "message": "the program raised KeyboardInterrupt"}
-    return {"kind": "exception", "type": type(exc).__name__, "message": msg,
-            "traceback": _learner_traceback(exc, display)}
+    return {
+        "kind": "exception",
+        "type": type(exc).__name__,
+        "message": msg,
+        "traceback": _learner_traceback(exc, display),
+    }
 
 
 def _error_info(err) -> dict:
@@ -236,14 +256,12 @@ def _child_main(req: dict, job: dict, res_w: int, out_w: int, scratch: str, conf
         os.closerange(4, 65536)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
-        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True,
-                                      errors="replace")
-        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True,
-                                      errors="replace")
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True, errors="replace")
+        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True, errors="replace")
         sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
         os.chdir(scratch)
 
-        from studytool.grader import confine, forbid, sandbox_api, wire
+        from studytool.grader import confine, forbid, wire
 
         kind = job["kind"]
         # before anything of the learner's runs: non-dumpable (its /proc files are root's, so no
@@ -253,10 +271,11 @@ def _child_main(req: dict, job: dict, res_w: int, out_w: int, scratch: str, conf
             try:
                 confine.confine(allow_fork=kind == "tests")
             except OSError as exc:
-                wire.write_frame(res_fd, {"ev": "grader_error",
-                                          "message": f"could not confine the child: {exc}"})
+                wire.write_frame(
+                    res_fd, {"ev": "grader_error", "message": f"could not confine the child: {exc}"}
+                )
                 code = 71
-                raise SystemExit
+                raise SystemExit from None
         else:
             _prctl(PR_SET_DUMPABLE, 0)
         if kind != "tests":
@@ -317,7 +336,7 @@ def _child_main(req: dict, job: dict, res_w: int, out_w: int, scratch: str, conf
             info["phase"] = "import"
             send({"ev": "import_error", "error": info})
             code = 0
-            raise SystemExit
+            raise SystemExit from None
         send({"ev": "imported"})
         if kind == "import_only":
             send({"ev": "finished"})
@@ -441,8 +460,9 @@ class Zygote:
             os.mkdir(scratch, 0o700)
             return scratch
         except Exception as exc:  # noqa: BLE001
-            raise GradeSetupError(f"preparing the grade's scratch directory failed: "
-                                  f"{type(exc).__name__}: {exc}"[:300]) from None
+            raise GradeSetupError(
+                f"preparing the grade's scratch directory failed: {type(exc).__name__}: {exc}"[:300]
+            ) from None
 
     # -- cleanup: nothing survives a grade -------------------------------------------------
     def _descendants(self) -> list[int]:
@@ -473,8 +493,9 @@ class Zygote:
                     os.kill(-1, signal.SIGKILL)  # everything in this PID namespace but init and us
                 except ProcessLookupError:
                     pass
-                alive = [int(p) for p in os.listdir("/proc")
-                         if p.isdigit() and int(p) not in (1, os.getpid())]
+                alive = [
+                    int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())
+                ]
             else:
                 alive = self._descendants()
                 for pid in alive:
@@ -508,8 +529,14 @@ class Zygote:
         stop_reason: str | None = None
         reported: set[int] = set()
         self.survivors = 0
-        ctx = {"req": req, "scratch": scratch, "output": output, "out_total": out_total,
-               "import_error": None, "refs": {}}
+        ctx = {
+            "req": req,
+            "scratch": scratch,
+            "output": output,
+            "out_total": out_total,
+            "import_error": None,
+            "refs": {},
+        }
 
         def report(i, ok, wall=0.0, **kw):
             if "error" in kw:
@@ -544,11 +571,21 @@ class Zygote:
                     report(k, False, error=imp)
                     ctx["import_reported"] = True
                 elif imp is not None:
-                    report(k, False, error={"kind": "not run", "phase": "import",
-                                            "message": "not run: your file did not import"})
+                    report(
+                        k,
+                        False,
+                        error={
+                            "kind": "not run",
+                            "phase": "import",
+                            "message": "not run: your file did not import",
+                        },
+                    )
                 else:
-                    report(k, False, error={"kind": "not run",
-                                            "message": f"not run: {stop_reason or 'no result'}"})
+                    report(
+                        k,
+                        False,
+                        error={"kind": "not run", "message": f"not run: {stop_reason or 'no result'}"},
+                    )
         finally:
             text = output.decode("utf-8", "replace")
             if out_total[0] > len(output):
@@ -578,49 +615,61 @@ class Zygote:
         ctx["measuring"] = i
         base = self._reference(ctx, "baseline", report)
         if base.get("failed"):
-            report(i, False, error={"kind": "grader error",
-                                    "message": "the grader's own reference child failed "
-                                               f"({base['failed']}) — this is not your code's fault"})
+            report(
+                i,
+                False,
+                error={
+                    "kind": "grader error",
+                    "message": "the grader's own reference child failed "
+                    f"({base['failed']}) — this is not your code's fault",
+                },
+            )
             return None
         imp = self._reference(ctx, "import_only", report)
         if ctx["import_error"] is not None or imp.get("failed"):
             if ctx["import_error"] is None:
-                self._import_failed(ctx, [i], report, imp.get("failed_error") or {
-                    "kind": "no result", "message": "importing your file did not finish"})
+                self._import_failed(
+                    ctx,
+                    [i],
+                    report,
+                    imp.get("failed_error")
+                    or {"kind": "no result", "message": "importing your file did not finish"},
+                )
             return None
         runs: list[dict] = []
         stop = None
         for k, entry in enumerate(t["runs"]):
             got: dict = {}
 
-            def collect(j, ok, wall=0.0, **kw):
+            def collect(j, ok, wall=0.0, got=got, **kw):
                 got.update(ok=ok, **kw)
 
             rss_base = int((base.get("usage") or {}).get("peak_rss_mib", 0) * 2**20)
-            res = self._run_child(ctx, {"kind": "run", "todo": [i], "extra": entry,
-                                        "rss_base": rss_base}, collect)
+            res = self._run_child(
+                ctx, {"kind": "run", "todo": [i], "extra": entry, "rss_base": rss_base}, collect
+            )
             if ctx["import_error"] is not None:
                 return None
             self.send({"ev": "tick", "i": i})  # each child's end: the service's clock restarts
             run = {"entry": k, "ok": bool(got.get("ok")), "usage": res["usage"]}
             cap_left = int(ctx["req"].get("result_bytes") or (64 << 20)) - sum(
-                len(r.get("payload") or b"") for r in runs)
+                len(r.get("payload") or b"") for r in runs
+            )
             if got.get("ok") and len(got.get("payload") or b"") > cap_left:
                 run["ok"] = False
-                run["error"] = {"kind": "result too large",
-                                "message": "the results of this test's runs together are larger "
-                                           "than the grader accepts"}
+                run["error"] = {
+                    "kind": "result too large",
+                    "message": "the results of this test's runs together are larger than the grader accepts",
+                }
             elif got.get("ok"):
                 run["payload"] = got.get("payload")
             else:
-                run["error"] = _error_info(got.get("error") or {"kind": "no result",
-                                                                "message": "no result"})
+                run["error"] = _error_info(got.get("error") or {"kind": "no result", "message": "no result"})
             runs.append(run)
             stop = res["stop"]
             if not run["ok"]:
                 break
-        report(i, True, measured={"runs": runs, "baseline": base["usage"],
-                                  "import_only": imp["usage"]})
+        report(i, True, measured={"runs": runs, "baseline": base["usage"], "import_only": imp["usage"]})
         return stop
 
     def _run_child(self, ctx, job, report) -> dict:
@@ -655,7 +704,6 @@ class Zygote:
         verdict: dict | None = None  # set when we stop the child for a limit
         forbidden: str | None = None
         grader_error: str | None = None
-        stop_reason = None
         fds = [res_r, out_r]
         test_t0 = t0
         out: dict = {"todo": [], "stop": None, "usage": None}
@@ -669,12 +717,16 @@ class Zygote:
                 ready, _, _ = select.select(fds, [], [], timeout)
                 if not ready:
                     limit = req.get("import_time_s", 5)
-                    what = f"test took longer than its limit of {tests[current]['time_s']:g} s" \
-                        if current is not None \
+                    what = (
+                        f"test took longer than its limit of {tests[current]['time_s']:g} s"
+                        if current is not None
                         else f"importing your file took longer than the limit of {limit:g} s"
-                    verdict = {"kind": "time limit",
-                               "message": f"{what} of wall-clock time (an endless loop, a sleep, "
-                                          "or too much work) and was stopped"}
+                    )
+                    verdict = {
+                        "kind": "time limit",
+                        "message": f"{what} of wall-clock time (an endless loop, a sleep, "
+                        "or too much work) and was stopped",
+                    }
                     break
                 if out_r in ready:
                     try:
@@ -688,9 +740,11 @@ class Zygote:
                         if len(output) < OUTPUT_KEEP:
                             output += chunk[: OUTPUT_KEEP - len(output)]
                         if out_total[0] > out_cap:
-                            verdict = {"kind": "output limit",
-                                       "message": f"the program wrote more than {out_cap} bytes to "
-                                                  "stdout/stderr and was stopped"}
+                            verdict = {
+                                "kind": "output limit",
+                                "message": f"the program wrote more than {out_cap} bytes to "
+                                "stdout/stderr and was stopped",
+                            }
                             break
                 if res_r in ready:
                     try:
@@ -705,9 +759,11 @@ class Zygote:
                         try:
                             frames = [wire.decode(raw) for raw in reader.frames()]
                         except wire.FrameTooLarge:
-                            verdict = {"kind": "result too large",
-                                       "message": "the program sent a result larger than the "
-                                                  f"grader accepts ({result_cap / 2**20:.0f} MiB)"}
+                            verdict = {
+                                "kind": "result too large",
+                                "message": "the program sent a result larger than the "
+                                f"grader accepts ({result_cap / 2**20:.0f} MiB)",
+                            }
                             break
                         except wire.WireError:
                             verdict = dict(GARBLED)
@@ -738,11 +794,13 @@ class Zygote:
                                 pos += 1
                                 test_t0 = time.monotonic()
                                 deadline = test_t0 + float(tests[current]["time_s"])
-                            elif ev in ("result", "error") and current is not None \
-                                    and msg.get("i") == current:
+                            elif (
+                                ev in ("result", "error") and current is not None and msg.get("i") == current
+                            ):
                                 if forbidden:
-                                    done(current, False, error={"kind": "forbidden call",
-                                                                "message": forbidden})
+                                    done(
+                                        current, False, error={"kind": "forbidden call", "message": forbidden}
+                                    )
                                 elif ev == "result":
                                     done(current, True, payload=msg["payload"])
                                 else:
@@ -778,8 +836,11 @@ class Zygote:
                 time.sleep(0.001)
             wall = time.monotonic() - t_fork
             if rusage is not None:
-                out["usage"] = {"peak_rss_mib": rusage.ru_maxrss / 1024.0,
-                                "cpu_s": rusage.ru_utime + rusage.ru_stime, "wall_s": wall}
+                out["usage"] = {
+                    "peak_rss_mib": rusage.ru_maxrss / 1024.0,
+                    "cpu_s": rusage.ru_utime + rusage.ru_stime,
+                    "wall_s": wall,
+                }
             self.survivors += self.kill_all()
             os.close(res_r)
             os.close(out_r)
@@ -789,9 +850,11 @@ class Zygote:
                 out["failed"] = grader_error or (verdict or {}).get("message") or "it did not finish"
             return out
         if grader_error is not None:
-            verdict = {"kind": "grader error",
-                       "message": f"the grader could not prepare the sandbox child ({grader_error}) "
-                                  "— this is not your code's fault"}
+            verdict = {
+                "kind": "grader error",
+                "message": f"the grader could not prepare the sandbox child ({grader_error}) "
+                "— this is not your code's fault",
+            }
         if finished and verdict is None:
             if job["kind"] == "import_only" and not imported:
                 out["failed"] = "import"
@@ -799,9 +862,11 @@ class Zygote:
         if verdict is None:
             verdict = self._death_verdict(status, rusage, req, imported, job)
             if verdict.get("forbidden") or forbidden:
-                verdict = {"kind": "forbidden call",
-                           "message": forbidden or "your code ran an operator this exercise "
-                                                   f"forbids ({forbid.FAMILY_LABEL})"}
+                verdict = {
+                    "kind": "forbidden call",
+                    "message": forbidden
+                    or f"your code ran an operator this exercise forbids ({forbid.FAMILY_LABEL})",
+                }
         if current is None and not imported:
             # died while importing: one import failure for the whole grade
             if job["kind"] == "import_only":
@@ -833,18 +898,26 @@ class Zygote:
             sig = os.WTERMSIG(status)
             name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
             if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= self._cpu_limit(req, job) - 0.5):
-                return {"kind": "time limit",
-                        "message": f"the program used its CPU-time allowance ({cpu:.1f} s) and was stopped"}
+                return {
+                    "kind": "time limit",
+                    "message": f"the program used its CPU-time allowance ({cpu:.1f} s) and was stopped",
+                }
             if sig == signal.SIGXFSZ:
-                return {"kind": "file size limit",
-                        "message": "the program wrote a file larger than the sandbox allows"}
+                return {
+                    "kind": "file size limit",
+                    "message": "the program wrote a file larger than the sandbox allows",
+                }
             if sig == signal.SIGSEGV:
-                return {"kind": "crashed",
-                        "message": "the program crashed with a segmentation fault (SIGSEGV) — e.g. "
-                                   "a stack overflow from very deep recursion, or ctypes"}
+                return {
+                    "kind": "crashed",
+                    "message": "the program crashed with a segmentation fault (SIGSEGV) — e.g. "
+                    "a stack overflow from very deep recursion, or ctypes",
+                }
             if sig == signal.SIGSYS:
-                return {"kind": "crashed",
-                        "message": "the program made a system call the sandbox does not allow"}
+                return {
+                    "kind": "crashed",
+                    "message": "the program made a system call the sandbox does not allow",
+                }
             return {"kind": "crashed", "message": f"the program was killed by signal {name}"}
         code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
         if code == forbid.EXIT_FORBIDDEN:
@@ -852,11 +925,15 @@ class Zygote:
         if job["kind"] != "tests":  # measured children map all code pages: count above them
             maxrss -= int(job.get("rss_base") or maxrss)
         if maxrss and mem_mib and maxrss > 0.9 * (int(req["mem_bytes"])):
-            return {"kind": "memory limit",
-                    "message": f"the program exceeded its memory allowance of {mem_mib} MiB"}
-        return {"kind": "no result",
-                "message": f"the program exited (exit code {code}) before returning a result — "
-                           "exiting (sys.exit, os._exit) ends a test without a value, so it cannot pass"}
+            return {
+                "kind": "memory limit",
+                "message": f"the program exceeded its memory allowance of {mem_mib} MiB",
+            }
+        return {
+            "kind": "no result",
+            "message": f"the program exited (exit code {code}) before returning a result — "
+            "exiting (sys.exit, os._exit) ends a test without a value, so it cannot pass",
+        }
 
     @staticmethod
     def _cpu_limit(req, job) -> float:
@@ -880,8 +957,8 @@ def main() -> None:
         torch.set_num_interop_threads(1)
     except RuntimeError:
         pass
-    from studytool.grader import sandbox_api, wire  # noqa: F401  (warm imports)
     import torch.utils.flop_counter  # noqa: F401
+    from studytool.grader import sandbox_api, wire  # noqa: F401  (warm imports)
 
     # run the common ops once (one thread: forks stay safe), so their one-time set-up (allocator
     # pools, kernels' buffers: ~30 MiB) is the zygote's, shared by every child, and not counted
@@ -902,8 +979,17 @@ def main() -> None:
         z.confined, z.confine_note = False, "disabled by STUDYTOOL_NO_SECCOMP=1"
     else:
         z.confined, z.confine_note = confine.available()
-    z.send({"ev": "ready", "pid": os.getpid(), "uid": os.getuid(), "pidns": z.pidns,
-            "net": _has_network(), "seccomp": z.confined, "seccomp_note": z.confine_note})
+    z.send(
+        {
+            "ev": "ready",
+            "pid": os.getpid(),
+            "uid": os.getuid(),
+            "pidns": z.pidns,
+            "net": _has_network(),
+            "seccomp": z.confined,
+            "seccomp_note": z.confine_note,
+        }
+    )
     while True:
         try:
             req = wire.read_frame(IN_FD)

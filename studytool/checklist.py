@@ -29,7 +29,8 @@ def _recalled_questions(store: Store) -> set[str]:
     rows = store.conn.execute(
         "SELECT DISTINCT item_id FROM review_log WHERE kind = 'question' AND rating >= ? "
         "UNION SELECT DISTINCT question_id FROM question_attempts WHERE rating >= ?",
-        (GOOD, GOOD))
+        (GOOD, GOOD),
+    )
     return {r[0] for r in rows}
 
 
@@ -52,7 +53,8 @@ def checklist_status(store: Store, content: Content) -> list[ChecklistStatus]:
     lab_done = _lab_evidence(store)
     out = []
     for item in content.checklist:
-        evidence, missing = [], []
+        evidence: list[str] = []
+        missing: list[str] = []
         for eid in item.exercises:
             (evidence if eid in passed else missing).append(f"exercise {eid} passed")
         lab_ev = lab_done.get(item.id, [])

@@ -65,12 +65,13 @@ def _steps(v: Any) -> tuple[timedelta, ...]:
         elif isinstance(step, str) and (m := _STEP_RE.match(step)):
             seconds = float(m.group(1)) * _UNITS[m.group(2)]
         else:
-            raise ValueError(f"{step!r} is not a duration (use e.g. \"30s\", \"10m\", \"2h\")")
+            raise ValueError(f'{step!r} is not a duration (use e.g. "30s", "10m", "2h")')
         if seconds < 1:
             raise ValueError(f"{step!r}: a step must be at least one second")
         if seconds >= 86400:
-            raise ValueError(f"{step!r}: learning steps must stay under a day "
-                             "(FSRS schedules anything longer)")
+            raise ValueError(
+                f"{step!r}: learning steps must stay under a day (FSRS schedules anything longer)"
+            )
         out.append(timedelta(seconds=round(seconds)))
     return tuple(out)
 
@@ -80,6 +81,7 @@ def _int_range(lo: int, hi: int):
         if not _is_int(v) or not lo <= v <= hi:
             raise ValueError(f"must be a whole number from {lo} to {hi}, not {v!r}")
         return int(v)
+
     return check
 
 
@@ -128,8 +130,7 @@ def parse_config(text: str, source: str = "config.toml") -> Config:
     for key, value in data.items():
         if key not in _KEYS:
             known = ", ".join(sorted(_KEYS))
-            raise ConfigError(f"{source}:{_line_of(text, key)}: unknown setting {key!r} "
-                              f"(known: {known})")
+            raise ConfigError(f"{source}:{_line_of(text, key)}: unknown setting {key!r} (known: {known})")
         try:
             values[key] = _KEYS[key](value)
         except ValueError as exc:

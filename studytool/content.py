@@ -8,9 +8,10 @@ skipped whole and its problems come back as warnings, so a bad deck never stops 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
@@ -231,8 +232,9 @@ class Content:
         for cid in question.cards:
             card = self._index.get(cid)
             if isinstance(card, Card) and card.type == "truefalse":
-                checks.append(MisconceptionCheck(card.statement, bool(card.answer),
-                                                 card.explanation, card.id))
+                checks.append(
+                    MisconceptionCheck(card.statement, bool(card.answer), card.explanation, card.id)
+                )
         return checks
 
     def reviewables(self) -> list[Question | Card]:
@@ -256,8 +258,9 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [_jsonable(x) for x in obj]
     if hasattr(obj, "__dataclass_fields__"):
-        return {k: _jsonable(getattr(obj, k)) for k in obj.__dataclass_fields__
-                if getattr(obj, k) is not None}
+        return {
+            k: _jsonable(getattr(obj, k)) for k in obj.__dataclass_fields__ if getattr(obj, k) is not None
+        }
     return obj
 
 
@@ -287,7 +290,7 @@ class _TooLarge(Exception):
     pass
 
 
-def _convert(node: yaml.Node, ctx: "_Ctx") -> Any:
+def _convert(node: yaml.Node, ctx: _Ctx) -> Any:
     ctx.values += 1
     if ctx.values > MAX_YAML_VALUES:
         raise _TooLarge
@@ -307,7 +310,7 @@ def _convert(node: yaml.Node, ctx: "_Ctx") -> Any:
         return None
 
 
-def _convert_collection(node: yaml.Node, ctx: "_Ctx") -> Any:
+def _convert_collection(node: yaml.Node, ctx: _Ctx) -> Any:
     if isinstance(node, yaml.MappingNode):
         out = LMap()
         out.line = node.start_mark.line + 1
@@ -379,8 +382,7 @@ def _parse(path: Path, ctx: _Ctx) -> Any:
 # --------------------------------------------------------------------------- field readers
 
 
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "a list",
-               dict: "a mapping"}
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "a mapping"}
 
 
 class _Fields:
@@ -409,8 +411,11 @@ class _Fields:
             return None
         value = self.m[key]
         if kind is int and isinstance(value, bool) or not isinstance(value, kind):
-            self.problem(key, f"{self.what}: field '{key}' must be {_TYPE_NAMES[kind]}, "
-                              f"got {type(value).__name__} {value!r:.40}")
+            self.problem(
+                key,
+                f"{self.what}: field '{key}' must be {_TYPE_NAMES[kind]}, "
+                f"got {type(value).__name__} {value!r:.40}",
+            )
             return None
         return value
 
@@ -458,8 +463,10 @@ class _Fields:
         for extra in value:
             if extra not in LANGS:
                 self.ok = good = False
-                self.ctx.add(value.key_lines.get(extra, line) if isinstance(value, LMap) else line,
-                             f"{self.what}: {label} has unknown language '{extra}' (use en, zh)")
+                self.ctx.add(
+                    value.key_lines.get(extra, line) if isinstance(value, LMap) else line,
+                    f"{self.what}: {label} has unknown language '{extra}' (use en, zh)",
+                )
         return Text(value["en"].strip(), value["zh"].strip()) if good else None
 
     def texts(self, key: str, required: bool = True) -> tuple[Text, ...]:
@@ -481,13 +488,14 @@ class _Fields:
         for i, item in enumerate(value):
             if not isinstance(item, str):
                 self.ok = False
-                self.ctx.add(value.item_lines[i],
-                             f"{self.what}: '{key}' entries must be ids (strings), got {item!r}")
+                self.ctx.add(
+                    value.item_lines[i], f"{self.what}: '{key}' entries must be ids (strings), got {item!r}"
+                )
             else:
                 out.append(item)
         return tuple(out)
 
-    def links(self, key: str, links: list["_Link"]) -> tuple[str, ...]:
+    def links(self, key: str, links: list[_Link]) -> tuple[str, ...]:
         ids = self.ids(key)
         value = self.m.get(key)
         for i, target in enumerate(ids):
@@ -556,9 +564,23 @@ def _read_questions(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list
     out = []
     numbers: dict[int, str] = {}
     for m in _items(data, "questions", ctx):
-        f = _Fields(m, ctx, f"question {m.get('id', '?')}", (
-            "id", "number", "topic", "title", "question", "answer", "key_points",
-            "misconceptions", "insights", "exercises"))
+        f = _Fields(
+            m,
+            ctx,
+            f"question {m.get('id', '?')}",
+            (
+                "id",
+                "number",
+                "topic",
+                "title",
+                "question",
+                "answer",
+                "key_points",
+                "misconceptions",
+                "insights",
+                "exercises",
+            ),
+        )
         qid, number, topic = f.str("id"), f.int("number"), f.choice("topic", TOPICS)
         title, question, answer = f.text("title"), f.text("question"), f.text("answer")
         key_points = f.texts("key_points")
@@ -586,16 +608,21 @@ def _read_questions(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list
                         miscs.append(Misconception(claim, corr))
         ins, exs = f.links("insights", links), f.links("exercises", links)
         if f.ok and ids.claim(f, qid):
-            out.append(Question(qid, number, topic, title, question, answer, key_points,
-                                tuple(miscs), ins, exs))
+            out.append(
+                Question(qid, number, topic, title, question, answer, key_points, tuple(miscs), ins, exs)
+            )
     return out
 
 
 def _read_insights(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list[Insight]:
     out = []
     for m in _items(data, "insights", ctx):
-        f = _Fields(m, ctx, f"insight {m.get('id', '?')}", (
-            "id", "number", "title", "analogy", "explanation", "formula", "questions"))
+        f = _Fields(
+            m,
+            ctx,
+            f"insight {m.get('id', '?')}",
+            ("id", "number", "title", "analogy", "explanation", "formula", "questions"),
+        )
         iid, number = f.str("id"), f.int("number")
         title, analogy, expl = f.text("title"), f.text("analogy"), f.text("explanation")
         formula = f.str("formula", required=False)
@@ -608,8 +635,12 @@ def _read_insights(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list[
 def _read_checklist(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list[ChecklistItem]:
     out = []
     for m in _items(data, "checklist", ctx):
-        f = _Fields(m, ctx, f"checklist item {m.get('id', '?')}",
-                    ("id", "group", "text", "questions", "exercises", "figures"))
+        f = _Fields(
+            m,
+            ctx,
+            f"checklist item {m.get('id', '?')}",
+            ("id", "group", "text", "questions", "exercises", "figures"),
+        )
         cid, group, text = f.str("id"), f.choice("group", CHECKLIST_GROUPS), f.text("text")
         qs, exs = f.links("questions", links), f.links("exercises", links)
         figures = f.ids("figures")
@@ -618,8 +649,10 @@ def _read_checklist(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list
             if kind not in FIGURE_KINDS:
                 line = raw_figs.item_lines[i] if isinstance(raw_figs, LList) else f.line("figures")
                 f.ok = False
-                ctx.add(line, f"{f.what}: figure '{kind}' is not one of the app's figures "
-                              f"({', '.join(FIGURE_KINDS)})")
+                ctx.add(
+                    line,
+                    f"{f.what}: figure '{kind}' is not one of the app's figures ({', '.join(FIGURE_KINDS)})",
+                )
         if not qs and not exs and "questions" not in m and "exercises" not in m:
             f.problem(None, f"{f.what}: link at least one of 'questions' or 'exercises' as evidence")
         if f.ok and ids.claim(f, cid):
@@ -634,8 +667,9 @@ _CARD_FIELDS = {
 }
 
 
-def _read_deck(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link],
-               builtin: bool) -> tuple[Deck | None, list[Card]]:
+def _read_deck(
+    data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link], builtin: bool
+) -> tuple[Deck | None, list[Card]]:
     deck = None
     if isinstance(data, LMap):
         if "deck" not in data:
@@ -652,9 +686,25 @@ def _read_deck(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link],
                 ctx.add(data.key_lines[key], f"unknown top-level key '{key}' (expected deck, cards)")
     cards = []
     for m in _items(data, "cards", ctx):
-        f = _Fields(m, ctx, f"card {m.get('id', '?')}", (
-            "id", "type", "topic", "front", "back", "text", "extra", "statement", "answer",
-            "explanation", "questions", "insights"))
+        f = _Fields(
+            m,
+            ctx,
+            f"card {m.get('id', '?')}",
+            (
+                "id",
+                "type",
+                "topic",
+                "front",
+                "back",
+                "text",
+                "extra",
+                "statement",
+                "answer",
+                "explanation",
+                "questions",
+                "insights",
+            ),
+        )
         cid, ctype, topic = f.str("id"), f.choice("type", CARD_TYPES), f.choice("topic", TOPICS)
         if cid is not None and not CARD_ID_RE.match(cid):
             f.problem("id", f"{f.what}: id must be a lowercase slug like 'pe-permutation-invariance'")
@@ -675,19 +725,22 @@ def _read_deck(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link],
                     if n_en == 0:
                         f.problem("text", f"{f.what}: a cloze text needs at least one {{{{…}}}} deletion")
                     elif n_en != n_zh:
-                        f.problem("text", f"{f.what}: cloze deletions differ between en ({n_en}) and zh ({n_zh})")
+                        f.problem(
+                            "text", f"{f.what}: cloze deletions differ between en ({n_en}) and zh ({n_zh})"
+                        )
             else:
-                kw = {"statement": f.text("statement"), "answer": f.bool("answer"),
-                      "explanation": f.text("explanation")}
+                kw = {
+                    "statement": f.text("statement"),
+                    "answer": f.bool("answer"),
+                    "explanation": f.text("explanation"),
+                }
         qs, ins = f.links("questions", links), f.links("insights", links)
         if f.ok and ctype is not None and ids.claim(f, cid):
-            cards.append(Card(cid, ctype, topic, deck.id if deck else "?", questions=qs,
-                              insights=ins, **kw))
+            cards.append(Card(cid, ctype, topic, deck.id if deck else "?", questions=qs, insights=ins, **kw))
     return deck, cards
 
 
-def _read_exercises(root: Path, ids: _Ids, links: list[_Link],
-                    problems: list[Problem]) -> list[ExerciseMeta]:
+def _read_exercises(root: Path, ids: _Ids, links: list[_Link], problems: list[Problem]) -> list[ExerciseMeta]:
     out = []
     if not root.is_dir():
         problems.append(Problem(str(root), 1, "exercises directory not found"))
@@ -700,9 +753,23 @@ def _read_exercises(root: Path, ids: _Ids, links: list[_Link],
         if not isinstance(data, LMap):
             ctx.add(getattr(data, "line", 1), "exercise.yaml must be a mapping")
             continue
-        f = _Fields(data, ctx, f"exercise {data.get('id', '?')}", (
-            "id", "order", "title", "topic", "questions", "checklist", "entry", "forbidden", "hints",
-            "test_hints"))
+        f = _Fields(
+            data,
+            ctx,
+            f"exercise {data.get('id', '?')}",
+            (
+                "id",
+                "order",
+                "title",
+                "topic",
+                "questions",
+                "checklist",
+                "entry",
+                "forbidden",
+                "hints",
+                "test_hints",
+            ),
+        )
         eid, order, title = f.str("id"), f.int("order"), f.text("title")
         topic = f.choice("topic", TOPICS)
         if eid is not None and eid != meta_path.parent.name:
@@ -717,8 +784,11 @@ def _read_exercises(root: Path, ids: _Ids, links: list[_Link],
             if not (meta_path.parent / required).is_file():
                 f.problem(None, f"{f.what}: missing {required} beside exercise.yaml")
         if f.ok and ids.claim(f, eid):
-            out.append(ExerciseMeta(eid, order, title, topic, meta_path.parent, qs, cl, entry,
-                                    forbidden, hints, test_hints))
+            out.append(
+                ExerciseMeta(
+                    eid, order, title, topic, meta_path.parent, qs, cl, entry, forbidden, hints, test_hints
+                )
+            )
     out.sort(key=lambda e: (e.order, e.id))
     return out
 
@@ -729,8 +799,9 @@ def _read_test_hints(f: _Fields, raw: Any) -> tuple[tuple[str, tuple[Text, ...]]
     if raw is None:
         return ()
     if not isinstance(raw, LMap):
-        f.problem("test_hints", f"{f.what}: 'test_hints' must be a mapping from a test name to a "
-                                "list of hints")
+        f.problem(
+            "test_hints", f"{f.what}: 'test_hints' must be a mapping from a test name to a list of hints"
+        )
         return ()
     out = []
     for name, value in raw.items():
@@ -741,8 +812,7 @@ def _read_test_hints(f: _Fields, raw: Any) -> tuple[tuple[str, tuple[Text, ...]]
             continue
         if not isinstance(value, LList) or not value:
             f.ok = False
-            f.ctx.add(line, f"{f.what}: test_hints['{name}'] must be a non-empty list of "
-                            "{en, zh} hints")
+            f.ctx.add(line, f"{f.what}: test_hints['{name}'] must be a non-empty list of {{en, zh}} hints")
             continue
         texts = []
         for i, item in enumerate(value):
@@ -773,8 +843,11 @@ def _check_links(links: list[_Link], content: Content, known_ids: dict[str, str]
             hint = ""
             if link.target in known_ids:
                 hint = f" (it is defined but invalid: see {known_ids[link.target]})"
-            link.ctx.add(link.line, f"{link.what}: '{link.field}' links to '{link.target}', "
-                                    f"which is not a known {link.field[:-1]}{hint}")
+            link.ctx.add(
+                link.line,
+                f"{link.what}: '{link.field}' links to '{link.target}', "
+                f"which is not a known {link.field[:-1]}{hint}",
+            )
 
 
 def _backlinks(content: Content) -> Content:
@@ -786,17 +859,26 @@ def _backlinks(content: Content) -> Content:
             q_cards.setdefault(q, []).append(card.id)
         for i in card.insights:
             i_cards.setdefault(i, []).append(card.id)
-    return Content([replace(q, cards=tuple(q_cards.get(q.id, ()))) for q in content.questions],
-                   [replace(i, cards=tuple(i_cards.get(i.id, ()))) for i in content.insights],
-                   content.cards, content.checklist, content.exercises, content.decks)
+    return Content(
+        [replace(q, cards=tuple(q_cards.get(q.id, ()))) for q in content.questions],
+        [replace(i, cards=tuple(i_cards.get(i.id, ()))) for i in content.insights],
+        content.cards,
+        content.checklist,
+        content.exercises,
+        content.decks,
+    )
 
 
 # --------------------------------------------------------------------------- entry points
 
 
-def load_content(content_dir: Path | None = None, exercises_dir: Path | None = None,
-                 decks_dir: Path | None = None, *,
-                 include_decks: bool = True) -> tuple[Content, list[Problem]]:
+def load_content(
+    content_dir: Path | None = None,
+    exercises_dir: Path | None = None,
+    decks_dir: Path | None = None,
+    *,
+    include_decks: bool = True,
+) -> tuple[Content, list[Problem]]:
     """Load and validate everything. Returns the content and every problem found.
 
     Problems with severity "error" concern the given content; "warning"s are learner decks that
@@ -854,16 +936,24 @@ def load_decks(ddir: Path, content: Content, ids: _Ids | None = None):
         deck_ids.seen = dict(ids.seen)
         deck_links: list[_Link] = []
         data = _parse(path, ctx)
-        deck, cards = _read_deck(data, ctx, deck_ids, deck_links, builtin=False) if data is not None else (None, [])
-        trial = Content(content.questions, content.insights, [*content.cards, *cards],
-                        content.checklist, content.exercises)
+        deck, cards = (
+            _read_deck(data, ctx, deck_ids, deck_links, builtin=False) if data is not None else (None, [])
+        )
+        trial = Content(
+            content.questions,
+            content.insights,
+            [*content.cards, *cards],
+            content.checklist,
+            content.exercises,
+        )
         _check_links(deck_links, trial, deck_ids.seen)
         if deck is not None and any(d.id == deck.id for d in content.decks):
-            ctx.add(data.line if isinstance(data, LMap) else 1,
-                    f"deck id '{deck.id}' is already used by another deck")
+            ctx.add(
+                data.line if isinstance(data, LMap) else 1,
+                f"deck id '{deck.id}' is already used by another deck",
+            )
         if deck_problems:
-            deck_problems.append(Problem(str(path), 1, "deck skipped: fix the problems above",
-                                         "warning"))
+            deck_problems.append(Problem(str(path), 1, "deck skipped: fix the problems above", "warning"))
             yield None, [], deck_problems
             continue
         ids.seen.update({c.id: str(path) for c in cards})
@@ -875,8 +965,11 @@ def validate_decks_only(ddir: Path) -> list[Problem]:
     content, _ = load_content(include_decks=False)
     out: list[Problem] = []
     for _, _, deck_problems in load_decks(ddir, content):
-        out.extend(Problem(p.file, p.line, p.message, "error") for p in deck_problems
-                   if not p.message.startswith("deck skipped"))
+        out.extend(
+            Problem(p.file, p.line, p.message, "error")
+            for p in deck_problems
+            if not p.message.startswith("deck skipped")
+        )
     return out
 
 

@@ -26,8 +26,12 @@ BUILTIN_DECK_ID = 1_740_300_301  # fixed: the Anki deck "studytool::Lecture 03"
 DECK_ROOT = "studytool"
 
 # Fixed note-type ids: changing one makes Anki treat every note as new.
-MODEL_IDS = {"basic": 1_740_300_311, "cloze": 1_740_300_312, "truefalse": 1_740_300_313,
-             "question": 1_740_300_314}
+MODEL_IDS = {
+    "basic": 1_740_300_311,
+    "cloze": 1_740_300_312,
+    "truefalse": 1_740_300_313,
+    "question": 1_740_300_314,
+}
 
 _CSS = """.card { font-family: sans-serif; font-size: 18px; text-align: left; line-height: 1.45; }
 .zh { margin-top: 0.8em; color: #555; }
@@ -69,8 +73,8 @@ def to_anki_cloze(text: str) -> str:
     text = text.strip()
     parts, last = [], 0
     for n, m in enumerate(CLOZE_RE.finditer(text), 1):
-        parts.append(_esc(text[last:m.start()]))
-        parts.append("{{c%d::%s}}" % (n, _esc(m.group(1))))
+        parts.append(_esc(text[last : m.start()]))
+        parts.append(f"{{{{c{n}::{_esc(m.group(1))}}}}}")
         last = m.end()
     parts.append(_esc(text[last:]))
     return "".join(parts)
@@ -83,40 +87,87 @@ def _models() -> dict[str, Any]:
         return {"name": name, "qfmt": front, "afmt": back}
 
     basic = genanki.Model(
-        MODEL_IDS["basic"], "studytool basic (EN + 中文)",
+        MODEL_IDS["basic"],
+        "studytool basic (EN + 中文)",
         fields=[{"name": n} for n in ("Front", "Back", "Front (中文)", "Back (中文)", "Id")],
-        templates=[card("Card 1", "{{Front}}<div class=zh>{{Front (中文)}}</div>",
-                        "{{FrontSide}}<hr id=answer>{{Back}}<div class=zh>{{Back (中文)}}</div>"
-                        "<div class=meta>{{Id}}</div>")],
-        css=_CSS)
+        templates=[
+            card(
+                "Card 1",
+                "{{Front}}<div class=zh>{{Front (中文)}}</div>",
+                "{{FrontSide}}<hr id=answer>{{Back}}<div class=zh>{{Back (中文)}}</div>"
+                "<div class=meta>{{Id}}</div>",
+            )
+        ],
+        css=_CSS,
+    )
     cloze = genanki.Model(
-        MODEL_IDS["cloze"], "studytool cloze (EN + 中文)",
+        MODEL_IDS["cloze"],
+        "studytool cloze (EN + 中文)",
         fields=[{"name": n} for n in ("Text", "Text (中文)", "Extra", "Extra (中文)", "Id")],
-        templates=[card("Cloze", "{{cloze:Text}}<div class=zh>{{cloze:Text (中文)}}</div>",
-                        "{{cloze:Text}}<div class=zh>{{cloze:Text (中文)}}</div><hr id=answer>"
-                        "{{Extra}}<div class=zh>{{Extra (中文)}}</div><div class=meta>{{Id}}</div>")],
-        css=_CSS, model_type=genanki.Model.CLOZE)
+        templates=[
+            card(
+                "Cloze",
+                "{{cloze:Text}}<div class=zh>{{cloze:Text (中文)}}</div>",
+                "{{cloze:Text}}<div class=zh>{{cloze:Text (中文)}}</div><hr id=answer>"
+                "{{Extra}}<div class=zh>{{Extra (中文)}}</div><div class=meta>{{Id}}</div>",
+            )
+        ],
+        css=_CSS,
+        model_type=genanki.Model.CLOZE,
+    )
     truefalse = genanki.Model(
-        MODEL_IDS["truefalse"], "studytool true/false (EN + 中文)",
-        fields=[{"name": n} for n in ("Statement", "Answer", "Explanation", "Statement (中文)",
-                                      "Answer (中文)", "Explanation (中文)", "Id")],
-        templates=[card("True or false?",
-                        "True or false? / 正确还是错误？<br><br>{{Statement}}"
-                        "<div class=zh>{{Statement (中文)}}</div>",
-                        "{{FrontSide}}<hr id=answer><b>{{Answer}}</b> — {{Explanation}}"
-                        "<div class=zh><b>{{Answer (中文)}}</b>——{{Explanation (中文)}}</div>"
-                        "<div class=meta>{{Id}}</div>")],
-        css=_CSS)
+        MODEL_IDS["truefalse"],
+        "studytool true/false (EN + 中文)",
+        fields=[
+            {"name": n}
+            for n in (
+                "Statement",
+                "Answer",
+                "Explanation",
+                "Statement (中文)",
+                "Answer (中文)",
+                "Explanation (中文)",
+                "Id",
+            )
+        ],
+        templates=[
+            card(
+                "True or false?",
+                "True or false? / 正确还是错误？<br><br>{{Statement}}"
+                "<div class=zh>{{Statement (中文)}}</div>",
+                "{{FrontSide}}<hr id=answer><b>{{Answer}}</b> — {{Explanation}}"
+                "<div class=zh><b>{{Answer (中文)}}</b>——{{Explanation (中文)}}</div>"
+                "<div class=meta>{{Id}}</div>",
+            )
+        ],
+        css=_CSS,
+    )
     question = genanki.Model(
-        MODEL_IDS["question"], "studytool question (EN + 中文)",
-        fields=[{"name": n} for n in ("Question", "Answer", "Key points", "Question (中文)",
-                                      "Answer (中文)", "Key points (中文)", "Id")],
-        templates=[card("Question",
-                        "{{Question}}<div class=zh>{{Question (中文)}}</div>",
-                        "{{FrontSide}}<hr id=answer>{{Answer}}<br><br><b>Key points</b>"
-                        "{{Key points}}<div class=zh>{{Answer (中文)}}<br><br><b>要点</b>"
-                        "{{Key points (中文)}}</div><div class=meta>{{Id}}</div>")],
-        css=_CSS)
+        MODEL_IDS["question"],
+        "studytool question (EN + 中文)",
+        fields=[
+            {"name": n}
+            for n in (
+                "Question",
+                "Answer",
+                "Key points",
+                "Question (中文)",
+                "Answer (中文)",
+                "Key points (中文)",
+                "Id",
+            )
+        ],
+        templates=[
+            card(
+                "Question",
+                "{{Question}}<div class=zh>{{Question (中文)}}</div>",
+                "{{FrontSide}}<hr id=answer>{{Answer}}<br><br><b>Key points</b>"
+                "{{Key points}}<div class=zh>{{Answer (中文)}}<br><br><b>要点</b>"
+                "{{Key points (中文)}}</div><div class=meta>{{Id}}</div>",
+            )
+        ],
+        css=_CSS,
+    )
     return {"basic": basic, "cloze": cloze, "truefalse": truefalse, "question": question}
 
 
@@ -127,17 +178,27 @@ def _tags(topic: str, kind: str) -> list[str]:
 def _card_fields(card: Card) -> list[str]:
     if card.type == "basic":
         assert card.front and card.back
-        return [_html(card.front.en), _html(card.back.en), _html(card.front.zh),
-                _html(card.back.zh), card.id]
+        return [_html(card.front.en), _html(card.back.en), _html(card.front.zh), _html(card.back.zh), card.id]
     if card.type == "cloze":
         assert card.text
         extra = card.extra or Text("", "")
-        return [to_anki_cloze(card.text.en), to_anki_cloze(card.text.zh), _html(extra.en),
-                _html(extra.zh), card.id]
+        return [
+            to_anki_cloze(card.text.en),
+            to_anki_cloze(card.text.zh),
+            _html(extra.en),
+            _html(extra.zh),
+            card.id,
+        ]
     assert card.statement and card.explanation
-    return [_html(card.statement.en), "True" if card.answer else "False",
-            _html(card.explanation.en), _html(card.statement.zh),
-            "正确" if card.answer else "错误", _html(card.explanation.zh), card.id]
+    return [
+        _html(card.statement.en),
+        "True" if card.answer else "False",
+        _html(card.explanation.en),
+        _html(card.statement.zh),
+        "正确" if card.answer else "错误",
+        _html(card.explanation.zh),
+        card.id,
+    ]
 
 
 def _key_points(points: tuple[Text, ...], lang: str) -> str:
@@ -145,8 +206,15 @@ def _key_points(points: tuple[Text, ...], lang: str) -> str:
 
 
 def _question_fields(q: Question) -> list[str]:
-    return [_html(q.question.en), _html(q.answer.en), _key_points(q.key_points, "en"),
-            _html(q.question.zh), _html(q.answer.zh), _key_points(q.key_points, "zh"), q.id]
+    return [
+        _html(q.question.en),
+        _html(q.answer.en),
+        _key_points(q.key_points, "en"),
+        _html(q.question.zh),
+        _html(q.answer.zh),
+        _key_points(q.key_points, "zh"),
+        q.id,
+    ]
 
 
 def _deck_id(deck_id: str) -> int:
@@ -172,14 +240,24 @@ def build_package(content: Content) -> tuple[Any, dict[str, int]]:
 
     counts = {"question": 0, "basic": 0, "cloze": 0, "truefalse": 0}
     for q in content.questions:
-        deck("lecture03").add_note(genanki.Note(
-            model=models["question"], fields=_question_fields(q), tags=_tags(q.topic, "question"),
-            guid=note_guid(q.id)))
+        deck("lecture03").add_note(
+            genanki.Note(
+                model=models["question"],
+                fields=_question_fields(q),
+                tags=_tags(q.topic, "question"),
+                guid=note_guid(q.id),
+            )
+        )
         counts["question"] += 1
     for card in content.cards:
-        deck(card.deck).add_note(genanki.Note(
-            model=models[card.type], fields=_card_fields(card), tags=_tags(card.topic, card.type),
-            guid=note_guid(card.id)))
+        deck(card.deck).add_note(
+            genanki.Note(
+                model=models[card.type],
+                fields=_card_fields(card),
+                tags=_tags(card.topic, card.type),
+                guid=note_guid(card.id),
+            )
+        )
         counts[card.type] += 1
     return genanki.Package(list(decks.values())), counts
 
@@ -221,4 +299,3 @@ def export_apkg(content: Content, path: Path | None = None) -> ExportResult:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return ExportResult(target, sum(counts.values()), counts)
-

@@ -20,8 +20,8 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 TestEvent = Callable[[dict], None]
 MAX_SOURCE = 1024 * 1024  # bytes; a larger file is refused before it is read (as by the service)
@@ -39,8 +39,9 @@ def service_command() -> list[str]:
 class Grader:
     """A warm grading service. Thread-safe for one check at a time (calls are serialised)."""
 
-    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, record: bool = True,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, timeout_s: float = DEFAULT_TIMEOUT_S, record: bool = True, env: dict[str, str] | None = None
+    ) -> None:
         self.timeout_s = timeout_s
         self.env = env
         self.record = record
@@ -51,15 +52,23 @@ class Grader:
         self.last_output = ""
 
     # -- process ---------------------------------------------------------------------------
-    def start(self) -> "Grader":
+    def start(self) -> Grader:
         if self._proc is not None and self._proc.poll() is None:
             return self
         env = dict(os.environ if self.env is None else self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
         self._proc = subprocess.Popen(
-            service_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace", bufsize=1,
-            env=env, close_fds=True)
+            service_command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            bufsize=1,
+            env=env,
+            close_fds=True,
+        )
         self._lines = queue.Queue()
         proc = self._proc
         threading.Thread(target=self._pump, args=(proc.stdout, self._lines), daemon=True).start()
@@ -87,7 +96,7 @@ class Grader:
         if proc is None:
             return
         try:
-            if proc.poll() is None:
+            if proc.poll() is None and proc.stdin is not None:
                 proc.stdin.write(json.dumps({"op": "shutdown"}) + "\n")
                 proc.stdin.flush()
                 proc.wait(timeout=5)
@@ -99,7 +108,8 @@ class Grader:
                 pass
         for f in (proc.stdin, proc.stdout, proc.stderr):
             try:
-                f.close()
+                if f is not None:
+                    f.close()
             except (OSError, ValueError):
                 pass
 
@@ -109,7 +119,7 @@ class Grader:
             self._proc.kill()
         self.close()
 
-    def __enter__(self) -> "Grader":
+    def __enter__(self) -> Grader:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -122,7 +132,7 @@ class Grader:
     # -- protocol --------------------------------------------------------------------------
     def _send(self, obj: dict) -> None:
         self.start()
-        assert self._proc is not None
+        assert self._proc is not None and self._proc.stdin is not None
         try:
             self._proc.stdin.write(json.dumps(obj) + "\n")
             self._proc.stdin.flush()
@@ -169,9 +179,16 @@ class Grader:
                 raise GradingError(str(ev.get("message", ev)))
             return ev["report"]
 
-    def check(self, exercise_id: str, file: str | os.PathLike | None = None, *,
-              source: str | None = None, on_test: TestEvent | None = None,
-              limits: dict | None = None, record: bool | None = None) -> dict:
+    def check(
+        self,
+        exercise_id: str,
+        file: str | os.PathLike | None = None,
+        *,
+        source: str | None = None,
+        on_test: TestEvent | None = None,
+        limits: dict | None = None,
+        record: bool | None = None,
+    ) -> dict:
         """Grade ``file`` (or ``source``); return the ``check --json`` object and store the attempt."""
         if source is None:
             if file is None:
@@ -225,17 +242,24 @@ def read_source(file: str | os.PathLike) -> str:
     with open(file, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size > MAX_SOURCE:
-            raise SourceTooLarge(f"{file}: the file is {size / 2**20:.1f} MiB; files larger than "
-                                 f"{MAX_SOURCE // 2**20} MiB are not graded")
+            raise SourceTooLarge(
+                f"{file}: the file is {size / 2**20:.1f} MiB; files larger than "
+                f"{MAX_SOURCE // 2**20} MiB are not graded"
+            )
         data = f.read(MAX_SOURCE + 1)
     if len(data) > MAX_SOURCE:
-        raise SourceTooLarge(f"{file}: the file is larger than {MAX_SOURCE // 2**20} MiB and is "
-                             "not graded")
+        raise SourceTooLarge(f"{file}: the file is larger than {MAX_SOURCE // 2**20} MiB and is not graded")
     return data.decode("utf-8", errors="replace")
 
 
-def check_once(exercise_id: str, file: str | os.PathLike | None = None, *, source: str | None = None,
-               on_test: TestEvent | None = None, record: bool = True) -> dict:
+def check_once(
+    exercise_id: str,
+    file: str | os.PathLike | None = None,
+    *,
+    source: str | None = None,
+    on_test: TestEvent | None = None,
+    record: bool = True,
+) -> dict:
     """The cold path: start a service, grade once, stop it."""
     with Grader(record=record) as g:
         return g.check(exercise_id, file, source=source, on_test=on_test)
@@ -243,9 +267,14 @@ def check_once(exercise_id: str, file: str | os.PathLike | None = None, *, sourc
 
 def error_result(exercise_id: str, message: str, duration_s: float = 0.0) -> dict:
     """A ``check --json`` object for a grade that could not run at all."""
-    return {"exercise": exercise_id, "status": "error", "passed": 0, "total": 1,
-            "duration_s": round(duration_s, 4),
-            "tests": [{"name": "grading", "status": "error", "message": message[:500]}]}
+    return {
+        "exercise": exercise_id,
+        "status": "error",
+        "passed": 0,
+        "total": 1,
+        "duration_s": round(duration_s, 4),
+        "tests": [{"name": "grading", "status": "error", "message": message[:500]}],
+    }
 
 
 def isolation_report() -> dict:
@@ -282,12 +311,14 @@ def summarize(rep: dict) -> str:
     parts.append(str(rep.get("filesystem", "")))
     parts.append("process limit binds" if rep.get("nproc_binds") else "process limit does not bind")
     if "seccomp" in rep:
-        parts.append("children non-dumpable and seccomp-filtered (no signals, ptrace or "
-                     "process_vm_* to other processes; measured runs cannot fork)"
-                     if rep["seccomp"] else
-                     f"NO seccomp filter ({rep.get('seccomp_note') or 'unavailable'}): a "
-                     "submission could signal the grader's processes, and property checks are "
-                     "measured without that protection")
+        parts.append(
+            "children non-dumpable and seccomp-filtered (no signals, ptrace or "
+            "process_vm_* to other processes; measured runs cannot fork)"
+            if rep["seccomp"]
+            else f"NO seccomp filter ({rep.get('seccomp_note') or 'unavailable'}): a "
+            "submission could signal the grader's processes, and property checks are "
+            "measured without that protection"
+        )
     text = ", ".join(p for p in parts if p)
     notes = rep.get("notes") or []
     return text + (" — " + "; ".join(notes) if notes else "")

@@ -44,19 +44,25 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nothing_to_undo": ("Nothing to undo in this session", "本轮没有可撤销的操作"),
     "undo_changed_elsewhere": (
         "Cannot undo {title}: it was reviewed in another window since",
-        "无法撤销 {title}：之后它已在另一个窗口中复习过"),
-    "suspended": ("Suspended: {title} (unsuspend brings it back)",
-                  "已暂停：{title}（可用“恢复”取回）"),
+        "无法撤销 {title}：之后它已在另一个窗口中复习过",
+    ),
+    "suspended": ("Suspended: {title} (unsuspend brings it back)", "已暂停：{title}（可用“恢复”取回）"),
     "buried": ("Buried until tomorrow: {title}", "已搁置到明天：{title}"),
     "unsuspended": ("Back in review: {title}", "已恢复复习：{title}"),
     "unburied": ("Back in review today: {title}", "今天重新复习：{title}"),
-    "changed_elsewhere": ("Updated from another window: the queue and intervals were refreshed",
-                          "另一个窗口改动了进度：队列和间隔已刷新"),
-    "recomputed": ("changed in another window: computed from its latest state",
-                   "在另一个窗口中改动过：已按最新状态计算"),
+    "changed_elsewhere": (
+        "Updated from another window: the queue and intervals were refreshed",
+        "另一个窗口改动了进度：队列和间隔已刷新",
+    ),
+    "recomputed": (
+        "changed in another window: computed from its latest state",
+        "在另一个窗口中改动过：已按最新状态计算",
+    ),
     "remaining": ("{n} more", "还有 {n} 张"),
-    "counts": ("{new} new · {learning} learning · {review} review",
-               "新卡片 {new} · 学习中 {learning} · 待复习 {review}"),
+    "counts": (
+        "{new} new · {learning} learning · {review} review",
+        "新卡片 {new} · 学习中 {learning} · 待复习 {review}",
+    ),
     "nothing_due": ("Nothing is due right now.", "现在没有要复习的内容。"),
 }
 

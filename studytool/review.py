@@ -15,9 +15,10 @@ is written: the schedule and the log stay untouched.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from fsrs import Card, State
 
@@ -40,8 +41,7 @@ class Choice:
 
     def label_in(self, lang: str) -> str:
         """The label in ``lang``: "10m" / "10分钟"; cram: "no change (cram)" / "不改日程（突击模式）"."""
-        return i18n.tr("cram_label", lang) if self.cram else i18n.interval_label(self.interval,
-                                                                                 lang)
+        return i18n.tr("cram_label", lang) if self.cram else i18n.interval_label(self.interval, lang)
 
     def name_in(self, lang: str) -> str:
         return i18n.rating_name(self.rating, lang)
@@ -84,11 +84,13 @@ class Rated:
         name = i18n.rating_name(self.rating, lang)
         if self.interval is None:
             return i18n.tr("rated_cram", lang, rating=name, title=self.title(lang))
-        line = i18n.tr("rated", lang, rating=name, interval=self.label_in(lang),
-                       title=self.title(lang))
+        line = i18n.tr("rated", lang, rating=name, interval=self.label_in(lang), title=self.title(lang))
         if self.recomputed:
-            line += (" (" if lang != "zh" else "（") + i18n.tr("recomputed", lang) + (
-                ")" if lang != "zh" else "）")
+            line += (
+                (" (" if lang != "zh" else "（")
+                + i18n.tr("recomputed", lang)
+                + (")" if lang != "zh" else "）")
+            )
         return line
 
 
@@ -118,17 +120,22 @@ class Summary:
 
 # where to go next, named as the CLI and as the app (its section keys) name it: (en, zh)
 _GO = {
-    "cli": {"review": ("studytool review", "studytool review"),
-            "exercise": ("studytool today", "studytool today"),
-            "unsuspend": ("studytool unsuspend", "studytool unsuspend")},
-    "app": {"review": ("n: a new session", "按 n 开始新的一轮"),
-            "exercise": ("5: Exercises", "按 5 进入练习"),
-            "unsuspend": ("the Suspended & buried list", "“暂停与搁置”列表")},
+    "cli": {
+        "review": ("studytool review", "studytool review"),
+        "exercise": ("studytool today", "studytool today"),
+        "unsuspend": ("studytool unsuspend", "studytool unsuspend"),
+    },
+    "app": {
+        "review": ("n: a new session", "按 n 开始新的一轮"),
+        "exercise": ("5: Exercises", "按 5 进入练习"),
+        "unsuspend": ("the Suspended & buried list", "“暂停与搁置”列表"),
+    },
 }
 
 
-def summary_lines(summary: Summary, lang: str = "en", now: datetime | None = None, *,
-                  app: bool = False) -> list[str]:
+def summary_lines(
+    summary: Summary, lang: str = "en", now: datetime | None = None, *, app: bool = False
+) -> list[str]:
     """The learner-facing end of a session, as in Anki: what was done (reviewed, again, time
     spent), when the next card is due, and what to do next. English or Chinese; ``app`` names the
     app's keys instead of CLI commands in the "what next" line."""
@@ -139,19 +146,28 @@ def summary_lines(summary: Summary, lang: str = "en", now: datetime | None = Non
     out: list[str] = []
     if s.finished:
         if s.cram:
-            out.append("突击模式结束：所有内容都过了一遍。" if zh else
-                       "Cram finished: you have been through everything.")
+            out.append(
+                "突击模式结束：所有内容都过了一遍。"
+                if zh
+                else "Cram finished: you have been through everything."
+            )
         elif s.rated or s.suspended or s.buried:
-            out.append("恭喜！这一组内容现在已经全部学完。" if zh else
-                       "Congratulations! You have finished this deck for now.")
+            out.append(
+                "恭喜！这一组内容现在已经全部学完。"
+                if zh
+                else "Congratulations! You have finished this deck for now."
+            )
         else:
             out.append(i18n.tr("nothing_due", lang))
     else:
         out.append("本轮到此为止。" if zh else "Session stopped.")
     took = i18n.duration_text(s.seconds, lang)
     if s.cram:
-        out.append(f"突击复习 {s.rated} 张（重来 {s.again} 张），用时 {took}；日程没有改动。" if zh else
-                   f"Crammed {s.rated} (again {s.again}) in {took}; the schedule was not changed.")
+        out.append(
+            f"突击复习 {s.rated} 张（重来 {s.again} 张），用时 {took}；日程没有改动。"
+            if zh
+            else f"Crammed {s.rated} (again {s.again}) in {took}; the schedule was not changed."
+        )
     elif s.rated or s.undone or s.suspended or s.buried:
         extra = []
         if s.new:
@@ -173,25 +189,39 @@ def summary_lines(summary: Summary, lang: str = "en", now: datetime | None = Non
         if c.total:
             waiting = i18n.tr("counts", lang, new=c.new, learning=c.learning, review=c.review)
             out.append(f"还在等待：{waiting}。" if zh else f"Still waiting: {waiting}.")
-        out.append(f"接下来：继续复习（{go['review']}）。" if zh else
-                   f"What next: carry on reviewing ({go['review']}).")
+        out.append(
+            f"接下来：继续复习（{go['review']}）。"
+            if zh
+            else f"What next: carry on reviewing ({go['review']})."
+        )
     elif s.cram:
-        out.append(f"接下来：正式复习会按日程安排（{go['review']}）。" if zh else
-                   f"What next: a normal review keeps the schedule ({go['review']}).")
+        out.append(
+            f"接下来：正式复习会按日程安排（{go['review']}）。"
+            if zh
+            else f"What next: a normal review keeps the schedule ({go['review']})."
+        )
     elif s.next_due is not None:
         when = i18n.when_text(s.next_due, now, lang)
         out.append(f"下一张到期：{when}。" if zh else f"Next card due: {when}.")
         if s.next_due - now <= timedelta(hours=2):
-            out.append(f"接下来：到时再回来复习；这之间可以做一道练习（{go['exercise']}）。" if zh else
-                       "What next: come back then; meanwhile, try an exercise "
-                       f"({go['exercise']}).")
+            out.append(
+                f"接下来：到时再回来复习；这之间可以做一道练习（{go['exercise']}）。"
+                if zh
+                else f"What next: come back then; meanwhile, try an exercise ({go['exercise']})."
+            )
         else:
-            out.append(f"接下来：做一道练习或看看清单（{go['exercise']}），到期时再来复习。" if zh else
-                       f"What next: try an exercise or the checklist ({go['exercise']}); review "
-                       "again when cards are due.")
+            out.append(
+                f"接下来：做一道练习或看看清单（{go['exercise']}），到期时再来复习。"
+                if zh
+                else f"What next: try an exercise or the checklist ({go['exercise']}); review "
+                "again when cards are due."
+            )
     else:
-        out.append(f"接下来：所有内容都已暂停，可以在{go['unsuspend']}中恢复。" if zh else
-                   f"What next: everything is suspended; {go['unsuspend']} brings items back.")
+        out.append(
+            f"接下来：所有内容都已暂停，可以在{go['unsuspend']}中恢复。"
+            if zh
+            else f"What next: everything is suspended; {go['unsuspend']} brings items back."
+        )
     return out
 
 
@@ -230,9 +260,17 @@ class ReviewSession:
     transaction that re-reads the item under the write lock (:func:`scheduler.apply_rating`).
     """
 
-    def __init__(self, store: Store, content: Any, *, config: Config | None = None,
-                 topic: str | None = None, cram: bool = False, limit: int | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        content: Any,
+        *,
+        config: Config | None = None,
+        topic: str | None = None,
+        cram: bool = False,
+        limit: int | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.store = store
         self.content = content
         self.topic = topic
@@ -244,8 +282,9 @@ class ReviewSession:
         now = self.clock()
         if not cram:
             sch.ensure_applied(store, self.scheduler, now=now)
-        self.queue = sch.build_queue(store, content, now=now, config=self.config, topic=topic,
-                                     cram=cram, scheduler=self.scheduler)
+        self.queue = sch.build_queue(
+            store, content, now=now, config=self.config, topic=topic, cram=cram, scheduler=self.scheduler
+        )
         self.items = self.queue.items
         self._data_version = self._read_data_version()
         self.generation = 0  # bumped by every rebuild after a change made elsewhere
@@ -288,21 +327,29 @@ class ReviewSession:
         if self.cram:
             queue = old  # cram writes nothing and shows everything: the queue stays
         else:
-            queue = sch.build_queue(self.store, self.content, now=now, config=self.config,
-                                    topic=self.topic, cram=False, scheduler=self.scheduler)
+            queue = sch.build_queue(
+                self.store,
+                self.content,
+                now=now,
+                config=self.config,
+                topic=self.topic,
+                cram=False,
+                scheduler=self.scheduler,
+            )
             queue.last_topic, queue.run, queue.last_item = old.last_topic, old.run, old.last_item
             # new items this session buried or suspended count against today's limit
-            queue.new_left = max(0, queue.new_left - sum(
-                1 for a in self._undo
-                if a.kind != "rate" and a.was_new and a.record is not None))
+            queue.new_left = max(
+                0,
+                queue.new_left
+                - sum(1 for a in self._undo if a.kind != "rate" and a.was_new and a.record is not None),
+            )
             # learning steps keep the place this session gave them (their step counted from the
             # rating), unless they were rated again elsewhere
             if self._requeued:
                 moved = []
                 for due, item_id, topic in queue.pending:
                     kept = self._requeued.get(item_id)
-                    moved.append((kept[1] if kept is not None and kept[0] == due else due,
-                                  item_id, topic))
+                    moved.append((kept[1] if kept is not None and kept[0] == due else due, item_id, topic))
                 moved.sort()
                 queue.pending = moved
         if self._current is not None:
@@ -310,11 +357,17 @@ class ReviewSession:
             st = sch.load_state(self.store, item.id)
             stored = st.card if st and not st.is_new else None
             same = sch._same_card(stored, self._card) if self._card is not None else False
-            held = st is not None and (st.suspended or (
-                st.buried_until is not None and st.buried_until > now and not self.cram))
-            due_now = stored is None or stored.due <= now or (
-                stored.state == State.Review and stored.due < sch.day_start(
-                    now, self.config) + timedelta(days=1))
+            held = st is not None and (
+                st.suspended or (st.buried_until is not None and st.buried_until > now and not self.cram)
+            )
+            due_now = (
+                stored is None
+                or stored.due <= now
+                or (
+                    stored.state == State.Review
+                    and stored.due < sch.day_start(now, self.config) + timedelta(days=1)
+                )
+            )
             if may_drop and (held or (not same and not due_now and not self.cram)):
                 self._clear_current()  # done elsewhere: it comes back when due
             else:
@@ -356,9 +409,14 @@ class ReviewSession:
         assert self._current is not None and self._card is not None
         new = self._card.last_review is None
         counts = self.queue.counts(now)
-        return Current(self._current, "new" if new else sch.STATE_NAMES[self._card.state],
-                       sch.retrievability(self._card, now, self.scheduler),
-                       counts.total, self.cram, counts)
+        return Current(
+            self._current,
+            "new" if new else sch.STATE_NAMES[self._card.state],
+            sch.retrievability(self._card, now, self.scheduler),
+            counts.total,
+            self.cram,
+            counts,
+        )
 
     def counts(self) -> sch.Counts:
         """New / learning / review still waiting (not counting the item being shown), after
@@ -403,19 +461,27 @@ class ReviewSession:
         for rating, o in self.preview().items():
             interval = o.due - o.log.review_datetime
             label = i18n.tr("cram_label", "en") if self.cram else sch.interval_label(interval)
-            out[rating] = Choice(rating, sch.RATING_NAMES[rating], o.due, interval, label,
-                                 self.cram)
+            out[rating] = Choice(rating, sch.RATING_NAMES[rating], o.due, interval, label, self.cram)
         return out
 
     # ------------------------------------------------------------------ acting
 
-    def _push(self, kind: str, record: sch.UndoRecord | None, snapshot: sch.QueueSnapshot,
-              was_new: bool) -> None:
+    def _push(
+        self, kind: str, record: sch.UndoRecord | None, snapshot: sch.QueueSnapshot, was_new: bool
+    ) -> None:
         assert self._current is not None
         s = self._summary
-        self._undo.append(_Action(kind, self._current, record, snapshot,
-                                  (s.rated, dict(s.by_rating), s.new, s.suspended, s.buried),
-                                  was_new, self.generation))
+        self._undo.append(
+            _Action(
+                kind,
+                self._current,
+                record,
+                snapshot,
+                (s.rated, dict(s.by_rating), s.new, s.suspended, s.buried),
+                was_new,
+                self.generation,
+            )
+        )
 
     def _clear_current(self) -> None:
         self._current = None
@@ -441,13 +507,22 @@ class ReviewSession:
         if self.cram:
             record = None
             if rating == 1:
-                self.queue.add_pending(now + (self.config.learning_steps or
-                                              (timedelta(minutes=1),))[0], item.id)
+                self.queue.add_pending(
+                    now + (self.config.learning_steps or (timedelta(minutes=1),))[0], item.id
+                )
         else:
             duration = int((now - self._shown_at).total_seconds() * 1000) if self._shown_at else None
-            record = sch.apply_rating(self.store, item, rating, outcome, now=now,
-                                      duration_ms=duration, answer=answer, expected=self._card,
-                                      scheduler=self.scheduler)
+            record = sch.apply_rating(
+                self.store,
+                item,
+                rating,
+                outcome,
+                now=now,
+                duration_ms=duration,
+                answer=answer,
+                expected=self._card,
+                scheduler=self.scheduler,
+            )
             if record.outcome is not None:
                 outcome = record.outcome
             recomputed = changed or record.recomputed
@@ -468,10 +543,16 @@ class ReviewSession:
         s.new += int(was_new)
         self._clear_current()
         interval = outcome.due - outcome.log.review_datetime
-        return Rated(item.id, rating, sch.RATING_NAMES[rating],
-                     None if self.cram else outcome.due,
-                     i18n.tr("cram_label", "en") if self.cram else sch.interval_label(interval),
-                     item, recomputed, None if self.cram else interval)
+        return Rated(
+            item.id,
+            rating,
+            sch.RATING_NAMES[rating],
+            None if self.cram else outcome.due,
+            i18n.tr("cram_label", "en") if self.cram else sch.interval_label(interval),
+            item,
+            recomputed,
+            None if self.cram else interval,
+        )
 
     def suspend(self) -> str:
         """Suspend the current item; returns its id (``title(id, lang)`` names it)."""
@@ -556,11 +637,9 @@ class ReviewSession:
                 c = c._replace(learning=c.learning + 1)
         s.counts = c
         limited = self.limit is not None and s.rated >= self.limit
-        s.finished = self._current is None and not limited and self.queue.next_would_show(now) \
-            is None
+        s.finished = self._current is None and not limited and self.queue.next_would_show(now) is None
         pending = self.queue.next_pending_due()
-        stored = None if self.cram else sch.next_due(self.store, self.content, now=now,
-                                                     config=self.config)
+        stored = None if self.cram else sch.next_due(self.store, self.content, now=now, config=self.config)
         if not s.finished:
             s.next_due = now
         else:

@@ -24,9 +24,10 @@ import json
 import math
 import random
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
-from typing import Any, Iterable, NamedTuple, Sequence
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, NamedTuple
 
 import fsrs
 from fsrs import Card, Rating, ReviewLog, State
@@ -55,8 +56,13 @@ class FsrsScheduler(fsrs.Scheduler):
     unaffected. Everything else is fsrs' own ``review_card``.
     """
 
-    def review_card(self, card: Card, rating: Rating, review_datetime: datetime | None = None,
-                    review_duration: int | None = None) -> tuple[Card, ReviewLog]:
+    def review_card(
+        self,
+        card: Card,
+        rating: Rating,
+        review_datetime: datetime | None = None,
+        review_duration: int | None = None,
+    ) -> tuple[Card, ReviewLog]:
         if review_datetime is None:
             raise ValueError("studytool always passes the review time explicitly")
         if not self.enable_fuzzing:
@@ -88,7 +94,9 @@ def _meta_get(store: Store, key: str) -> Any:
 def _meta_set(store: Store, key: str, value: Any) -> None:
     store.conn.execute(
         "INSERT INTO scheduler_meta(key, value) VALUES (?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, json.dumps(value)))
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, json.dumps(value)),
+    )
 
 
 def fitted_parameters(store: Store) -> list[float] | None:
@@ -135,7 +143,7 @@ def day_start(now: datetime, config: Config) -> datetime:
         start -= timedelta(days=1)
     # re-resolve the local offset at that wall-clock time (DST)
     start = start.replace(tzinfo=None).astimezone()
-    return start.astimezone(timezone.utc)
+    return start.astimezone(UTC)
 
 
 def study_day(dt: datetime, config: Config) -> Any:
@@ -167,8 +175,11 @@ def review_items(content: Any, topic: str | None = None) -> list[ReviewItem]:
     """Every card and question, in the order new ones are introduced: cards in deck order, each
     question right after the last card that links to it (so the cards prepare the question)."""
     cached = _ITEMS_CACHE.get("last")
-    if cached is not None and cached[0] is content and cached[1] == (len(content.cards),
-                                                                     len(content.questions)):
+    if (
+        cached is not None
+        and cached[0] is content
+        and cached[1] == (len(content.cards), len(content.questions))
+    ):
         items = cached[2]
     else:
         items = _review_items(content)
@@ -178,8 +189,7 @@ def review_items(content: Any, topic: str | None = None) -> list[ReviewItem]:
     return list(items)
 
 
-def item_title(obj: Any, kind: str, lang: str = "en", width: int = 48, *,
-               fallback: str = "") -> str:
+def item_title(obj: Any, kind: str, lang: str = "en", width: int = 48, *, fallback: str = "") -> str:
     lang = "zh" if lang == "zh" else "en"
     try:
         if kind == "question":
@@ -189,7 +199,7 @@ def item_title(obj: Any, kind: str, lang: str = "en", width: int = 48, *,
     except (AttributeError, AssertionError, KeyError, TypeError):
         return fallback
     text = " ".join(text.split()) or fallback
-    return text if len(text) <= width else text[:max(1, width - 1)].rstrip() + "…"
+    return text if len(text) <= width else text[: max(1, width - 1)].rstrip() + "…"
 
 
 _ITEMS_CACHE: dict[str, tuple[Any, tuple[int, int], list[ReviewItem]]] = {}
@@ -224,8 +234,13 @@ class ItemState:
 
 
 def _state_from_row(r: dict[str, Any]) -> ItemState:
-    return ItemState(r["item_id"], r["kind"], Card.from_json(r["card_json"]), bool(r["suspended"]),
-                     from_iso(r["buried_until"]) if r["buried_until"] else None)
+    return ItemState(
+        r["item_id"],
+        r["kind"],
+        Card.from_json(r["card_json"]),
+        bool(r["suspended"]),
+        from_iso(r["buried_until"]) if r["buried_until"] else None,
+    )
 
 
 def load_state(store: Store, item_id: str) -> ItemState | None:
@@ -250,15 +265,28 @@ def _row(store: Store, item_id: str) -> dict[str, Any] | None:
 def _write_row(store: Store, row: dict[str, Any]) -> None:
     cols = ", ".join(row)
     marks = ", ".join("?" for _ in row)
-    store.conn.execute(f"INSERT OR REPLACE INTO item_state ({cols}) VALUES ({marks})",
-                       tuple(row.values()))
+    store.conn.execute(f"INSERT OR REPLACE INTO item_state ({cols}) VALUES ({marks})", tuple(row.values()))
 
 
-def _state_row(item_id: str, kind: str, card: Card, now: datetime, *, suspended: bool = False,
-               buried_until: str | None = None) -> dict[str, Any]:
-    return {"item_id": item_id, "kind": kind, "card_json": card.to_json(), "due": to_iso(card.due),
-            "state": int(card.state), "suspended": int(suspended), "buried_until": buried_until,
-            "updated_at": to_iso(now)}
+def _state_row(
+    item_id: str,
+    kind: str,
+    card: Card,
+    now: datetime,
+    *,
+    suspended: bool = False,
+    buried_until: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "item_id": item_id,
+        "kind": kind,
+        "card_json": card.to_json(),
+        "due": to_iso(card.due),
+        "state": int(card.state),
+        "suspended": int(suspended),
+        "buried_until": buried_until,
+        "updated_at": to_iso(now),
+    }
 
 
 # --------------------------------------------------------------------------- preview / rate / undo
@@ -293,7 +321,7 @@ class UndoRecord:
     attempt_id: int | None = None
     rating: int | None = None
     after_json: str | None = None  # the card_json this write left (undo checks it is still there)
-    outcome: "Outcome | None" = field(default=None, compare=False)  # rate: what was stored
+    outcome: Outcome | None = field(default=None, compare=False)  # rate: what was stored
     recomputed: bool = False  # rate: the stored state had changed since the preview
 
 
@@ -323,10 +351,18 @@ def _same_card(stored: Card | None, expected: Card) -> bool:
     return stored.to_json() == expected.to_json()
 
 
-def apply_rating(store: Store, item: ReviewItem | tuple[str, str], rating: int, outcome: Outcome,
-                 *, now: datetime | None = None, duration_ms: int | None = None,
-                 answer: QuestionAnswer | None = None, expected: Card | None = None,
-                 scheduler: fsrs.Scheduler | None = None) -> UndoRecord:
+def apply_rating(
+    store: Store,
+    item: ReviewItem | tuple[str, str],
+    rating: int,
+    outcome: Outcome,
+    *,
+    now: datetime | None = None,
+    duration_ms: int | None = None,
+    answer: QuestionAnswer | None = None,
+    expected: Card | None = None,
+    scheduler: fsrs.Scheduler | None = None,
+) -> UndoRecord:
     """Store the rating's outcome (exactly the previewed card) and its log row: one transaction.
 
     With ``expected`` (the card the preview was computed from), the item's state is re-read under
@@ -342,36 +378,52 @@ def apply_rating(store: Store, item: ReviewItem | tuple[str, str], rating: int, 
         prev = Card.from_json(before["card_json"]) if before else None
         if expected is not None and not _same_card(prev, expected):
             scheduler = scheduler or current_scheduler(store)
-            base = prev if prev is not None and prev.last_review is not None else new_card(
-                item_id, now)
+            base = prev if prev is not None and prev.last_review is not None else new_card(item_id, now)
             outcome = preview(scheduler, base, now)[int(rating)]
             recomputed = True
         reviewed_at = outcome.log.review_datetime
         prev_json = prev.to_json() if prev is not None and prev.last_review is not None else None
-        row = _state_row(item_id, kind, outcome.card, now,
-                         suspended=bool(before["suspended"]) if before else False)
+        row = _state_row(
+            item_id, kind, outcome.card, now, suspended=bool(before["suspended"]) if before else False
+        )
         _write_row(store, row)
         cur = store.conn.execute(
             "INSERT INTO review_log(item_id, kind, rating, reviewed_at, duration_ms, "
             "prev_card_json, card_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (item_id, kind, int(rating), to_iso(reviewed_at), duration_ms, prev_json,
-             outcome.card.to_json()))
+            (item_id, kind, int(rating), to_iso(reviewed_at), duration_ms, prev_json, outcome.card.to_json()),
+        )
         log_id = int(cur.lastrowid)
         attempt_id = None
         if kind == "question" and answer is not None:
             cur = store.conn.execute(
                 "INSERT INTO question_attempts(question_id, answer_text, recalled_json, "
                 "total_points, rating, at) VALUES (?, ?, ?, ?, ?, ?)",
-                (item_id, answer.answer_text, json.dumps(sorted(set(answer.recalled))),
-                 answer.total_points, int(rating), to_iso(reviewed_at)))
+                (
+                    item_id,
+                    answer.answer_text,
+                    json.dumps(sorted(set(answer.recalled))),
+                    answer.total_points,
+                    int(rating),
+                    to_iso(reviewed_at),
+                ),
+            )
             attempt_id = int(cur.lastrowid)
-    return UndoRecord(item_id, "rate", before, log_id, attempt_id, int(rating),
-                      row["card_json"], outcome, recomputed)
+    return UndoRecord(
+        item_id, "rate", before, log_id, attempt_id, int(rating), row["card_json"], outcome, recomputed
+    )
 
 
-def rate(store: Store, item: ReviewItem, rating: int, *, now: datetime | None = None,
-         config: Config | None = None, scheduler: fsrs.Scheduler | None = None,
-         answer: QuestionAnswer | None = None, duration_ms: int | None = None) -> UndoRecord:
+def rate(
+    store: Store,
+    item: ReviewItem,
+    rating: int,
+    *,
+    now: datetime | None = None,
+    config: Config | None = None,
+    scheduler: fsrs.Scheduler | None = None,
+    answer: QuestionAnswer | None = None,
+    duration_ms: int | None = None,
+) -> UndoRecord:
     """Preview and apply in one go (for scripts and tests; the UI previews first). Like a session,
     it first brings the stored schedule in line with ``scheduler`` (see :func:`ensure_applied`)."""
     now = now or utcnow()
@@ -380,8 +432,17 @@ def rate(store: Store, item: ReviewItem, rating: int, *, now: datetime | None = 
     state = load_state(store, item.id)
     card = state.card if state and not state.is_new else new_card(item.id, now)
     outcome = preview(scheduler, card, now)[int(rating)]
-    return apply_rating(store, item, rating, outcome, now=now, answer=answer,
-                        duration_ms=duration_ms, expected=card, scheduler=scheduler)
+    return apply_rating(
+        store,
+        item,
+        rating,
+        outcome,
+        now=now,
+        answer=answer,
+        duration_ms=duration_ms,
+        expected=card,
+        scheduler=scheduler,
+    )
 
 
 def undo(store: Store, record: UndoRecord) -> None:
@@ -404,8 +465,9 @@ def undo(store: Store, record: UndoRecord) -> None:
             _write_row(store, record.before)
 
 
-def _set_flags(store: Store, item_id: str, kind: str, action: str, now: datetime, **changes: Any
-               ) -> UndoRecord:
+def _set_flags(
+    store: Store, item_id: str, kind: str, action: str, now: datetime, **changes: Any
+) -> UndoRecord:
     with store.tx():
         before = _row(store, item_id)
         if before is None and action in ("unsuspend", "unbury"):
@@ -417,21 +479,24 @@ def _set_flags(store: Store, item_id: str, kind: str, action: str, now: datetime
     return UndoRecord(item_id, action, before, after_json=row["card_json"])
 
 
-def suspend(store: Store, item_id: str, kind: str = "card", *, now: datetime | None = None
-            ) -> UndoRecord:
+def suspend(store: Store, item_id: str, kind: str = "card", *, now: datetime | None = None) -> UndoRecord:
     """Take an item out of every queue until it is unsuspended (its schedule is kept)."""
     return _set_flags(store, item_id, kind, "suspend", now or utcnow(), suspended=1)
 
 
-def unsuspend(store: Store, item_id: str, kind: str = "card", *, now: datetime | None = None
-              ) -> UndoRecord:
+def unsuspend(store: Store, item_id: str, kind: str = "card", *, now: datetime | None = None) -> UndoRecord:
     """Back into the queues: clears both suspension and burial."""
-    return _set_flags(store, item_id, kind, "unsuspend", now or utcnow(), suspended=0,
-                      buried_until=None)
+    return _set_flags(store, item_id, kind, "unsuspend", now or utcnow(), suspended=0, buried_until=None)
 
 
-def bury(store: Store, item_id: str, kind: str = "card", *, now: datetime | None = None,
-         config: Config | None = None) -> UndoRecord:
+def bury(
+    store: Store,
+    item_id: str,
+    kind: str = "card",
+    *,
+    now: datetime | None = None,
+    config: Config | None = None,
+) -> UndoRecord:
     """Hide an item until the next study day begins."""
     now = now or utcnow()
     until = day_start(now, config or load_config()) + timedelta(days=1)
@@ -439,19 +504,25 @@ def bury(store: Store, item_id: str, kind: str = "card", *, now: datetime | None
 
 
 def suspended_items(store: Store) -> list[str]:
-    return [r[0] for r in store.conn.execute(
-        "SELECT item_id FROM item_state WHERE suspended = 1 ORDER BY item_id")]
+    return [
+        r[0]
+        for r in store.conn.execute("SELECT item_id FROM item_state WHERE suspended = 1 ORDER BY item_id")
+    ]
 
 
 def buried_items(store: Store, now: datetime | None = None) -> list[str]:
     """Items buried until a time after ``now`` (and not suspended), by id."""
-    return [r[0] for r in store.conn.execute(
-        "SELECT item_id FROM item_state WHERE suspended = 0 AND buried_until IS NOT NULL "
-        "AND buried_until > ? ORDER BY item_id", (to_iso(now or utcnow()),))]
+    return [
+        r[0]
+        for r in store.conn.execute(
+            "SELECT item_id FROM item_state WHERE suspended = 0 AND buried_until IS NOT NULL "
+            "AND buried_until > ? ORDER BY item_id",
+            (to_iso(now or utcnow()),),
+        )
+    ]
 
 
-def unbury(store: Store, item_id: str, kind: str = "card", *, now: datetime | None = None
-           ) -> UndoRecord:
+def unbury(store: Store, item_id: str, kind: str = "card", *, now: datetime | None = None) -> UndoRecord:
     """Back into today's queue: clears the burial only (a suspension stays)."""
     return _set_flags(store, item_id, kind, "unbury", now or utcnow(), buried_until=None)
 
@@ -480,10 +551,18 @@ def held_items(store: Store, content: Any, now: datetime | None = None) -> list[
     rows = store.conn.execute(
         "SELECT item_id, kind, suspended, buried_until FROM item_state "
         "WHERE suspended = 1 OR (buried_until IS NOT NULL AND buried_until > ?)",
-        (to_iso(now),)).fetchall()
+        (to_iso(now),),
+    ).fetchall()
     for item_id, kind, suspended, buried_until in rows:
-        out.append(HeldItem(item_id, kind, "suspended" if suspended else "buried",
-                            None if suspended else from_iso(buried_until), items.get(item_id)))
+        out.append(
+            HeldItem(
+                item_id,
+                kind,
+                "suspended" if suspended else "buried",
+                None if suspended else from_iso(buried_until),
+                items.get(item_id),
+            )
+        )
     out.sort(key=lambda h: (h.how != "suspended", rank.get(h.item_id, len(rank)), h.item_id))
     return out
 
@@ -520,8 +599,9 @@ class Counts(NamedTuple):
     def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
         # the dictionary keys of earlier versions: "due" was the review count
         if isinstance(key, str):
-            return {"new": self.new, "learning": self.learning, "review": self.review,
-                    "due": self.review}[key]
+            return {"new": self.new, "learning": self.learning, "review": self.review, "due": self.review}[
+                key
+            ]
         return tuple.__getitem__(self, key)
 
     def to_json(self) -> dict[str, int]:
@@ -542,8 +622,11 @@ class _Tier:
 
     def candidates(self) -> list[tuple[Any, str, str]]:
         """(key, item_id, topic) of each topic's head, best first."""
-        out = [(g[self.heads[t]][0], g[self.heads[t]][1], t)
-               for t, g in self.groups.items() if self.heads[t] < len(g)]
+        out = [
+            (g[self.heads[t]][0], g[self.heads[t]][1], t)
+            for t, g in self.groups.items()
+            if self.heads[t] < len(g)
+        ]
         out.sort(key=lambda e: (e[0], e[1]))
         return out
 
@@ -585,8 +668,9 @@ class Queue:
     when only learning steps remain, another step within the window goes before it, as in Anki).
     """
 
-    def __init__(self, items: dict[str, ReviewItem], *, max_run: int, learn_ahead: timedelta,
-                 new_left: int) -> None:
+    def __init__(
+        self, items: dict[str, ReviewItem], *, max_run: int, learn_ahead: timedelta, new_left: int
+    ) -> None:
         self.items = items
         self.max_run = max_run
         self.learn_ahead = learn_ahead
@@ -601,8 +685,14 @@ class Queue:
 
     # -- state for undo
     def snapshot(self) -> QueueSnapshot:
-        return QueueSnapshot((dict(self.due.heads), dict(self.new.heads)), list(self.pending),
-                             self.last_topic, self.run, self.new_left, self.last_item)
+        return QueueSnapshot(
+            (dict(self.due.heads), dict(self.new.heads)),
+            list(self.pending),
+            self.last_topic,
+            self.run,
+            self.new_left,
+            self.last_item,
+        )
 
     def restore(self, snap: QueueSnapshot) -> None:
         self.due.heads, self.new.heads = dict(snap.heads[0]), dict(snap.heads[1])
@@ -634,11 +724,12 @@ class Queue:
     def _ok(self, topic: str) -> bool:
         return topic != self.last_topic or self.run < self.max_run
 
-    def _choose(self, now: datetime, avoid: str | None
-                ) -> tuple[str, tuple[Any, str, str]] | None:
+    def _choose(self, now: datetime, avoid: str | None) -> tuple[str, tuple[Any, str, str]] | None:
         due_now = [p for p in self.pending if p[0] <= now and p[1] != avoid]
         tiers: list[tuple[str, list[tuple[Any, str, str]]]] = [
-            ("pending", due_now), ("due", self.due.candidates())]
+            ("pending", due_now),
+            ("due", self.due.candidates()),
+        ]
         if self.new_left > 0:
             tiers.append(("new", self.new.candidates()))
         for name, cands in tiers:
@@ -690,21 +781,30 @@ _NEW_ROWS_SQL = f"SELECT item_id FROM item_state WHERE state = 1 AND {_IS_NEW_SQ
 
 def new_introduced_today(store: Store, now: datetime, config: Config) -> int:
     start = to_iso(day_start(now, config))
-    return int(store.conn.execute(
-        "SELECT COUNT(*) FROM review_log WHERE reviewed_at >= ? AND prev_card_json IS NULL",
-        (start,)).fetchone()[0])
+    return int(
+        store.conn.execute(
+            "SELECT COUNT(*) FROM review_log WHERE reviewed_at >= ? AND prev_card_json IS NULL", (start,)
+        ).fetchone()[0]
+    )
 
 
-def review_counts(store: Store, content: Any, *, now: datetime | None = None,
-                  config: Config | None = None, topic: str | None = None) -> Counts:
+def review_counts(
+    store: Store,
+    content: Any,
+    *,
+    now: datetime | None = None,
+    config: Config | None = None,
+    topic: str | None = None,
+) -> Counts:
     """The three counts a review session started now would show: Anki's new / learning / review.
     The one definition used everywhere (Review, Today, ``today --json``, ``stats --json``)."""
     now = now or utcnow()
     return build_queue(store, content, now=now, config=config, topic=topic).counts(now)
 
 
-def next_due(store: Store, content: Any, *, now: datetime | None = None,
-             config: Config | None = None) -> datetime | None:
+def next_due(
+    store: Store, content: Any, *, now: datetime | None = None, config: Config | None = None
+) -> datetime | None:
     """When something is next due: the earliest due date of a reviewed item that is not suspended
     (a buried one not before its burial ends; ``now`` when one is overdue), or the next study day
     when new items remain. None when nothing is ever due (everything suspended)."""
@@ -714,8 +814,12 @@ def next_due(store: Store, content: Any, *, now: datetime | None = None,
     now_iso = to_iso(now)
     best: str | None = None
     new_left = False
-    rows = {r[0]: r for r in store.conn.execute(
-        "SELECT item_id, due, buried_until, suspended, " + _IS_NEW_SQL + " FROM item_state")}
+    rows = {
+        r[0]: r
+        for r in store.conn.execute(
+            "SELECT item_id, due, buried_until, suspended, " + _IS_NEW_SQL + " FROM item_state"
+        )
+    }
     for item_id in ids:
         r = rows.get(item_id)
         if r is None:
@@ -737,23 +841,39 @@ def next_due(store: Store, content: Any, *, now: datetime | None = None,
     return out
 
 
-def build_queue(store: Store, content: Any, *, now: datetime | None = None,
-                config: Config | None = None, topic: str | None = None, cram: bool = False,
-                scheduler: fsrs.Scheduler | None = None) -> Queue:
+def build_queue(
+    store: Store,
+    content: Any,
+    *,
+    now: datetime | None = None,
+    config: Config | None = None,
+    topic: str | None = None,
+    cram: bool = False,
+    scheduler: fsrs.Scheduler | None = None,
+) -> Queue:
     """The review queue at ``now``. In cram mode: every item that is not suspended, the weakest
     (lowest retrievability) first and new ones last, with no daily limit."""
     now = now or utcnow()
     config = config or load_config()
     items = {it.id: it for it in review_items(content, topic)}
     end_of_day = day_start(now, config) + timedelta(days=1)
-    q = Queue(items, max_run=config.max_same_topic_in_row,
-              learn_ahead=timedelta(minutes=config.learn_ahead_minutes), new_left=0)
+    q = Queue(
+        items,
+        max_run=config.max_same_topic_in_row,
+        learn_ahead=timedelta(minutes=config.learn_ahead_minutes),
+        new_left=0,
+    )
     # ISO strings from to_iso() (all UTC, same format) compare in time order, so the hot loop
     # compares strings and parses only what it keeps.
-    sql = ("SELECT item_id, due, state, suspended, buried_until, 0"
-           + (", json_extract(card_json, '$.stability'), json_extract(card_json, '$.last_review')"
-              if cram else "")
-           + " FROM item_state")
+    sql = (
+        "SELECT item_id, due, state, suspended, buried_until, 0"
+        + (
+            ", json_extract(card_json, '$.stability'), json_extract(card_json, '$.last_review')"
+            if cram
+            else ""
+        )
+        + " FROM item_state"
+    )
     rows = {r[0]: r for r in store.conn.execute(sql)}
     for (item_id,) in store.conn.execute(_NEW_ROWS_SQL):  # rows of never-reviewed items
         rows[item_id] = (*rows[item_id][:5], 1, *rows[item_id][6:])
@@ -771,8 +891,7 @@ def build_queue(store: Store, content: Any, *, now: datetime | None = None,
             new_entries.append((it.order, it.id, it.topic))
             continue
         if cram:
-            card = Card(card_id=0, state=State(r[2]), stability=r[6], due=now,
-                        last_review=from_iso(r[7]))
+            card = Card(card_id=0, state=State(r[2]), stability=r[6], due=now, last_review=from_iso(r[7]))
             due_entries.append((retrievability(card, now, scheduler) or 0.0, it.id, it.topic))
             continue
         if r[1] >= end_iso:
@@ -785,8 +904,9 @@ def build_queue(store: Store, content: Any, *, now: datetime | None = None,
     q.due.add_sorted(due_entries)
     q.new.add_sorted(new_entries)
     q.new_ids = {e[1] for e in new_entries}
-    q.new_left = len(new_entries) if cram else max(
-        0, config.new_per_day - new_introduced_today(store, now, config))
+    q.new_left = (
+        len(new_entries) if cram else max(0, config.new_per_day - new_introduced_today(store, now, config))
+    )
     return q
 
 
@@ -796,19 +916,20 @@ def build_queue(store: Store, content: Any, *, now: datetime | None = None,
 def _logs_by_item(store: Store) -> dict[str, list[tuple[int, str, int, str, str]]]:
     out: dict[str, list[tuple[int, str, int, str, str]]] = defaultdict(list)
     for r in store.conn.execute(
-            "SELECT id, item_id, rating, reviewed_at, card_json FROM review_log "
-            "ORDER BY item_id, reviewed_at, id"):
+        "SELECT id, item_id, rating, reviewed_at, card_json FROM review_log ORDER BY item_id, reviewed_at, id"
+    ):
         out[r[1]].append(r)
     return out
 
 
-def rebuild_card(scheduler: fsrs.Scheduler, item_id: str,
-                 log_rows: Iterable[tuple[int, str]]) -> Card:
+def rebuild_card(scheduler: fsrs.Scheduler, item_id: str, log_rows: Iterable[tuple[int, str]]) -> Card:
     """An item's card recomputed from its log with fsrs' ``reschedule_card``.
     ``log_rows`` are (rating, reviewed_at ISO) pairs."""
     cid = card_id_for(item_id)
-    logs = [ReviewLog(card_id=cid, rating=Rating(rating), review_datetime=from_iso(at),
-                      review_duration=None) for rating, at in log_rows]
+    logs = [
+        ReviewLog(card_id=cid, rating=Rating(rating), review_datetime=from_iso(at), review_duration=None)
+        for rating, at in log_rows
+    ]
     start = logs[0].review_datetime if logs else utcnow()
     return scheduler.reschedule_card(Card(card_id=cid, due=start), logs)
 
@@ -827,9 +948,14 @@ def reschedule_all(store: Store, scheduler: FsrsScheduler, *, now: datetime | No
             if before is not None and before["card_json"] == card.to_json():
                 continue
             kind = before["kind"] if before else _kind_of_log(store, rows[0][0])
-            row = _state_row(item_id, kind, card, now,
-                             suspended=bool(before["suspended"]) if before else False,
-                             buried_until=before["buried_until"] if before else None)
+            row = _state_row(
+                item_id,
+                kind,
+                card,
+                now,
+                suspended=bool(before["suspended"]) if before else False,
+                buried_until=before["buried_until"] if before else None,
+            )
             _write_row(store, row)
             changed += 1
         _meta_set(store, "applied_scheduler", scheduler.to_dict())
@@ -837,8 +963,7 @@ def reschedule_all(store: Store, scheduler: FsrsScheduler, *, now: datetime | No
 
 
 def _kind_of_log(store: Store, log_id: int) -> str:
-    return str(store.conn.execute("SELECT kind FROM review_log WHERE id = ?",
-                                  (log_id,)).fetchone()[0])
+    return str(store.conn.execute("SELECT kind FROM review_log WHERE id = ?", (log_id,)).fetchone()[0])
 
 
 def ensure_applied(store: Store, scheduler: FsrsScheduler, *, now: datetime | None = None) -> int:
@@ -857,9 +982,11 @@ def ensure_applied(store: Store, scheduler: FsrsScheduler, *, now: datetime | No
 
 
 def _card_diff(stored: dict[str, Any], rebuilt: dict[str, Any]) -> list[str]:
-    return [f"{k} {stored.get(k)!r} (rebuilt: {rebuilt.get(k)!r})"
-            for k in ("state", "step", "stability", "difficulty", "due", "last_review")
-            if stored.get(k) != rebuilt.get(k)]
+    return [
+        f"{k} {stored.get(k)!r} (rebuilt: {rebuilt.get(k)!r})"
+        for k in ("state", "step", "stability", "difficulty", "due", "last_review")
+        if stored.get(k) != rebuilt.get(k)
+    ]
 
 
 def doctor_check(store: Store, content: Any = None, *, config: Config | None = None) -> list[str]:
@@ -883,8 +1010,10 @@ def doctor_check(store: Store, content: Any = None, *, config: Config | None = N
             continue
         diff = _card_diff(stored, rebuilt)
         if diff:
-            problems.append(f"{item_id}: stored schedule differs from the one rebuilt from its "
-                            f"{len(rows)} review(s): " + "; ".join(diff))
+            problems.append(
+                f"{item_id}: stored schedule differs from the one rebuilt from its "
+                f"{len(rows)} review(s): " + "; ".join(diff)
+            )
     for item_id, row in states.items():
         try:
             card = json.loads(row["card_json"])
@@ -895,16 +1024,17 @@ def doctor_check(store: Store, content: Any = None, *, config: Config | None = N
         if item_id not in logs and card.get("last_review") is not None:
             problems.append(f"{item_id}: has a review state but no reviews in the log")
         if card.get("card_id") != card_id_for(item_id):
-            problems.append(f"{item_id}: fsrs card_id {card.get('card_id')} is not the one derived "
-                            "from its content id")
+            problems.append(
+                f"{item_id}: fsrs card_id {card.get('card_id')} is not the one derived from its content id"
+            )
         if row["state"] != card.get("state") or (
-                card.get("due") and from_iso(row["due"]) != from_iso(card["due"])):
+            card.get("due") and from_iso(row["due"]) != from_iso(card["due"])
+        ):
             problems.append(f"{item_id}: state/due columns disagree with the stored card")
     return problems
 
 
-def repair_schedule(store: Store, *, config: Config | None = None,
-                    now: datetime | None = None) -> int:
+def repair_schedule(store: Store, *, config: Config | None = None, now: datetime | None = None) -> int:
     """``doctor --fix``: make the stored schedule what the review log says. Every reviewed item is
     rebuilt from its log (:func:`reschedule_all`, under the scheduler the states were computed
     with, else the one the settings ask for); a state with no reviews behind it becomes a new item
@@ -919,23 +1049,38 @@ def repair_schedule(store: Store, *, config: Config | None = None,
             item_id = row["item_id"]
             try:
                 card = Card.from_json(row["card_json"])
-                ok = card.card_id == card_id_for(item_id) and (
-                    item_id in logged or card.last_review is None)
+                ok = card.card_id == card_id_for(item_id) and (item_id in logged or card.last_review is None)
             except (ValueError, KeyError, TypeError):
                 card, ok = None, False
             if not ok:
                 if item_id in logged:
-                    card = rebuild_card(scheduler, item_id, [
-                        (r[0], r[1]) for r in store.conn.execute(
-                            "SELECT rating, reviewed_at FROM review_log WHERE item_id = ? "
-                            "ORDER BY reviewed_at, id", (item_id,))])
+                    card = rebuild_card(
+                        scheduler,
+                        item_id,
+                        [
+                            (r[0], r[1])
+                            for r in store.conn.execute(
+                                "SELECT rating, reviewed_at FROM review_log WHERE item_id = ? "
+                                "ORDER BY reviewed_at, id",
+                                (item_id,),
+                            )
+                        ],
+                    )
                 else:
                     card = new_card(item_id, now)
             elif row["state"] == int(card.state) and from_iso(row["due"]) == card.due:
                 continue
-            _write_row(store, _state_row(item_id, row["kind"], card, now,
-                                         suspended=bool(row["suspended"]),
-                                         buried_until=row["buried_until"]))
+            _write_row(
+                store,
+                _state_row(
+                    item_id,
+                    row["kind"],
+                    card,
+                    now,
+                    suspended=bool(row["suspended"]),
+                    buried_until=row["buried_until"],
+                ),
+            )
             changed += 1
     return changed
 
@@ -954,14 +1099,22 @@ def optimizer_review_count(store: Store) -> int:
 
 
 def fsrs_review_logs(store: Store) -> list[ReviewLog]:
-    return [ReviewLog(card_id=card_id_for(r[0]), rating=Rating(r[1]),
-                      review_datetime=from_iso(r[2]), review_duration=r[3])
-            for r in store.conn.execute(
-                "SELECT item_id, rating, reviewed_at, duration_ms FROM review_log ORDER BY id")]
+    return [
+        ReviewLog(
+            card_id=card_id_for(r[0]),
+            rating=Rating(r[1]),
+            review_datetime=from_iso(r[2]),
+            review_duration=r[3],
+        )
+        for r in store.conn.execute(
+            "SELECT item_id, rating, reviewed_at, duration_ms FROM review_log ORDER BY id"
+        )
+    ]
 
 
-def save_parameters(store: Store, parameters: Sequence[float], *, config: Config | None = None,
-                    now: datetime | None = None) -> int:
+def save_parameters(
+    store: Store, parameters: Sequence[float], *, config: Config | None = None, now: datetime | None = None
+) -> int:
     """Keep fitted parameters and reschedule every item with them. Returns items changed."""
     config = config or load_config()
     scheduler = make_scheduler(config, parameters)  # validates the bounds
@@ -985,16 +1138,18 @@ def reviews_per_day(store: Store, now: datetime, config: Config, days: int = 30)
     today = study_day(now, config)
     since = day_start(now, config) - timedelta(days=days - 1)
     counts = [0] * days
-    for (at,) in store.conn.execute("SELECT reviewed_at FROM review_log WHERE reviewed_at >= ?",
-                                    (to_iso(since),)):
+    for (at,) in store.conn.execute(
+        "SELECT reviewed_at FROM review_log WHERE reviewed_at >= ?", (to_iso(since),)
+    ):
         back = (today - study_day(from_iso(at), config)).days
         if 0 <= back < days:
             counts[days - 1 - back] += 1
     return counts
 
 
-def review_stats(store: Store, content: Any, now: datetime | None = None,
-                 config: Config | None = None) -> dict[str, Any]:
+def review_stats(
+    store: Store, content: Any, now: datetime | None = None, config: Config | None = None
+) -> dict[str, Any]:
     """The review and scheduling part of ``stats --json``.
 
     ``cards.due`` and ``queue`` (new / learning / review) are :func:`review_counts`: exactly what
@@ -1011,9 +1166,12 @@ def review_stats(store: Store, content: Any, now: datetime | None = None,
 
     counts = {"total": len(items), "new": 0, "due": 0, "learning": 0, "review": 0}
     forecast = [0] * 30
-    rows = {r[0]: r for r in store.conn.execute(
-        "SELECT item_id, due, state, suspended, buried_until, " + _IS_NEW_SQL
-        + " FROM item_state")}
+    rows = {
+        r[0]: r
+        for r in store.conn.execute(
+            "SELECT item_id, due, state, suspended, buried_until, " + _IS_NEW_SQL + " FROM item_state"
+        )
+    }
     for it in items:
         r = rows.get(it.id)
         if r is None or r[5]:
@@ -1036,14 +1194,17 @@ def review_stats(store: Store, content: Any, now: datetime | None = None,
     total_reviews = int(store.conn.execute("SELECT COUNT(*) FROM review_log").fetchone()[0])
     t = store.conn.execute(
         "SELECT COUNT(*), COALESCE(SUM(prev_card_json IS NULL), 0), COALESCE(SUM(rating = 1), 0) "
-        "FROM review_log WHERE reviewed_at >= ?", (to_iso(today_start),)).fetchone()
+        "FROM review_log WHERE reviewed_at >= ?",
+        (to_iso(today_start),),
+    ).fetchone()
 
     since = today_start - timedelta(days=29)
     first: dict[tuple[str, Any], int] = {}
     for item_id, rating, at in store.conn.execute(
-            "SELECT item_id, rating, reviewed_at FROM review_log WHERE reviewed_at >= ? "
-            "AND json_extract(prev_card_json, '$.state') = ? ORDER BY reviewed_at, id",
-            (to_iso(since), int(State.Review))):
+        "SELECT item_id, rating, reviewed_at FROM review_log WHERE reviewed_at >= ? "
+        "AND json_extract(prev_card_json, '$.state') = ? ORDER BY reviewed_at, id",
+        (to_iso(since), int(State.Review)),
+    ):
         first.setdefault((item_id, study_day(from_iso(at), config)), rating)
     by_topic: dict[str, list[int]] = defaultdict(list)
     for (item_id, _), rating in first.items():
@@ -1053,11 +1214,9 @@ def review_stats(store: Store, content: Any, now: datetime | None = None,
     # study days with reviews: an hour of UTC lies within one local study day when the local
     # offset is whole hours (almost every zone); otherwise group by minute
     offset = now.astimezone().utcoffset() or timedelta(0)
-    width, suffix = (13, ":00:00+00:00") if offset % timedelta(hours=1) == timedelta(0) else (
-        16, ":00+00:00")
+    width, suffix = (13, ":00:00+00:00") if offset % timedelta(hours=1) == timedelta(0) else (16, ":00+00:00")
     days = set()
-    for (bucket,) in store.conn.execute(
-            f"SELECT DISTINCT substr(reviewed_at, 1, {width}) FROM review_log"):
+    for (bucket,) in store.conn.execute(f"SELECT DISTINCT substr(reviewed_at, 1, {width}) FROM review_log"):
         days.add(study_day(datetime.fromisoformat(bucket + suffix), config))
     streak = 0
     day = study_day(now, config)

@@ -10,8 +10,9 @@ from studytool.content import Content
 from studytool.store import Store
 
 
-def compute_stats(store: Store, content: Content, *, now: datetime | None = None,
-                  config: Any = None) -> dict[str, Any]:
+def compute_stats(
+    store: Store, content: Content, *, now: datetime | None = None, config: Any = None
+) -> dict[str, Any]:
     """Everything ``stats --json`` prints; ``now`` and ``config`` default to the clock and the
     learner's settings file."""
     from studytool import scheduler
@@ -19,8 +20,10 @@ def compute_stats(store: Store, content: Content, *, now: datetime | None = None
     out: dict[str, Any] = dict(scheduler.review_stats(store, content, now=now, config=config))
     summary = store.exercise_summary()
     out["exercises"] = {
-        ex.id: {"attempts": summary[ex.id].attempts if ex.id in summary else 0,
-                "passed": bool(summary[ex.id].passed) if ex.id in summary else False}
+        ex.id: {
+            "attempts": summary[ex.id].attempts if ex.id in summary else 0,
+            "passed": bool(summary[ex.id].passed) if ex.id in summary else False,
+        }
         for ex in content.exercises
     }
     status = checklist_status(store, content)

@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from studytool import locations
 
@@ -27,7 +28,7 @@ def _import_sqlite_utils():
     scalar types (about 0.4 s of start-up; the store never writes such values)."""
     blocked = [name for name in ("pandas", "numpy") if name not in sys.modules]
     for name in blocked:
-        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail fast
+        sys.modules[name] = None  # makes `import name` fail fast
     try:
         import sqlite_utils
     finally:
@@ -37,21 +38,24 @@ def _import_sqlite_utils():
     return sqlite_utils
 
 
-sqlite_utils = _import_sqlite_utils()
+if TYPE_CHECKING:
+    import sqlite_utils
+else:
+    sqlite_utils = _import_sqlite_utils()
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def to_iso(dt: datetime) -> str:
     if dt.tzinfo is None:
         raise ValueError("naive datetime: studytool stores UTC only")
-    return dt.astimezone(timezone.utc).isoformat()
+    return dt.astimezone(UTC).isoformat()
 
 
 def from_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(timezone.utc)
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 # --------------------------------------------------------------------------- migrations
@@ -230,8 +234,9 @@ class Store:
         conn = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                str(self.path), timeout=10.0, isolation_level=None, check_same_thread=False
+            )
             _retry_while_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"))
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
@@ -245,7 +250,8 @@ class Store:
                 conn.close()
             raise StoreError(f"{self.path}: cannot open the progress store: {exc}") from None
         except StoreError:
-            conn.close()
+            if conn is not None:
+                conn.close()
             raise
 
     # -- plumbing
@@ -253,7 +259,7 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -283,7 +289,8 @@ class Store:
         if current > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: schema version {current} is newer than this studytool "
-                f"understands ({SCHEMA_VERSION}); upgrade studytool")
+                f"understands ({SCHEMA_VERSION}); upgrade studytool"
+            )
         for version in range(current + 1, target + 1):
             with self.tx():
                 # re-read under the write lock: another process (the app and a `check` started
@@ -300,8 +307,9 @@ class Store:
 
     def set_tick(self, item_id: str, done: bool) -> None:
         with self.tx() as db:
-            db["checklist_ticks"].upsert(
-                {"item_id": item_id, "done": int(done), "at": to_iso(utcnow())}, pk="item_id")
+            db.table("checklist_ticks").upsert(
+                {"item_id": item_id, "done": int(done), "at": to_iso(utcnow())}, pk="item_id"
+            )
 
     def ticks(self) -> dict[str, Tick]:
         return {
@@ -323,7 +331,7 @@ class Store:
             "at": to_iso(utcnow()),
         }
         with self.tx() as db:
-            return int(db["exercise_attempts"].insert(row).last_pk)
+            return int(db.table("exercise_attempts").insert(row).last_pk or 0)
 
     def exercise_attempts(self, exercise_id: str | None = None) -> list[ExerciseAttempt]:
         sql = "SELECT * FROM exercise_attempts"
@@ -333,9 +341,17 @@ class Store:
             params.append(exercise_id)
         sql += " ORDER BY id"
         return [
-            ExerciseAttempt(r["id"], r["exercise_id"], r["code"], r["status"], r["passed"],
-                            r["total"], json.loads(r["tests_json"]), r["duration_s"],
-                            from_iso(r["at"]))
+            ExerciseAttempt(
+                r["id"],
+                r["exercise_id"],
+                r["code"],
+                r["status"],
+                r["passed"],
+                r["total"],
+                json.loads(r["tests_json"]),
+                r["duration_s"],
+                from_iso(r["at"]),
+            )
             for r in self.db.query(sql, params)
         ]
 
@@ -356,20 +372,24 @@ class Store:
 
     def hints_shown(self, exercise_id: str) -> int:
         row = self.conn.execute(
-            "SELECT count FROM hints_shown WHERE exercise_id = ?", (exercise_id,)).fetchone()
+            "SELECT count FROM hints_shown WHERE exercise_id = ?", (exercise_id,)
+        ).fetchone()
         return int(row[0]) if row else 0
 
     def bump_hint(self, exercise_id: str) -> int:
         with self.tx():
             self.conn.execute(
                 "INSERT INTO hints_shown(exercise_id, count) VALUES (?, 1) "
-                "ON CONFLICT(exercise_id) DO UPDATE SET count = count + 1", (exercise_id,))
+                "ON CONFLICT(exercise_id) DO UPDATE SET count = count + 1",
+                (exercise_id,),
+            )
             return self.hints_shown(exercise_id)
 
     # -- questions
 
-    def record_question_attempt(self, question_id: str, answer_text: str, recalled: list[int],
-                                total_points: int, rating: int | None) -> int:
+    def record_question_attempt(
+        self, question_id: str, answer_text: str, recalled: list[int], total_points: int, rating: int | None
+    ) -> int:
         row = {
             "question_id": question_id,
             "answer_text": answer_text,
@@ -379,7 +399,7 @@ class Store:
             "at": to_iso(utcnow()),
         }
         with self.tx() as db:
-            return int(db["question_attempts"].insert(row).last_pk)
+            return int(db.table("question_attempts").insert(row).last_pk or 0)
 
     def question_attempts(self, question_id: str | None = None) -> list[QuestionAttempt]:
         sql = "SELECT * FROM question_attempts"
@@ -389,8 +409,14 @@ class Store:
             params.append(question_id)
         sql += " ORDER BY id"
         return [
-            QuestionAttempt(r["id"], r["question_id"], r["answer_text"],
-                            json.loads(r["recalled_json"]), r["total_points"], r["rating"],
-                            from_iso(r["at"]))
+            QuestionAttempt(
+                r["id"],
+                r["question_id"],
+                r["answer_text"],
+                json.loads(r["recalled_json"]),
+                r["total_points"],
+                r["rating"],
+                from_iso(r["at"]),
+            )
             for r in self.db.query(sql, params)
         ]

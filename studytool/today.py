@@ -55,8 +55,7 @@ class Today:
         return self.counts.due_now
 
 
-def today(store: Store, content: Content, *, now: datetime | None = None,
-          config: Any = None) -> Today:
+def today(store: Store, content: Content, *, now: datetime | None = None, config: Any = None) -> Today:
     now = now or scheduler.utcnow()
     config = config or scheduler.load_config()
     stats = scheduler.review_stats(store, content, now=now, config=config)
@@ -69,8 +68,9 @@ def today(store: Store, content: Content, *, now: datetime | None = None,
     for topic in TOPICS:
         mine = [it for it in items if it.topic == topic]
         studied = sum(1 for it in mine if it.id in states and not states[it.id].is_new)
-        topics.append(TopicProgress(topic, studied, len(mine),
-                                    stats["topics"].get(topic, {}).get("retention_30d")))
+        topics.append(
+            TopicProgress(topic, studied, len(mine), stats["topics"].get(topic, {}).get("retention_30d"))
+        )
 
     summary = store.exercise_summary()
     status = checklist_status(store, content)
@@ -83,8 +83,9 @@ def today(store: Store, content: Content, *, now: datetime | None = None,
     fresh = [e for e in exercises if e.id not in summary]
     if failing:
         e = failing[0]
-        steps.append(NextStep("exercise", e.id, exercise=e,
-                              best=summary[e.id].best or {"passed": 0, "total": 0}))
+        steps.append(
+            NextStep("exercise", e.id, exercise=e, best=summary[e.id].best or {"passed": 0, "total": 0})
+        )
     elif fresh:
         steps.append(NextStep("exercise", fresh[0].id, exercise=fresh[0]))
     open_items = [s.item for s in status if not s.done]
@@ -93,6 +94,14 @@ def today(store: Store, content: Content, *, now: datetime | None = None,
     if not steps:
         steps.append(NextStep("done"))
 
-    return Today(stats, new_today, topics,
-                 sum(1 for s in summary.values() if s.passed), len(content.exercises),
-                 sum(1 for s in status if s.done), len(status), steps, counts)
+    return Today(
+        stats,
+        new_today,
+        topics,
+        sum(1 for s in summary.values() if s.passed),
+        len(content.exercises),
+        sum(1 for s in status if s.done),
+        len(status),
+        steps,
+        counts,
+    )

@@ -70,9 +70,17 @@ class ExerciseStatus:
     path: Path
 
     def to_json(self, lang: str = "en") -> dict:
-        return {"id": self.id, "order": self.order, "title": self.title.get(lang), "topic": self.topic,
-                "status": self.status, "attempts": self.attempts, "best": self.best,
-                "started": self.started, "path": str(self.path)}
+        return {
+            "id": self.id,
+            "order": self.order,
+            "title": self.title.get(lang),
+            "topic": self.topic,
+            "status": self.status,
+            "attempts": self.attempts,
+            "best": self.best,
+            "started": self.started,
+            "path": str(self.path),
+        }
 
 
 def statuses(store: Any = None) -> list[ExerciseStatus]:
@@ -95,8 +103,11 @@ def statuses(store: Any = None) -> list[ExerciseStatus]:
             best = {"passed": _get(best, "passed", 0), "total": _get(best, "total", 0)}
         status = "passed" if passed else ("failing" if attempts else "not started")
         path = workspace_file(meta.id)
-        out.append(ExerciseStatus(meta.id, meta.order, meta.title, meta.topic, status, attempts,
-                                  best, path.exists(), path))
+        out.append(
+            ExerciseStatus(
+                meta.id, meta.order, meta.title, meta.topic, status, attempts, best, path.exists(), path
+            )
+        )
     return out
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 SNAPSHOT_EXERCISES = ("sinusoidal_pe", "causal_mask")
 
 
@@ -39,8 +39,13 @@ def make_app(core=None, **kwargs):
     from studytool.tui.app import StudyApp
 
     use_utc()
-    return StudyApp(clock=kwargs.pop("clock", fixed_clock), core=core or make_core(),
-                    warm=False, cursor_blink=False, **kwargs)
+    return StudyApp(
+        clock=kwargs.pop("clock", fixed_clock),
+        core=core or make_core(),
+        warm=False,
+        cursor_blink=False,
+        **kwargs,
+    )
 
 
 def seed_history(core, days: int = 5, per_day: int = 6) -> None:
@@ -49,8 +54,7 @@ def seed_history(core, days: int = 5, per_day: int = 6) -> None:
 
     for back in range(days, 0, -1):
         t = NOW - timedelta(days=back)
-        session = ReviewSession(core.store, core.content, config=core.config,
-                                clock=lambda t=t: t)
+        session = ReviewSession(core.store, core.content, config=core.config, clock=lambda t=t: t)
         for n in range(per_day):
             if session.next() is None:
                 break

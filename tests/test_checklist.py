@@ -50,12 +50,14 @@ def test_unknown_item_is_a_usage_error(home, capsys):
 def test_passing_the_linked_exercise_ticks_the_item(home, capsys):
     content, _ = default_content()
     with Store() as store:
-        store.record_exercise_attempt("causal_mask", "x", {"status": "fail", "passed": 1,
-                                                            "total": 5, "tests": []})
+        store.record_exercise_attempt(
+            "causal_mask", "x", {"status": "fail", "passed": 1, "total": 5, "tests": []}
+        )
         by_id = {s.item.id: s for s in checklist_status(store, content)}
         assert not by_id["p03"].done and by_id["p03"].missing
-        store.record_exercise_attempt("causal_mask", "x", {"status": "pass", "passed": 5,
-                                                            "total": 5, "tests": []})
+        store.record_exercise_attempt(
+            "causal_mask", "x", {"status": "pass", "passed": 5, "total": 5, "tests": []}
+        )
     items = _listing(capsys)
     assert items["p03"]["done"] and items["p03"]["source"] == "evidence"
     assert items["p03"]["evidence"] == ["exercise causal_mask passed"]
@@ -76,8 +78,9 @@ def test_recalling_every_linked_question_ticks_a_theory_item(home, capsys):
 
 def test_stats_counts_checklist_and_exercises(home, capsys):
     with Store() as store:
-        store.record_exercise_attempt("causal_mask", "x", {"status": "pass", "passed": 5,
-                                                            "total": 5, "tests": []})
+        store.record_exercise_attempt(
+            "causal_mask", "x", {"status": "pass", "passed": 5, "total": 5, "tests": []}
+        )
         store.set_tick("s01", True)
     assert main(["stats", "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from studytool.grader.compare import close
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +24,7 @@ ANSWERS = ROOT / "tests" / "wrong_answers"
 
 
 # -- compare.close: non-finite values are said as values ----------------------------------------
+
 
 def test_minus_inf_against_a_number_is_named_as_such():
     exp = torch.tensor([[[0.0, float("-inf")], [0.0, 0.0]]])
@@ -100,8 +100,10 @@ def test_strict_lower_triangle_is_named_first_and_never_misdiagnosed(grade, sour
     attention = [t for t in failing if not t["name"].startswith("causal_mask ")]
     assert attention, failing
     for t in attention:
-        assert "row 0 masks every key, itself included — softmax over all -inf is NaN; a query " \
-               "must see its own position" in t["message"], t
+        assert (
+            "row 0 masks every key, itself included — softmax over all -inf is NaN; a query "
+            "must see its own position" in t["message"]
+        ), t
     if source is STRICT:
         mask = next(t for t in failing if t["name"].startswith("causal_mask is True"))
         assert "the diagonal is False" in mask["message"]
@@ -130,27 +132,36 @@ def alibi_slopes(n):
     return torch.tensor(p2(c) + p2(2 * c)[0::2][: n - c])
 """
 
-BLOOM = ALIBI_SLOPES + """
+BLOOM = (
+    ALIBI_SLOPES
+    + """
 def alibi_bias(h, n):
     j = torch.arange(n)[None, :].float()
     bias = alibi_slopes(h)[:, None, None] * j            # BLOOM: +slope·j on every row
     return bias.expand(h, n, n).masked_fill(torch.ones(n, n, dtype=torch.bool).triu(1),
                                             float("-inf"))
 """
+)
 
-FINFO = ALIBI_SLOPES + """
+FINFO = (
+    ALIBI_SLOPES
+    + """
 def alibi_bias(h, n):
     i, j = torch.arange(n)[:, None], torch.arange(n)[None, :]
     bias = -alibi_slopes(h)[:, None, None] * (i - j).float()
     return bias.masked_fill(j > i, torch.finfo(torch.float32).min)
 """
+)
 
-ROW_SHIFT = ALIBI_SLOPES + """
+ROW_SHIFT = (
+    ALIBI_SLOPES
+    + """
 def alibi_bias(h, n):
     i, j = torch.arange(n)[:, None], torch.arange(n)[None, :]
     bias = -alibi_slopes(h)[:, None, None] * (i - j).float() + 3.0 * i   # any per-row constant
     return bias.masked_fill(j > i, float("-inf"))
 """
+)
 
 
 def _failing(r):
@@ -162,8 +173,10 @@ def test_bloom_form_fails_naming_the_equivalence(grade):
     bias_tests = [t for t in r["tests"] if "alibi_bias" in t["name"]]
     assert bias_tests and all(t["status"] == "fail" for t in bias_tests if "(1, 1)" not in t["name"])
     for t in _failing(r):
-        assert ("your bias differs from −slope·(i−j) by slope·i on every query row: softmax gives "
-                "the same attention (BLOOM writes it this way") in t["message"], t
+        assert (
+            "your bias differs from −slope·(i−j) by slope·i on every query row: softmax gives "
+            "the same attention (BLOOM writes it this way"
+        ) in t["message"], t
         assert "this exercise asks for the paper's form" in t["message"]
 
 
@@ -172,8 +185,7 @@ def test_finfo_min_instead_of_inf_fails_naming_the_equivalence(grade):
     failing = _failing(r)
     assert failing
     for t in failing:
-        assert "very large negative number" in t["message"] and "softmax gives the same" in \
-            t["message"], t
+        assert "very large negative number" in t["message"] and "softmax gives the same" in t["message"], t
 
 
 def test_any_constant_row_shift_is_named_as_softmax_equivalent(grade):
@@ -191,12 +203,16 @@ def test_a_bias_that_is_not_equivalent_is_not_called_equivalent(grade):
 
 # -- a correct answer right after each hostile class, in the same warm service ----------------
 
-@pytest.mark.parametrize("exercise,hostile", [
-    ("flash_attention", "wrong_naive_ballast"),
-    ("flash_attention", "wrong_sample_rows_only"),
-    ("linear_attention", "wrong_quadratic_chunked"),
-    ("kv_cache", "wrong_reproject_flinear"),
-])
+
+@pytest.mark.parametrize(
+    "exercise,hostile",
+    [
+        ("flash_attention", "wrong_naive_ballast"),
+        ("flash_attention", "wrong_sample_rows_only"),
+        ("linear_attention", "wrong_quadratic_chunked"),
+        ("kv_cache", "wrong_reproject_flinear"),
+    ],
+)
 def test_correct_answer_after_a_hostile_one_still_passes(grade, exercise, hostile):
     r = grade(exercise, (ANSWERS / exercise / f"{hostile}.py").read_text())
     assert r["status"] != "pass"
@@ -206,16 +222,25 @@ def test_correct_answer_after_a_hostile_one_still_passes(grade, exercise, hostil
 
 # -- every message is a sentence ------------------------------------------------------------------
 
+
 def test_cli_prints_sentences_not_raw_figure_data():
     from studytool.cli.exercises import print_summary, print_test
 
     buf = io.StringIO()
-    msg = ("peak memory measured by the grader outside your process: +20.3 MiB at N=8192 above "
-           "a run at N=256")
+    msg = "peak memory measured by the grader outside your process: +20.3 MiB at N=8192 above a run at N=256"
     print_test({"name": "memory grows like N·block_size", "status": "pass", "message": msg}, buf)
-    print_summary({"exercise": "flash_attention", "status": "pass", "passed": 1, "total": 1,
-                   "duration_s": 1.0, "tests": [],
-                   "figures": {"memory": {"peak_growth_mib": 20.3, "n": 8192}}}, out=buf)
+    print_summary(
+        {
+            "exercise": "flash_attention",
+            "status": "pass",
+            "passed": 1,
+            "total": 1,
+            "duration_s": 1.0,
+            "tests": [],
+            "figures": {"memory": {"peak_growth_mib": 20.3, "n": 8192}},
+        },
+        out=buf,
+    )
     text = buf.getvalue()
     assert msg in text
     assert "peak_growth_mib=" not in text and "n=8192," not in text

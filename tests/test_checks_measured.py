@@ -30,7 +30,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from studytool.grader import wire
 from studytool.grader.spec import MeasuredRun, ProbeError, ProbeResult, Usage
 
@@ -80,8 +79,9 @@ def _measure(path: Path | None, exercise: str, probe: str | None, args: dict):
         chunks.append(b)
     os.close(r)
     _, status, ru = os.wait4(pid, 0)
-    usage = Usage(peak_rss_mib=ru.ru_maxrss / 1024, cpu_s=ru.ru_utime + ru.ru_stime,
-                  wall_s=time.monotonic() - t0)
+    usage = Usage(
+        peak_rss_mib=ru.ru_maxrss / 1024, cpu_s=ru.ru_utime + ru.ru_stime, wall_s=time.monotonic() - t0
+    )
     raw = b"".join(chunks)
     if status != 0 or raw.startswith(b"ERR"):
         return None, ProbeError("exception", message=raw.decode(errors="replace")), usage
@@ -102,8 +102,7 @@ def measured(exercise: str, path: Path, test_prefix: str) -> tuple[object, Probe
         data, err, usage = _measure(path, exercise, tc.probe, args)
         runs.append(MeasuredRun(args=args, data=data, error=err, usage=usage))
     first_err = next((r.error for r in runs if r.error is not None), None)
-    res = ProbeResult(data=runs[-1].data, error=first_err, runs=runs, baseline=baseline,
-                      import_only=imp)
+    res = ProbeResult(data=runs[-1].data, error=first_err, runs=runs, baseline=baseline, import_only=imp)
     return tc, res
 
 
@@ -123,10 +122,16 @@ KV = "decoding reuses the cache"
 
 # -- flash_attention: peak memory --------------------------------------------------------------
 
-@pytest.mark.parametrize("path", [REFS / "flash_attention.py",
-                                  ANSWERS / "flash_attention" / "ok_2d_tiles.py",
-                                  ANSWERS / "flash_attention" / "ok_logsumexp.py"],
-                         ids=lambda p: p.stem)
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        REFS / "flash_attention.py",
+        ANSWERS / "flash_attention" / "ok_2d_tiles.py",
+        ANSWERS / "flash_attention" / "ok_logsumexp.py",
+    ],
+    ids=lambda p: p.stem,
+)
 def test_flash_memory_passes_tiled_answers(path):
     out = verdict("flash_attention", path, FLASH)
     assert out.status == "pass", out.message
@@ -150,18 +155,23 @@ def test_flash_memory_ballast_cannot_hide_the_nxn_matrix():
 
 def test_flash_memory_right_peak_but_rows_skipped_fails():
     """Only the rows a grader would print computed: the sum over all rows gives it away."""
-    out = verdict("flash_attention", ANSWERS / "flash_attention" / "wrong_sample_rows_only.py",
-                  FLASH)
+    out = verdict("flash_attention", ANSWERS / "flash_attention" / "wrong_sample_rows_only.py", FLASH)
     assert out.status == "fail", out.message
     assert "every row of the output must be right" in out.message
 
 
 # -- linear_attention: CPU-time growth and peak memory -------------------------------------------
 
-@pytest.mark.parametrize("path", [REFS / "linear_attention.py",
-                                  ANSWERS / "linear_attention" / "ok_chunked.py",
-                                  ANSWERS / "linear_attention" / "ok_loop_rnn.py"],
-                         ids=lambda p: p.stem)
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        REFS / "linear_attention.py",
+        ANSWERS / "linear_attention" / "ok_chunked.py",
+        ANSWERS / "linear_attention" / "ok_loop_rnn.py",
+    ],
+    ids=lambda p: p.stem,
+)
 @pytest.mark.parametrize("test", [LINEAR_COST, LINEAR_COST_NC])
 def test_linear_cost_passes_linear_answers(path, test):
     out = verdict("linear_attention", path, test)
@@ -183,9 +193,16 @@ def test_linear_memory_passes_the_reference():
 
 # -- kv_cache: decoding cost against the cached tokens ----------------------------------------
 
-@pytest.mark.parametrize("path", [REFS / "kv_cache.py", ANSWERS / "kv_cache" / "ok_einsum.py",
-                                  ANSWERS / "kv_cache" / "ok_static_layers.py"],
-                         ids=lambda p: p.stem)
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        REFS / "kv_cache.py",
+        ANSWERS / "kv_cache" / "ok_einsum.py",
+        ANSWERS / "kv_cache" / "ok_static_layers.py",
+    ],
+    ids=lambda p: p.stem,
+)
 def test_kv_decode_cost_passes_correct_caches(path):
     out = verdict("kv_cache", path, KV)
     assert out.status == "pass", out.message
@@ -201,17 +218,34 @@ def test_kv_decode_cost_fails_reprojection_hooks_or_not(stem):
 
 # -- rules that need no learner ---------------------------------------------------------------
 
+
 def _fake(runs_usage, data=None, baseline=150.0):
-    runs = [MeasuredRun(args={}, data=data if data is not None else {}, error=None,
-                        usage=Usage(peak_rss_mib=m, cpu_s=c, wall_s=c)) for m, c in runs_usage]
-    return ProbeResult(data=runs[-1].data if runs else None, runs=runs,
-                       baseline=Usage(baseline, 0.004, 0.01), import_only=Usage(baseline, 0.004, 0.01))
+    runs = [
+        MeasuredRun(
+            args={},
+            data=data if data is not None else {},
+            error=None,
+            usage=Usage(peak_rss_mib=m, cpu_s=c, wall_s=c),
+        )
+        for m, c in runs_usage
+    ]
+    return ProbeResult(
+        data=runs[-1].data if runs else None,
+        runs=runs,
+        baseline=Usage(baseline, 0.004, 0.01),
+        import_only=Usage(baseline, 0.004, 0.01),
+    )
 
 
-@pytest.mark.parametrize("exercise,test,n", [("flash_attention", FLASH, 2),
-                                             ("linear_attention", LINEAR_COST, 3),
-                                             ("linear_attention", LINEAR_MEM, 2),
-                                             ("kv_cache", KV, 4)])
+@pytest.mark.parametrize(
+    "exercise,test,n",
+    [
+        ("flash_attention", FLASH, 2),
+        ("linear_attention", LINEAR_COST, 3),
+        ("linear_attention", LINEAR_MEM, 2),
+        ("kv_cache", KV, 4),
+    ],
+)
 def test_zero_or_missing_measurements_are_never_a_pass(exercise, test, n):
     checks = importlib.import_module(f"studytool.grader.checks.{exercise}")
     tc = next(t for t in checks.TESTS if t.name.startswith(test))

@@ -72,8 +72,7 @@ def test_cards_cover_every_question_and_insight(real):
 
 def test_every_item_has_both_languages(real):
     content, _ = real
-    items = [*content.questions, *content.insights, *content.cards, *content.checklist,
-             *content.exercises]
+    items = [*content.questions, *content.insights, *content.cards, *content.checklist, *content.exercises]
     n = 0
     for item in items:
         for text in _texts(item):
@@ -97,7 +96,9 @@ def test_misconceptions_the_seed_corrects(real):
     # card already states is not repeated as a question misconception (issue 10: "keep it once")
     claims = lambda qids: " ".join(  # noqa: E731
         c.statement.en.lower() + " " + c.explanation.en.lower()
-        for qid in qids for c in content.misconception_checks(q[qid]))
+        for qid in qids
+        for c in content.misconception_checks(q[qid])
+    )
     assert "flashattention trades memory for speed" in claims(["q21"])
     assert "alibi is an improvement of rope" in claims(["q16"])
     assert "bert" in claims(["q20"])
@@ -123,38 +124,108 @@ def _validate(d: Path) -> int:
 
 BROKEN = [
     # (case, file, old, new, expected line, message pattern)
-    ("syntax-error", "questions.yaml", "    number: 13\n", "    number: [13\n", None,
-     r"YAML syntax error"),
-    ("duplicate-id", "flashcards.yaml", "  - id: flash-tf", "  - id: pe-basic", 17,
-     r"duplicate id 'pe-basic' \(first defined at .*flashcards.yaml:5\)"),
-    ("duplicate-key", "insights.yaml", "    number: 1\n", "    number: 1\n    number: 2\n", 4,
-     r"duplicate key 'number'"),
-    ("dangling-link", "insights.yaml", "questions: [q13]", "questions: [q13, q99]", 7,
-     r"insight i01: 'questions' links to 'q99', which is not a known question"),
-    ("missing-field", "questions.yaml", "    topic: position-encoding\n", "", 2,
-     r"question q13: missing field 'topic'"),
-    ("wrong-type", "questions.yaml", "    number: 13", "    number: thirteen", 3,
-     r"question q13: field 'number' must be an integer, got str"),
-    ("missing-language", "checklist.yaml", ", zh: 能用\"我爱你\"例子解释位置编码}", "}", 4,
-     r"checklist item t01: 'text' is missing the 'zh' text"),
-    ("empty-language", "insights.yaml", "zh: 没有位置编码就看不到顺序。", "zh: ''", 6,
-     r"insight i01: 'explanation'.zh must be non-empty text"),
-    ("bad-topic", "flashcards.yaml", "topic: efficiency", "topic: speed", 19,
-     r"card flash-tf: topic 'speed' is not one of"),
-    ("cloze-mismatch", "flashcards.yaml", 'zh: "dL/dx = dL/dy (dF/dx + {{I}})"', 'zh: "dL/dx"', 15,
-     r"cloze deletions differ between en \(1\) and zh \(0\)"),
-    ("unknown-field", "questions.yaml", "    insights: [i01]", "    insight: [i01]", 17,
-     r"question q13: unknown field 'insight'"),
-    ("wrong-card-field", "flashcards.yaml", "    answer: false", "    answer: false\n    front: {en: a, zh: b}", 22,
-     r"field 'front' does not belong to a truefalse card"),
-    ("bool-as-string", "flashcards.yaml", "    answer: false", "    answer: 'no'", 21,
-     r"field 'answer' must be true or false"),
+    ("syntax-error", "questions.yaml", "    number: 13\n", "    number: [13\n", None, r"YAML syntax error"),
+    (
+        "duplicate-id",
+        "flashcards.yaml",
+        "  - id: flash-tf",
+        "  - id: pe-basic",
+        17,
+        r"duplicate id 'pe-basic' \(first defined at .*flashcards.yaml:5\)",
+    ),
+    (
+        "duplicate-key",
+        "insights.yaml",
+        "    number: 1\n",
+        "    number: 1\n    number: 2\n",
+        4,
+        r"duplicate key 'number'",
+    ),
+    (
+        "dangling-link",
+        "insights.yaml",
+        "questions: [q13]",
+        "questions: [q13, q99]",
+        7,
+        r"insight i01: 'questions' links to 'q99', which is not a known question",
+    ),
+    (
+        "missing-field",
+        "questions.yaml",
+        "    topic: position-encoding\n",
+        "",
+        2,
+        r"question q13: missing field 'topic'",
+    ),
+    (
+        "wrong-type",
+        "questions.yaml",
+        "    number: 13",
+        "    number: thirteen",
+        3,
+        r"question q13: field 'number' must be an integer, got str",
+    ),
+    (
+        "missing-language",
+        "checklist.yaml",
+        ', zh: 能用"我爱你"例子解释位置编码}',
+        "}",
+        4,
+        r"checklist item t01: 'text' is missing the 'zh' text",
+    ),
+    (
+        "empty-language",
+        "insights.yaml",
+        "zh: 没有位置编码就看不到顺序。",
+        "zh: ''",
+        6,
+        r"insight i01: 'explanation'.zh must be non-empty text",
+    ),
+    (
+        "bad-topic",
+        "flashcards.yaml",
+        "topic: efficiency",
+        "topic: speed",
+        19,
+        r"card flash-tf: topic 'speed' is not one of",
+    ),
+    (
+        "cloze-mismatch",
+        "flashcards.yaml",
+        'zh: "dL/dx = dL/dy (dF/dx + {{I}})"',
+        'zh: "dL/dx"',
+        15,
+        r"cloze deletions differ between en \(1\) and zh \(0\)",
+    ),
+    (
+        "unknown-field",
+        "questions.yaml",
+        "    insights: [i01]",
+        "    insight: [i01]",
+        17,
+        r"question q13: unknown field 'insight'",
+    ),
+    (
+        "wrong-card-field",
+        "flashcards.yaml",
+        "    answer: false",
+        "    answer: false\n    front: {en: a, zh: b}",
+        22,
+        r"field 'front' does not belong to a truefalse card",
+    ),
+    (
+        "bool-as-string",
+        "flashcards.yaml",
+        "    answer: false",
+        "    answer: 'no'",
+        21,
+        r"field 'answer' must be true or false",
+    ),
 ]
 
 
 @pytest.mark.parametrize("case,file,old,new,line,pattern", BROKEN, ids=[b[0] for b in BROKEN])
-def test_broken_content_gives_file_line_and_exit_2(tmp_path, capsys, case, file, old, new, line,
-                                                   pattern):
+def test_broken_content_gives_file_line_and_exit_2(tmp_path, capsys, case, file, old, new, line, pattern):
     d = _mini(tmp_path)
     path = d / file
     text = path.read_text(encoding="utf-8")
@@ -177,9 +248,19 @@ def test_validate_never_tracebacks_on_garbage(tmp_path):
     (d / "insights.yaml").write_text("- just\n- a list\n", encoding="utf-8")
     (d / "flashcards.yaml").write_text("", encoding="utf-8")
     (d / "checklist.yaml").write_text("checklist: 7\n", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "studytool.cli", "validate", str(d),
-                           "--exercises", str(tmp_path / "exercises")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "studytool.cli",
+            "validate",
+            str(d),
+            "--exercises",
+            str(tmp_path / "exercises"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr + proc.stdout
     assert f"{d / 'questions.yaml'}:1: not UTF-8 text" in proc.stdout
@@ -208,9 +289,12 @@ def test_learner_decks_load_and_bad_ones_are_skipped(tmp_path, monkeypatch):
     decks = tmp_path / "decks"
     decks.mkdir()
     (decks / "good.yaml").write_text(GOOD_DECK, encoding="utf-8")
-    (decks / "bad.yaml").write_text(GOOD_DECK.replace("id: mine", "id: other")
-                                    .replace("my-rope-card", "pe-basic-x").replace("q16", "q99"),
-                                    encoding="utf-8")
+    (decks / "bad.yaml").write_text(
+        GOOD_DECK.replace("id: mine", "id: other")
+        .replace("my-rope-card", "pe-basic-x")
+        .replace("q16", "q99"),
+        encoding="utf-8",
+    )
     # read after good.yaml (decks load in name order), so its copy of my-rope-card clashes
     (decks / "zz-clash.yaml").write_text(GOOD_DECK.replace("id: mine", "id: clash"), encoding="utf-8")
     content, problems = load_content()
@@ -248,8 +332,7 @@ def test_hostile_yaml_in_a_deck_is_a_problem_not_a_crash(tmp_path, monkeypatch, 
     bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     bomb += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
     (decks / "bomb.yaml").write_text("\n".join(bomb) + "\n", encoding="utf-8")
-    (decks / "deep.yaml").write_text("cards: " + "[" * 900 + "]" * 900 + "\n",
-                                     encoding="utf-8")
+    (decks / "deep.yaml").write_text("cards: " + "[" * 900 + "]" * 900 + "\n", encoding="utf-8")
     (decks / "good.yaml").write_text(GOOD_DECK, encoding="utf-8")
     content, problems = load_content()
     assert "my-rope-card" in {c.id for c in content.cards}

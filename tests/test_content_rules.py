@@ -17,9 +17,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from studytool import locations
-from studytool.content import (FIGURE_KINDS, CLOZE_RE, Card, ExerciseMeta, Text, hints_for_failure,
-                               load_content)
+from studytool.content import (
+    CLOZE_RE,
+    FIGURE_KINDS,
+    Card,
+    ExerciseMeta,
+    Text,
+    hints_for_failure,
+    load_content,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 BEFORE_ISSUE_10 = "3751cef"  # the last commit before this work
@@ -47,8 +53,7 @@ def shipped_zh(root: Path, loader=load_content) -> list[tuple[str, str]]:
     """Every Chinese text a learner can see: (where, text). ``loader`` builds the cards whose
     Chinese verdict is checked (the content module's ``load_content``)."""
     out = []
-    files = sorted((root / "content").glob("*.yaml")) + sorted(
-        (root / "exercises").glob("*/exercise.yaml"))
+    files = sorted((root / "content").glob("*.yaml")) + sorted((root / "exercises").glob("*/exercise.yaml"))
     for f in files:
         if f.name == "glossary.yaml":
             continue
@@ -81,8 +86,10 @@ def punctuation_problems(root: Path, loader=load_content) -> list[str]:
     out = []
     for where, text in shipped_zh(root, loader):
         for m in ASCII_PUNCT_AFTER_CJK.finditer(text):
-            out.append(f"{where}: ASCII {m.group()[-1]!r} after Chinese: "
-                       f"{text[max(0, m.start() - 12):m.end() + 4]!r}")
+            out.append(
+                f"{where}: ASCII {m.group()[-1]!r} after Chinese: "
+                f"{text[max(0, m.start() - 12) : m.end() + 4]!r}"
+            )
     return out
 
 
@@ -104,8 +111,7 @@ def glossary_problems(root: Path, glossary: Path) -> list[str]:
     return out
 
 
-EXPECT = {"prompt.md": ("## What to expect", "cannot show"),
-          "prompt.zh.md": ("## 预期结果", "不能说明")}
+EXPECT = {"prompt.md": ("## What to expect", "cannot show"), "prompt.zh.md": ("## 预期结果", "不能说明")}
 
 
 def prompt_problems(root: Path) -> list[str]:
@@ -122,8 +128,9 @@ def prompt_problems(root: Path) -> list[str]:
                 continue
             section = text.split(heading, 1)[1].split("\n## ", 1)[0]
             if limit not in section:
-                out.append(f"{path}: the '{heading}' section does not say what the exercise "
-                           f"{limit} ('{limit}')")
+                out.append(
+                    f"{path}: the '{heading}' section does not say what the exercise {limit} ('{limit}')"
+                )
             if len(section.split()) < 25 and name == "prompt.md":
                 out.append(f"{path}: the '{heading}' section is too short to state a result")
     return out
@@ -133,8 +140,12 @@ FIGURE_LINKS = {"t02": {"pe"}, "t06": {"mask"}, "p06": {"pe", "rope", "alibi"}}
 
 
 def checklist_problems(root: Path) -> list[str]:
-    items = {i["id"]: i for i in yaml.safe_load(
-        (root / "content" / "checklist.yaml").read_text(encoding="utf-8"))["checklist"]}
+    items = {
+        i["id"]: i
+        for i in yaml.safe_load((root / "content" / "checklist.yaml").read_text(encoding="utf-8"))[
+            "checklist"
+        ]
+    }
     out = []
     for cid, kinds in FIGURE_LINKS.items():
         have = set(items[cid].get("figures") or [])
@@ -160,8 +171,9 @@ def citation_problems(root: Path) -> list[str]:
 
 def hint_key_problems(root: Path) -> list[str]:
     """Every exercise has hints keyed to the grader's tests, and every key names a real test."""
-    exercises = {e.id: e for e in load_content(root / "content", root / "exercises",
-                                               include_decks=False)[0].exercises}
+    exercises = {
+        e.id: e for e in load_content(root / "content", root / "exercises", include_decks=False)[0].exercises
+    }
     out = []
     for eid, ex in exercises.items():
         names = {t.name for t in importlib.import_module(f"studytool.grader.checks.{eid}").TESTS}
@@ -169,8 +181,7 @@ def hint_key_problems(root: Path) -> list[str]:
             out.append(f"{eid}: {len(ex.test_hints)} test_hints (write them for the common failures)")
         for key, _ in ex.test_hints:
             if key not in names:
-                out.append(f"{eid}: test_hints key {key!r} names no test in "
-                           f"grader/checks/{eid}.py")
+                out.append(f"{eid}: test_hints key {key!r} names no test in grader/checks/{eid}.py")
     return out
 
 
@@ -203,6 +214,7 @@ def test_checklist_links_the_figures_that_visualise():
 
 def test_figure_kinds_match_the_apps_figures():
     from studytool.tui.figures import FIGURES
+
     assert set(FIGURE_KINDS) == set(FIGURES)
 
 
@@ -215,8 +227,15 @@ def test_test_hints_name_real_grader_tests():
 
 
 def test_the_punctuation_rule_sees_the_zh_verdict():
-    card = Card("x", "truefalse", "architecture", "d", statement=Text("s", "说法"), answer=False,
-                explanation=Text("e", "解释。"))
+    card = Card(
+        "x",
+        "truefalse",
+        "architecture",
+        "d",
+        statement=Text("s", "说法"),
+        answer=False,
+        explanation=Text("e", "解释。"),
+    )
     assert card.reveal("zh") == "错误。解释。"
     assert not ASCII_PUNCT_AFTER_CJK.search(card.reveal("zh"))
     assert ASCII_PUNCT_AFTER_CJK.search("错误. 解释")
@@ -227,8 +246,15 @@ def test_the_punctuation_rule_sees_the_zh_verdict():
 
 def _meta(tmp_path: Path) -> ExerciseMeta:
     t = lambda s: Text(s, s + "（中）")  # noqa: E731
-    return ExerciseMeta("x", 1, t("X"), "efficiency", tmp_path, hints=(t("g1"), t("g2")),
-                        test_hints=(("test A", (t("a1"), t("g2"))), ("test B", (t("b1"),))))
+    return ExerciseMeta(
+        "x",
+        1,
+        t("X"),
+        "efficiency",
+        tmp_path,
+        hints=(t("g1"), t("g2")),
+        test_hints=(("test A", (t("a1"), t("g2"))), ("test B", (t("b1"),))),
+    )
 
 
 def test_hints_for_failure_puts_the_failing_tests_first(tmp_path):
@@ -248,8 +274,8 @@ def test_builtin_hints_for_a_real_failure():
     meta = content.exercise("flash_attention")
     name = next(n for n, _ in meta.test_hints if n.startswith("every block size"))
     hints = hints_for_failure(meta, [name])
-    assert "exp(m − m')" in hints[0].en and hints[len(meta.test_hints[0][1]):]
-    assert hints[-len(meta.hints):] == list(meta.hints)
+    assert "exp(m − m')" in hints[0].en and hints[len(meta.test_hints[0][1]) :]
+    assert hints[-len(meta.hints) :] == list(meta.hints)
 
 
 # --------------------------------------------------------------------------- validation
@@ -257,13 +283,16 @@ def test_builtin_hints_for_a_real_failure():
 
 def _mini(tmp_path: Path, checklist_extra: str = "", exercise_extra: str = "") -> tuple[Path, Path]:
     import shutil
+
     cdir, edir = tmp_path / "content", tmp_path / "exercises"
     shutil.copytree(REPO / "content", cdir)
     shutil.copytree(REPO / "exercises" / "alibi", edir / "alibi")
     (cdir / "checklist.yaml").write_text(
-        (cdir / "checklist.yaml").read_text() + checklist_extra, encoding="utf-8")
+        (cdir / "checklist.yaml").read_text() + checklist_extra, encoding="utf-8"
+    )
     (edir / "alibi" / "exercise.yaml").write_text(
-        (edir / "alibi" / "exercise.yaml").read_text() + exercise_extra, encoding="utf-8")
+        (edir / "alibi" / "exercise.yaml").read_text() + exercise_extra, encoding="utf-8"
+    )
     return cdir, edir
 
 
@@ -273,20 +302,24 @@ def _problems(cdir: Path, edir: Path) -> list[str]:
 
 
 def test_an_unknown_figure_is_a_file_line_error(tmp_path):
-    extra = ("  - id: t99\n    group: theory\n    text: {en: x, zh: 某}\n    questions: [q13]\n"
-             "    figures: [pe, heatmap]\n")
+    extra = (
+        "  - id: t99\n    group: theory\n    text: {en: x, zh: 某}\n    questions: [q13]\n"
+        "    figures: [pe, heatmap]\n"
+    )
     cdir, edir = _mini(tmp_path, checklist_extra=extra)
     lines = (cdir / "checklist.yaml").read_text().splitlines()
     line = next(i for i, s in enumerate(lines, 1) if "heatmap" in s)
     probs = _problems(cdir, edir)
-    assert any(p.startswith(f"{cdir / 'checklist.yaml'}:{line}:") and "'heatmap'" in p
-               for p in probs), probs
+    assert any(p.startswith(f"{cdir / 'checklist.yaml'}:{line}:") and "'heatmap'" in p for p in probs), probs
 
 
-@pytest.mark.parametrize("extra, message", [
-    ('  "a test": "not a list"\n', "must be a non-empty list"),
-    ('  "a test":\n    - {en: only english}\n', "missing the 'zh' text"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ('  "a test": "not a list"\n', "must be a non-empty list"),
+        ('  "a test":\n    - {en: only english}\n', "missing the 'zh' text"),
+    ],
+)
 def test_bad_test_hints_are_file_line_errors(tmp_path, extra, message):
     cdir, edir = _mini(tmp_path)
     path = edir / "alibi" / "exercise.yaml"
@@ -303,24 +336,30 @@ def test_bad_test_hints_are_file_line_errors(tmp_path, extra, message):
 def test_rules_fail_on_the_content_before_issue_10(tmp_path):
     """Every rule above must catch what issue 10 found: run each on the content as it was."""
     try:
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", BEFORE_ISSUE_10, "content",
-                                  "exercises"], capture_output=True, check=True).stdout
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", BEFORE_ISSUE_10, "content", "exercises"],
+            capture_output=True,
+            check=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("no git history here (installed copy)")
     subprocess.run(["tar", "-x", "-C", str(tmp_path)], input=archive, check=True)
     old = tmp_path
     assert cloze_problems(old)  # e.g. sinusoidal-pe-formula-cloze had {{sin}} and {{cos}}
     old_module = tmp_path / "old_content.py"
-    old_module.write_bytes(subprocess.run(
-        ["git", "-C", str(REPO), "show", f"{BEFORE_ISSUE_10}:studytool/content.py"],
-        capture_output=True, check=True).stdout)
+    old_module.write_bytes(
+        subprocess.run(
+            ["git", "-C", str(REPO), "show", f"{BEFORE_ISSUE_10}:studytool/content.py"],
+            capture_output=True,
+            check=True,
+        ).stdout
+    )
     spec = importlib.util.spec_from_file_location("old_content", old_module)
     old_content = importlib.util.module_from_spec(spec)
     sys.modules["old_content"] = old_content  # dataclasses look their module up
     try:
         spec.loader.exec_module(old_content)
-        assert any("错误." in p or "正确." in p
-                   for p in punctuation_problems(old, old_content.load_content))
+        assert any("错误." in p or "正确." in p for p in punctuation_problems(old, old_content.load_content))
     finally:
         del sys.modules["old_content"]
     bad = glossary_problems(old, REPO / "content" / "glossary.yaml")

@@ -20,8 +20,9 @@ REFERENCE = (ROOT / "grader" / "references" / "sinusoidal_pe.py").read_text()
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "studytool", *args], capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "studytool", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_exercises_lists_status(capsys):
@@ -146,8 +147,9 @@ def test_solution_only_after_pass_or_force(capsys):
     assert main(["solution", "causal_mask", "--force"]) == 0
     assert "def causal_attention" in capsys.readouterr().out
     with Store() as store:
-        store.record_exercise_attempt("causal_mask", "x", {"status": "pass", "passed": 9,
-                                                           "total": 9, "tests": [], "duration_s": 0})
+        store.record_exercise_attempt(
+            "causal_mask", "x", {"status": "pass", "passed": 9, "total": 9, "tests": [], "duration_s": 0}
+        )
     assert main(["solution", "causal_mask"]) == 0
 
 

@@ -32,8 +32,11 @@ def _header(path: Path, key: str) -> str:
 
 
 def _files(prefix: str) -> list:
-    return [pytest.param(ex, p, id=f"{ex}/{p.stem}")
-            for ex in SIX for p in sorted((ANSWERS / ex).glob(f"{prefix}_*.py"))]
+    return [
+        pytest.param(ex, p, id=f"{ex}/{p.stem}")
+        for ex in SIX
+        for p in sorted((ANSWERS / ex).glob(f"{prefix}_*.py"))
+    ]
 
 
 _RESULTS: dict[tuple[str, str], tuple[dict, float]] = {}
@@ -50,8 +53,7 @@ def _graded(grade, exercise: str, path: Path) -> tuple[dict, float]:
 
 
 def _failing(result: dict) -> str:
-    return "\n".join(f"[{t['name']}] {t['message']}" for t in result["tests"]
-                     if t["status"] != "pass")
+    return "\n".join(f"[{t['name']}] {t['message']}" for t in result["tests"] if t["status"] != "pass")
 
 
 @pytest.mark.parametrize("exercise,path", _files("wrong"))
@@ -61,8 +63,8 @@ def test_wrong_answer_rejected_naming_its_fault(grade, exercise, path):
     assert r["status"] != "pass", f"{path.name} ({_header(path, 'fault')}) passed"
     msgs = _failing(r)
     assert expect.lower() in msgs.lower(), (
-        f"{path.name} ({_header(path, 'fault')}): no failing message names the fault "
-        f"({expect!r}):\n{msgs}")
+        f"{path.name} ({_header(path, 'fault')}): no failing message names the fault ({expect!r}):\n{msgs}"
+    )
 
 
 @pytest.mark.parametrize("exercise,path", _files("ok"))
@@ -105,14 +107,13 @@ def test_prenorm_figure_is_last_layer_gradient_against_depth(grade):
     gradient against depth L: Pre-LN's shrinks (about 1/√L), Post-LN's does not."""
     r, _ = _graded(grade, "prenorm_postnorm", ROOT / "grader" / "references" / "prenorm_postnorm.py")
     assert r["status"] == "pass"
-    figs = [f["grad_norm_by_depth"] for f in (r.get("figures") or {}).values()
-            if "grad_norm_by_depth" in f]
+    figs = [f["grad_norm_by_depth"] for f in (r.get("figures") or {}).values() if "grad_norm_by_depth" in f]
     assert figs, r.get("figures")
     fig = figs[0]
     assert fig["depths"] == [2, 4, 8, 16, 32]
     assert len(fig["pre_ln"]) == len(fig["post_ln"]) == 5
-    assert fig["slope_pre_ln"] < -0.25, fig    # shrinks, about like 1/√L
-    assert fig["slope_post_ln"] > -0.1, fig    # does not shrink with depth
+    assert fig["slope_pre_ln"] < -0.25, fig  # shrinks, about like 1/√L
+    assert fig["slope_post_ln"] > -0.1, fig  # does not shrink with depth
     msg = next(t["message"] for t in r["tests"] if t["name"].startswith("gradient of the last layer"))
     assert "measured on stacks of 2, 4, 8, 16, 32 of your blocks" in msg
     assert "Post-LN, which does not shrink with depth" in msg
@@ -125,14 +126,22 @@ def test_grading_the_reference_stays_fast(grade, exercise):
     assert elapsed < 20, f"{exercise}: {elapsed:.1f} s"
 
 
-@pytest.mark.parametrize("exercise, source", [
-    ("rope", "import torch\ndef apply_rope(x, positions=None, base=10000.0):\n"
-             "    return x.numpy()\n"),
-    ("alibi", "import torch\ndef alibi_slopes(n):\n    return torch.ones(n).numpy()\n"
-              "def alibi_bias(n, s):\n    return torch.zeros(n, s, s).numpy()\n"),
-    ("linear_attention", "def linear_attention(q, k, v, causal=False, eps=1e-6):\n"
-                         "    return v.numpy()\n"),
-], ids=["rope", "alibi", "linear_attention"])
+@pytest.mark.parametrize(
+    "exercise, source",
+    [
+        ("rope", "import torch\ndef apply_rope(x, positions=None, base=10000.0):\n    return x.numpy()\n"),
+        (
+            "alibi",
+            "import torch\ndef alibi_slopes(n):\n    return torch.ones(n).numpy()\n"
+            "def alibi_bias(n, s):\n    return torch.zeros(n, s, s).numpy()\n",
+        ),
+        (
+            "linear_attention",
+            "def linear_attention(q, k, v, causal=False, eps=1e-6):\n    return v.numpy()\n",
+        ),
+    ],
+    ids=["rope", "alibi", "linear_attention"],
+)
 def test_a_returned_non_tensor_is_named_by_its_type(grade, exercise, source):
     """Returning a NumPy array (or any non-tensor) is reported as what it is, not as 'str'."""
     r = grade(exercise, source)

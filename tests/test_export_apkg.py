@@ -38,8 +38,7 @@ def _notes(db: sqlite3.Connection) -> dict[str, dict]:
     for nid, guid, mid, flds, tags in db.execute("select id, guid, mid, flds, tags from notes"):
         fields = flds.split("\x1f")
         n_cards = db.execute("select count(*) from cards where nid = ?", (nid,)).fetchone()[0]
-        out[fields[-1]] = {"guid": guid, "mid": mid, "fields": fields, "tags": tags.split(),
-                           "cards": n_cards}
+        out[fields[-1]] = {"guid": guid, "mid": mid, "fields": fields, "tags": tags.split(), "cards": n_cards}
     return out
 
 
@@ -67,8 +66,7 @@ def test_package_holds_every_card_and_question_with_stable_guids(home, tmp_path,
     assert set(a) == {c.id for c in content.cards} | {q.id for q in content.questions}
     # the GUID is a function of the content id: the same in both exports, and the documented one
     assert {k: v["guid"] for k, v in a.items()} == {k: v["guid"] for k, v in b.items()}
-    assert all(v["guid"] == genanki.guid_for(GUID_NAMESPACE, k) == note_guid(k)
-               for k, v in a.items())
+    assert all(v["guid"] == genanki.guid_for(GUID_NAMESPACE, k) == note_guid(k) for k, v in a.items())
     assert len({v["guid"] for v in a.values()}) == expected
 
     # note types and ids are fixed; the cloze type is Anki's cloze kind (type 1)
@@ -76,8 +74,7 @@ def test_package_holds_every_card_and_question_with_stable_guids(home, tmp_path,
     models = json.loads(db.execute("select models from col").fetchone()[0])
     assert {int(k) for k in models} == set(MODEL_IDS.values())
     assert models[str(MODEL_IDS["cloze"])]["type"] == 1
-    assert all(v["mid"] == MODEL_IDS[c.type] for c in content.cards for k, v in a.items()
-               if k == c.id)
+    assert all(v["mid"] == MODEL_IDS[c.type] for c in content.cards for k, v in a.items() if k == c.id)
     decks = json.loads(db.execute("select decks from col").fetchone()[0])
     names = {d["name"] for d in decks.values()}
     assert {"studytool::Lecture 03", "studytool::My deck"} <= names
@@ -101,8 +98,9 @@ def test_cloze_numbering_english_and_chinese_fields(home, tmp_path):
         assert f"{{{{c{deletions + 1}::" not in en
         assert n["cards"] == deletions  # Anki makes one card per deletion
     two = notes["my-two-blanks"]
-    assert two["fields"][0].startswith("FlashAttention keeps {{c1::O(n)}} extra memory and "
-                                       "{{c2::Θ(n²·d²/M)}}")
+    assert two["fields"][0].startswith(
+        "FlashAttention keeps {{c1::O(n)}} extra memory and {{c2::Θ(n²·d²/M)}}"
+    )
     assert "n &lt; d²" in two["fields"][0]  # content text is escaped, not read as HTML
     assert two["cards"] == 2
     # true/false and questions carry both languages

@@ -4,8 +4,6 @@ verdict, and the service runs under a memory limit."""
 
 from __future__ import annotations
 
-import json
-import os
 import resource
 import time
 from pathlib import Path
@@ -64,8 +62,7 @@ def test_the_service_checks_sizes_before_reading_or_parsing(grader_service, tmp_
 
 @pytest.mark.sandbox
 def test_an_expanded_result_is_capped_at_its_materialised_size(grade):
-    src = GOOD_CM.replace("return weights @ v",
-                          "return (weights @ v).reshape(-1)[:1].expand(2 ** 28)")
+    src = GOOD_CM.replace("return weights @ v", "return (weights @ v).reshape(-1)[:1].expand(2 ** 28)")
     r = grade("causal_mask", src)
     msgs = "\n".join(t["message"] for t in r["tests"] if t["status"] != "pass")
     assert "result too large" in msgs and "1024.0 MiB once its tensors are materialised" in msgs, msgs
@@ -73,8 +70,11 @@ def test_an_expanded_result_is_capped_at_its_materialised_size(grade):
 
 
 @pytest.mark.sandbox
-@pytest.mark.parametrize("tail", ["\nx = a" + ".b" * 100_000 + "\n", "\nx = " + "-" * 200_000 + "1\n"],
-                         ids=["chained-attributes", "unary-operators"])
+@pytest.mark.parametrize(
+    "tail",
+    ["\nx = a" + ".b" * 100_000 + "\n", "\nx = " + "-" * 200_000 + "1\n"],
+    ids=["chained-attributes", "unary-operators"],
+)
 def test_deeply_nested_source_gets_a_named_verdict(grade, tail):
     r = grade("causal_mask", GOOD_CM + tail)
     assert r["status"] == "error" and r["total"] == 1, r
@@ -89,4 +89,4 @@ def test_the_service_runs_under_a_memory_limit(grader_service):
     limits = Path(f"/proc/{grader_service.pid}/limits").read_text()
     line = next(x for x in limits.splitlines() if x.startswith("Max data size"))
     soft = line.split()[3]
-    assert soft != "unlimited" and int(soft) <= 8 * 1024 ** 3, line
+    assert soft != "unlimited" and int(soft) <= 8 * 1024**3, line

@@ -16,8 +16,10 @@ GOOD = (ROOT / "grader" / "references" / "sinusoidal_pe.py").read_text()
 
 def test_a_syntax_error_is_reported_once_with_path_line_and_caret(grader_service, tmp_path):
     path = tmp_path / "my_pe.py"
-    path.write_text("import torch\n\ndef sinusoidal_position_encoding(seq_len, d_model):\n"
-                    "    return torch.zeros(seq_len, d_model)) \n")
+    path.write_text(
+        "import torch\n\ndef sinusoidal_position_encoding(seq_len, d_model):\n"
+        "    return torch.zeros(seq_len, d_model)) \n"
+    )
     r = grader_service.check("sinusoidal_pe", path, record=False)
     first = r["tests"][0]["message"]
     assert f"{path}:4: SyntaxError: unmatched ')'" in first, first
@@ -40,10 +42,12 @@ def test_an_exception_at_import_is_reported_once_with_the_learners_path(grader_s
 
 def test_a_runtime_traceback_keeps_the_library_frames_below_the_learners(grader_service, tmp_path):
     path = tmp_path / "pe.py"
-    path.write_text("import torch\nimport torch.nn.functional as F\n\n"
-                    "def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):\n"
-                    "    x = torch.zeros(seq_len, d_model)\n"
-                    "    return F.softmax(x, dim=7)\n")
+    path.write_text(
+        "import torch\nimport torch.nn.functional as F\n\n"
+        "def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):\n"
+        "    x = torch.zeros(seq_len, d_model)\n"
+        "    return F.softmax(x, dim=7)\n"
+    )
     r = grader_service.check("sinusoidal_pe", path, record=False)
     msg = r["tests"][0]["message"]
     assert f'File "{path}", line 6, in sinusoidal_position_encoding' in msg, msg

@@ -4,7 +4,6 @@ exercises/) the starter fails and the reference passes — rustlings' ``dev chec
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,8 @@ def _check(seq_len, d_model):
 """
 
 PE_WRONG = {
-    "sin/cos swapped": ("""
+    "sin/cos swapped": (
+        """
 def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     _check(seq_len, d_model)
     p = torch.arange(seq_len, dtype=torch.float32)[:, None]
@@ -37,8 +37,11 @@ def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     pe[:, 0::2] = torch.cos(a)
     pe[:, 1::2] = torch.sin(a)
     return pe
-""", "swapped"),
-    "i where 2i belongs": ("""
+""",
+        "swapped",
+    ),
+    "i where 2i belongs": (
+        """
 def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     _check(seq_len, d_model)
     p = torch.arange(seq_len, dtype=torch.float32)[:, None]
@@ -48,8 +51,11 @@ def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     pe[:, 0::2] = torch.sin(a)
     pe[:, 1::2] = torch.cos(a)
     return pe
-""", "i where 2i belongs"),
-    "positions from 1": ("""
+""",
+        "i where 2i belongs",
+    ),
+    "positions from 1": (
+        """
 def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     _check(seq_len, d_model)
     p = torch.arange(1, seq_len + 1, dtype=torch.float32)[:, None]
@@ -59,16 +65,22 @@ def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     pe[:, 0::2] = torch.sin(a)
     pe[:, 1::2] = torch.cos(a)
     return pe
-""", "counted from 1"),
-    "concatenated": ("""
+""",
+        "counted from 1",
+    ),
+    "concatenated": (
+        """
 def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     _check(seq_len, d_model)
     p = torch.arange(seq_len, dtype=torch.float32)[:, None]
     i2 = torch.arange(0, d_model, 2, dtype=torch.float32)
     a = p / base ** (i2 / d_model)
     return torch.cat([torch.sin(a), torch.cos(a)], dim=1)
-""", "concatenated"),
-    "base ignored": ("""
+""",
+        "concatenated",
+    ),
+    "base ignored": (
+        """
 def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     _check(seq_len, d_model)
     p = torch.arange(seq_len, dtype=torch.float32)[:, None]
@@ -78,15 +90,21 @@ def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     pe[:, 0::2] = torch.sin(a)
     pe[:, 1::2] = torch.cos(a)
     return pe
-""", "base argument is ignored"),
-    "no ValueError for odd d": ("""
+""",
+        "base argument is ignored",
+    ),
+    "no ValueError for odd d": (
+        """
 def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     p = torch.arange(seq_len, dtype=torch.float32)[:, None]
     j = torch.arange(d_model)
     a = p / base ** ((j - j % 2).float() / d_model)
     return torch.where(j % 2 == 0, torch.sin(a), torch.cos(a))
-""", "no ValueError"),
-    "float64": ("""
+""",
+        "no ValueError",
+    ),
+    "float64": (
+        """
 def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     _check(seq_len, d_model)
     p = torch.arange(seq_len, dtype=torch.float64)[:, None]
@@ -96,15 +114,20 @@ def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     pe[:, 0::2] = torch.sin(a)
     pe[:, 1::2] = torch.cos(a)
     return pe
-""", "expected torch.float32, got torch.float64"),
-    "column index in the exponent": ("""
+""",
+        "expected torch.float32, got torch.float64",
+    ),
+    "column index in the exponent": (
+        """
 def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     _check(seq_len, d_model)
     p = torch.arange(seq_len, dtype=torch.float32)[:, None]
     j = torch.arange(d_model, dtype=torch.float32)
     a = p / base ** (j / d_model)
     return torch.where(torch.arange(d_model) % 2 == 0, torch.sin(a), torch.cos(a))
-""", "column index"),
+""",
+        "column index",
+    ),
 }
 
 PE_RIGHT = {
@@ -150,7 +173,8 @@ def causal_mask(seq_len):
 """
 
 CM_WRONG = {
-    "mask transposed": ("""
+    "mask transposed": (
+        """
 def causal_mask_(n):
     return torch.triu(torch.ones(n, n, dtype=torch.bool))
 causal_mask = causal_mask_
@@ -159,49 +183,73 @@ def causal_attention(q, k, v):
     s = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     s = s.masked_fill(~causal_mask(q.shape[-2]), float('-inf'))
     return s.softmax(-1) @ v
-""", "transposed"),
-    "no 1/sqrt(D)": ("""
+""",
+        "transposed",
+    ),
+    "no 1/sqrt(D)": (
+        """
 def causal_attention(q, k, v):
     s = q @ k.transpose(-2, -1)
     s = s.masked_fill(~causal_mask(q.shape[-2]), float('-inf'))
     return s.softmax(-1) @ v
-""", "no 1/√D scaling"),
-    "mask after softmax": ("""
+""",
+        "no 1/√D scaling",
+    ),
+    "mask after softmax": (
+        """
 def causal_attention(q, k, v):
     s = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     w = s.softmax(-1) * causal_mask(q.shape[-2])
     return w @ v
-""", "after the softmax"),
-    "softmax over the wrong axis": ("""
+""",
+        "after the softmax",
+    ),
+    "softmax over the wrong axis": (
+        """
 def causal_attention(q, k, v):
     s = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     s = s.masked_fill(~causal_mask(q.shape[-2]), float('-inf'))
     return s.softmax(-2) @ v
-""", "wrong axis"),
-    "forbidden call": ("""
+""",
+        "wrong axis",
+    ),
+    "forbidden call": (
+        """
 import torch.nn.functional as F
 
 def causal_attention(q, k, v):
     return F.scaled_dot_product_attention(q, k, v, is_causal=True)
-""", "your code ran aten::scaled_dot_product_attention (torch's fused attention)"),
-    "forbidden call hidden from the AST scan": ("""
+""",
+        "your code ran aten::scaled_dot_product_attention (torch's fused attention)",
+    ),
+    "forbidden call hidden from the AST scan": (
+        """
 import torch.nn.functional as F
 
 def causal_attention(q, k, v):
     return getattr(F, "scaled_dot_" + "product_attention")(q, k, v, is_causal=True)
-""", "your code ran aten::scaled_dot_product_attention"),
-    "masked scores set to 0": ("""
+""",
+        "your code ran aten::scaled_dot_product_attention",
+    ),
+    "masked scores set to 0": (
+        """
 def causal_attention(q, k, v):
     s = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     s = s * causal_mask(q.shape[-2])
     return s.softmax(-1) @ v
-""", "instead of -inf"),
-    "no mask": ("""
+""",
+        "instead of -inf",
+    ),
+    "no mask": (
+        """
 def causal_attention(q, k, v):
     s = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     return s.softmax(-1) @ v
-""", "later position leaked"),
-    "inverted mask": ("""
+""",
+        "later position leaked",
+    ),
+    "inverted mask": (
+        """
 def causal_mask_(n):
     return ~torch.tril(torch.ones(n, n, dtype=torch.bool))
 causal_mask = causal_mask_
@@ -210,14 +258,19 @@ def causal_attention(q, k, v):
     s = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     s = s.masked_fill(causal_mask(q.shape[-2]), float('-inf'))
     return s.softmax(-1) @ v
-""", "inverted"),
-    "in-place scaling of q": ("""
+""",
+        "inverted",
+    ),
+    "in-place scaling of q": (
+        """
 def causal_attention(q, k, v):
     q /= math.sqrt(q.shape[-1])
     s = q @ k.transpose(-2, -1)
     s = s.masked_fill(~causal_mask(q.shape[-2]), float('-inf'))
     return s.softmax(-1) @ v
-""", "in place"),
+""",
+        "in place",
+    ),
 }
 
 CM_RIGHT = {
@@ -289,6 +342,7 @@ def test_value_mismatch_gives_index_and_error(grade):
 
 # -- self-check over every exercise in exercises/ -----------------------------------------------
 
+
 def _all_exercises() -> list[str]:
     return sorted(p.parent.name for p in (ROOT / "exercises").glob("*/exercise.yaml"))
 
@@ -297,8 +351,12 @@ def _all_exercises() -> list[str]:
 def test_dev_check_starter_fails_reference_passes(grade, exercise):
     starter = ROOT / "exercises" / exercise / "starter.py"
     reference = ROOT / "grader" / "references" / f"{exercise}.py"
-    for piece in (starter, reference, ROOT / "grader" / "checks" / f"{exercise}.py",
-                  ROOT / "grader" / "probes" / f"{exercise}.py"):
+    for piece in (
+        starter,
+        reference,
+        ROOT / "grader" / "checks" / f"{exercise}.py",
+        ROOT / "grader" / "probes" / f"{exercise}.py",
+    ):
         assert piece.is_file(), f"{exercise}: missing {piece.relative_to(ROOT)}"
     r = grade(exercise, reference.read_text())
     assert r["status"] == "pass", f"reference of {exercise} fails:\n{_failing_messages(r)}"

@@ -23,34 +23,40 @@ ATTACKS = {
     "aten math variant": (
         "def causal_attention(q, k, v):\n"
         "    return torch.ops.aten._scaled_dot_product_attention_math(q, k, v, is_causal=True)[0]\n",
-        "aten::_scaled_dot_product_attention_math"),
+        "aten::_scaled_dot_product_attention_math",
+    ),
     "aten flash kernel for cpu": (
         "def causal_attention(q, k, v):\n"
         "    return torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(q, k, v, "
         "is_causal=True)[0]\n",
-        "aten::_scaled_dot_product_flash_attention_for_cpu"),
+        "aten::_scaled_dot_product_flash_attention_for_cpu",
+    ),
     "torch._C._nn": (
         "def causal_attention(q, k, v):\n"
         "    return torch._C._nn.scaled_dot_product_attention(q, k, v, is_causal=True)\n",
-        "aten::scaled_dot_product_attention"),
+        "aten::scaled_dot_product_attention",
+    ),
     "importlib and a name built at run time": (
         "import importlib\n"
         "def causal_attention(q, k, v):\n"
         "    F = importlib.import_module('torch.nn.' + 'functional')\n"
         "    return getattr(F, 'scaled_dot_' + 'product_attention')(q, k, v, is_causal=True)\n",
-        "aten::scaled_dot_product_attention"),
+        "aten::scaled_dot_product_attention",
+    ),
     "eval": (
         "def causal_attention(q, k, v):\n"
         "    f = eval('torch.nn.functional.' + 'scaled_dot_product' + '_attention')\n"
         "    return f(q, k, v, is_causal=True)\n",
-        "aten::scaled_dot_product_attention"),
+        "aten::scaled_dot_product_attention",
+    ),
     "__wrapped__ of the function": (
         "import torch.nn.functional as F\n"
         "def causal_attention(q, k, v):\n"
         "    f = getattr(F.scaled_dot_product_attention, '__wrap' + 'ped__', "
         "F.scaled_dot_product_attention)\n"
         "    return f(q, k, v, is_causal=True)\n",
-        "aten::scaled_dot_product_attention"),
+        "aten::scaled_dot_product_attention",
+    ),
     "base classes of nn.MultiheadAttention": (
         "def causal_attention(q, k, v):\n"
         "    for cls in torch.nn.MultiheadAttention.__mro__:\n"
@@ -65,7 +71,8 @@ ATTACKS = {
         "    out, _ = m(x(q), x(k), x(v), need_weights=False, is_causal=True,\n"
         "               attn_mask=~causal_mask(n))\n"
         "    return out.reshape(b, h, n, d)\n",
-        "aten::"),
+        "aten::",
+    ),
     "F.multi_head_attention_forward (library internals)": (
         "import torch.nn.functional as F\n"
         "def causal_attention(q, k, v):\n"
@@ -76,7 +83,8 @@ ATTACKS = {
         "        False, 0.0, torch.eye(d), None, need_weights=False, attn_mask=~causal_mask(n),\n"
         "        is_causal=True)\n"
         "    return out.transpose(0, 1).reshape(b, h, n, d)\n",
-        "aten::scaled_dot_product_attention"),
+        "aten::scaled_dot_product_attention",
+    ),
     "gc hunt for the guard, then deregister": (
         "import gc, inspect\n"
         "def causal_attention(q, k, v):\n"
@@ -97,7 +105,8 @@ ATTACKS = {
         "torch.nn.functional.scaled_dot_product_attention:\n"
         "                return val(q, k, v, is_causal=True)\n"
         "    return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)\n",
-        "aten::scaled_dot_product_attention"),
+        "aten::scaled_dot_product_attention",
+    ),
     "catch the refusal and fall back": (
         "def causal_attention(q, k, v):\n"
         "    try:\n"
@@ -106,7 +115,8 @@ ATTACKS = {
         "        s = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])\n"
         "        s = s.masked_fill(~causal_mask(q.shape[-2]), float('-inf'))\n"
         "        return s.softmax(-1) @ v\n",
-        "aten::scaled_dot_product_attention"),
+        "aten::scaled_dot_product_attention",
+    ),
 }
 
 
@@ -130,15 +140,21 @@ def test_fused_attention_is_refused_whatever_the_path(grade, name):
 
 
 def test_the_refusal_names_the_operator_and_the_learners_line(grade):
-    src = FLASH + ("\n\ndef tiled_attention(q, k, v, causal=False, block_size=64):\n"
-                   "    return torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(\n"
-                   "        q, k, v, is_causal=causal)[0]\n")
-    line = src.splitlines().index("    return torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(") + 1
+    src = FLASH + (
+        "\n\ndef tiled_attention(q, k, v, causal=False, block_size=64):\n"
+        "    return torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(\n"
+        "        q, k, v, is_causal=causal)[0]\n"
+    )
+    line = (
+        src.splitlines().index("    return torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(") + 1
+    )
     r = grade("flash_attention", src)
     assert r["status"] == "fail"
-    want = ("flash_attention: your code ran aten::_scaled_dot_product_flash_attention_for_cpu "
-            "(torch's fused attention), which this exercise asks you to write yourself — called "
-            f"from solution.py line {line}")
+    want = (
+        "flash_attention: your code ran aten::_scaled_dot_product_flash_attention_for_cpu "
+        "(torch's fused attention), which this exercise asks you to write yourself — called "
+        f"from solution.py line {line}"
+    )
     assert want in _failing(r), _failing(r)
     # every test failed by the refusal, none passed by the kernel's correct values
     assert r["passed"] == 0, r
@@ -147,7 +163,9 @@ def test_the_refusal_names_the_operator_and_the_learners_line(grade):
 def test_no_guard_object_exposes_an_original(grade):
     """Nothing in the learner's process wraps or subclasses the real thing: the public names are
     torch's own objects (the refusal lives in the dispatcher)."""
-    src = CM + '''
+    src = (
+        CM
+        + """
 import gc, inspect, torch.nn.functional as F
 def _probe():
     f = F.scaled_dot_product_attention
@@ -161,7 +179,8 @@ def _probe():
                 v = c.cell_contents
                 assert not callable(v), f"the guard's closure holds {v!r}"
 _probe()
-'''
+"""
+    )
     r = grade("causal_mask", src)
     assert r["status"] == "pass", _failing(r)
 
@@ -169,7 +188,9 @@ _probe()
 def test_a_library_computing_attention_from_basic_ops_is_allowed(grade):
     """Everything but the fused operators stays allowed, libraries included:
     nn.MultiheadAttention with need_weights=True computes with bmm and softmax."""
-    src = MASK + '''
+    src = (
+        MASK
+        + """
 def causal_attention(q, k, v):
     b, h, n, d = q.shape
     m = torch.nn.MultiheadAttention(d, 1, batch_first=True, bias=False)
@@ -179,7 +200,8 @@ def causal_attention(q, k, v):
     x = lambda t: t.reshape(b * h, n, d)
     out, _ = m(x(q), x(k), x(v), need_weights=True, attn_mask=~causal_mask(n))
     return out.reshape(b, h, n, d)
-'''
+"""
+    )
     r = grade("causal_mask", src)
     row = next(t for t in r["tests"] if t["name"].startswith("uses none of torch's fused attention"))
     assert row["status"] == "pass", r
@@ -188,6 +210,7 @@ def causal_attention(q, k, v):
 
 def test_an_exercise_without_forbidden_operators_may_use_them(grade):
     src = (ROOT / "grader" / "references" / "sinusoidal_pe.py").read_text() + (
-        "\n_ = torch.nn.functional.scaled_dot_product_attention(*[torch.ones(1, 1, 2, 2)] * 3)\n")
+        "\n_ = torch.nn.functional.scaled_dot_product_attention(*[torch.ones(1, 1, 2, 2)] * 3)\n"
+    )
     r = grade("sinusoidal_pe", src)
     assert r["status"] == "pass", _failing(r)

@@ -15,10 +15,9 @@ from studytool.store import Store
 
 pytestmark = pytest.mark.sandbox
 
-LIMITS = {"time_s": 1.0, "import_time_s": 2.0, "mem_bytes": 256 * 1024 * 1024,
-          "output_bytes": 64 * 1024}
+LIMITS = {"time_s": 1.0, "import_time_s": 2.0, "mem_bytes": 256 * 1024 * 1024, "output_bytes": 64 * 1024}
 
-GOOD = '''
+GOOD = """
 import torch
 def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     if seq_len <= 0 or d_model <= 0 or d_model % 2:
@@ -28,7 +27,7 @@ def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     pe = torch.empty(seq_len, d_model, dtype=torch.float64)
     pe[:, 0::2], pe[:, 1::2] = a.sin(), a.cos()
     return pe.float()
-'''
+"""
 
 
 def _descendants(pid: int) -> set[int]:
@@ -62,8 +61,9 @@ def _with_marker(marker: str) -> list[int]:
 @pytest.fixture
 def store(studytool_home):
     s = Store()
-    s.record_exercise_attempt("sinusoidal_pe", "x = 1", {"status": "fail", "passed": 0, "total": 7,
-                                                        "tests": [], "duration_s": 0.1})
+    s.record_exercise_attempt(
+        "sinusoidal_pe", "x = 1", {"status": "fail", "passed": 0, "total": 7, "tests": [], "duration_s": 0.1}
+    )
     yield s
     s.close()
 
@@ -74,8 +74,7 @@ def hostile(grader_service, store):
     service_pid = grader_service.pid
 
     def run(source: str, marker: str | None = None, **limits) -> dict:
-        r = grader_service.check("sinusoidal_pe", source=source, limits={**LIMITS, **limits},
-                                 record=False)
+        r = grader_service.check("sinusoidal_pe", source=source, limits={**LIMITS, **limits}, record=False)
         assert r["status"] != "pass", r
         assert r["passed"] < r["total"]
         grader_service.ping()  # the service still answers
@@ -106,8 +105,10 @@ def test_sys_exit_at_import(hostile):
 
 
 def test_os_exit_zero_is_no_result(hostile):
-    r = hostile(GOOD + "\nimport os\n_real = sinusoidal_position_encoding\n"
-                "def sinusoidal_position_encoding(*a, **k):\n    os._exit(0)\n")
+    r = hostile(
+        GOOD + "\nimport os\n_real = sinusoidal_position_encoding\n"
+        "def sinusoidal_position_encoding(*a, **k):\n    os._exit(0)\n"
+    )
     assert "no result" in _msgs(r) and "exit code 0" in _msgs(r)
 
 
@@ -214,23 +215,30 @@ def sinusoidal_position_encoding(*a, **k):
 
 def test_fork_swarm(hostile):
     marker = uuid.uuid4().hex
-    r = hostile(f"""
+    r = hostile(
+        f"""
 import os, time
 def sinusoidal_position_encoding(*a, **k):
     # {marker}
     for _ in range(100000):
         os.fork()
-""", time_s=2.0)
+""",
+        time_s=2.0,
+    )
     assert any(k in _msgs(r) for k in ("process limit", "time limit")), _msgs(r)
 
 
 def test_detached_survivor(hostile):
     marker = uuid.uuid4().hex
-    r = hostile(GOOD + f"""
+    r = hostile(
+        GOOD
+        + f"""
 import subprocess, sys
 subprocess.Popen([sys.executable, "-c", "import os, time; os.fork() or time.sleep(300)  # {marker}"],
                  start_new_session=True)
-""", marker=marker)
+""",
+        marker=marker,
+    )
     assert "left 1 process" in _msgs(r) or "left 2 process" in _msgs(r), _msgs(r)
 
 
@@ -253,8 +261,10 @@ def f(n):
 def sinusoidal_position_encoding(*a, **k):
     return f(0)
 """)
-    assert any(k in r["tests"][0]["message"] for k in ("segmentation fault", "RecursionError", "time limit",
-                                                        "memory limit")), r["tests"][0]
+    assert any(
+        k in r["tests"][0]["message"]
+        for k in ("segmentation fault", "RecursionError", "time limit", "memory limit")
+    ), r["tests"][0]
 
 
 def test_output_flood(hostile):
@@ -264,14 +274,17 @@ def test_output_flood(hostile):
 
 
 def test_disk_filler(hostile):
-    r = hostile("""
+    r = hostile(
+        """
 import itertools
 def sinusoidal_position_encoding(*a, **k):
     for i in itertools.count():
         with open(f"fill{i}.bin", "wb") as f:
             while True:
                 f.write(b"x" * (1 << 20))
-""", time_s=3.0)
+""",
+        time_s=3.0,
+    )
     assert "file size limit" in r["tests"][0]["message"]
 
 
@@ -347,7 +360,9 @@ def sinusoidal_position_encoding(*a, **k):
 
 def test_network_and_filesystem_are_closed(grade):
     """The sandbox has no network interface but loopback, and / is read-only."""
-    r = grade("sinusoidal_pe", """
+    r = grade(
+        "sinusoidal_pe",
+        """
 import os
 def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     ifaces = [l.split(":")[0].strip() for l in open("/proc/net/dev").readlines()[2:]]
@@ -357,7 +372,8 @@ def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     except OSError:
         writable = False
     raise RuntimeError(f"ifaces={ifaces} root_writable={writable} uid={os.getuid()}")
-""")
+""",
+    )
     msg = r["tests"][0]["message"]
     from studytool.grader import sandbox
 
@@ -376,12 +392,17 @@ def test_reference_is_not_importable_in_the_sandbox(hostile):
     assert "ModuleNotFoundError" in _msgs(r) or "ImportError" in _msgs(r), _msgs(r)
 
 
-@pytest.mark.parametrize("frame", [
-    '{"ev": "error", "i": 0, "error": [1]}',                # an error that is not a mapping
-    '{"ev": "result", "i": 0, "payload": b"STW1garbage"}',  # a payload that is not a message
-], ids=["error-list", "payload-garbage"])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"ev": "error", "i": 0, "error": [1]}',  # an error that is not a mapping
+        '{"ev": "result", "i": 0, "payload": b"STW1garbage"}',  # a payload that is not a message
+    ],
+    ids=["error-list", "payload-garbage"],
+)
 def test_forged_result_frames_end_in_a_named_verdict_and_do_not_leak_into_the_next_grade(
-        hostile, grader_service, frame):
+    hostile, grader_service, frame
+):
     """The program writes its own frames to the sandbox's result channel: the grade ends with a
     verdict naming it, and the next grade is judged on its own code, not on this one's leftovers."""
     r = hostile(f"""
@@ -420,8 +441,11 @@ def test_the_checkout_around_the_grader_is_hidden(hostile):
     if root is None:
         pytest.skip("not running from a source checkout")
     visible = set(os.listdir(root))
-    secret = [p for p in ("pyproject.toml", ".git", "tests/wrong_answers", "build") if
-              os.path.exists(os.path.join(root, p))]
+    secret = [
+        p
+        for p in ("pyproject.toml", ".git", "tests/wrong_answers", "build")
+        if os.path.exists(os.path.join(root, p))
+    ]
     assert secret
     r = hostile(f"""
 import os
@@ -485,11 +509,14 @@ def sinusoidal_position_encoding(*a, **k):
 
 
 def test_a_forged_giant_frame_is_refused_before_it_is_buffered(hostile):
-    r = hostile("""
+    r = hostile(
+        """
 import os, struct
 def sinusoidal_position_encoding(*a, **k):
     os.write(3, struct.pack(">I", 400 * 1024 * 1024) + b"STW1")
     import time
     time.sleep(5)
-""", time_s=8.0)
+""",
+        time_s=8.0,
+    )
     assert "result too large" in _msgs(r), _msgs(r)

@@ -7,22 +7,29 @@ import pickle
 import uuid
 
 import pytest
-
 from studytool.grader import wire
 from studytool.grader.engine import forbidden_uses
 
-GOOD = (__import__("pathlib").Path(__file__).resolve().parents[1]
-        / "grader" / "references" / "sinusoidal_pe.py").read_text()
+GOOD = (
+    __import__("pathlib").Path(__file__).resolve().parents[1] / "grader" / "references" / "sinusoidal_pe.py"
+).read_text()
 
 
 # -- wire: plain data only ---------------------------------------------------------------------
 
+
 def test_wire_roundtrip_plain_data():
     import torch
 
-    obj = {"t": torch.arange(6, dtype=torch.float32).reshape(2, 3), "b": torch.tensor([True, False]),
-           "h": torch.ones(2, dtype=torch.bfloat16), "e": torch.empty(0, 4), "n": [1, 2.5, None, "x"],
-           "nan": float("nan"), "nested": {"k": (1, torch.tensor(3))}}
+    obj = {
+        "t": torch.arange(6, dtype=torch.float32).reshape(2, 3),
+        "b": torch.tensor([True, False]),
+        "h": torch.ones(2, dtype=torch.bfloat16),
+        "e": torch.empty(0, 4),
+        "n": [1, 2.5, None, "x"],
+        "nan": float("nan"),
+        "nested": {"k": (1, torch.tensor(3))},
+    }
     back = wire.decode(wire.encode(obj))
     assert torch.equal(back["t"], obj["t"]) and back["t"].dtype == torch.float32
     assert torch.equal(back["b"], obj["b"]) and back["h"].dtype == torch.bfloat16
@@ -62,14 +69,18 @@ def _raw_message(tree, blobs=()) -> bytes:
     return wire.MAGIC + struct.pack(">I", len(head)) + head + b"".join(blobs)
 
 
-@pytest.mark.parametrize("tree, blobs", [
-    ({"D": [[1, 2, 3]]}, ()),                       # a dict entry that is not a pair
-    ({"D": "ab"}, ()),                              # a dict that is not a list of pairs
-    ({"T": []}, ()),                                # a tensor node without fields
-    ({"T": [0, "float32", [0, 2**70]]}, (b"",)),    # a shape torch cannot hold
-    ({"T": [0, "float32", [1] * 100]}, (b"\0" * 4,)),  # more dimensions than torch allows
-    ({"L": 7}, ()),
-], ids=["dict-triple", "dict-str", "tensor-empty", "huge-dim", "too-many-dims", "list-int"])
+@pytest.mark.parametrize(
+    "tree, blobs",
+    [
+        ({"D": [[1, 2, 3]]}, ()),  # a dict entry that is not a pair
+        ({"D": "ab"}, ()),  # a dict that is not a list of pairs
+        ({"T": []}, ()),  # a tensor node without fields
+        ({"T": [0, "float32", [0, 2**70]]}, (b"",)),  # a shape torch cannot hold
+        ({"T": [0, "float32", [1] * 100]}, (b"\0" * 4,)),  # more dimensions than torch allows
+        ({"L": 7}, ()),
+    ],
+    ids=["dict-triple", "dict-str", "tensor-empty", "huge-dim", "too-many-dims", "list-int"],
+)
 def test_wire_rejects_every_malformed_node_as_wire_error(tree, blobs):
     with pytest.raises(wire.WireError):
         wire.decode(_raw_message(tree, blobs))
@@ -91,8 +102,10 @@ def test_wire_bool_tensors_hold_only_true_and_false():
 
 def test_ast_scan_finds_forbidden_uses():
     names = ["torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention"]
-    src = ("import torch.nn.functional as F\nfrom torch.nn import MultiheadAttention as M\n"
-           "x = getattr(F, 'scaled_dot_product_attention')\n")
+    src = (
+        "import torch.nn.functional as F\nfrom torch.nn import MultiheadAttention as M\n"
+        "x = getattr(F, 'scaled_dot_product_attention')\n"
+    )
     hits = forbidden_uses(src, names)
     assert ("torch.nn.MultiheadAttention", 2) in hits
     assert ("torch.nn.functional.scaled_dot_product_attention", 3) in hits
@@ -101,6 +114,7 @@ def test_ast_scan_finds_forbidden_uses():
 
 
 # -- isolation in force ------------------------------------------------------------------------
+
 
 @pytest.mark.sandbox
 def test_isolation_report_here(grader_service):
@@ -119,6 +133,7 @@ def test_isolation_report_here(grader_service):
 @pytest.mark.sandbox
 def test_the_report_says_whether_children_are_seccomp_filtered(grader_service, tmp_path):
     from studytool.grader import confine
+
     from studytool.grading import Grader, summarize
 
     ok, why = confine.available()
@@ -165,8 +180,7 @@ def test_the_seccomp_filter_refuses_what_it_should():
             res.append(denied(lambda: os.kill(os.getppid(), 0)))
             res.append(denied(lambda: os.kill(os.getpid(), 0)))
             res.append("Operation not permitted" if libc.prctl(4, 1, 0, 0, 0) != 0 else "allowed")
-            res.append("Operation not permitted" if libc.ptrace(16, os.getppid(), 0, 0) != 0
-                       else "allowed")
+            res.append("Operation not permitted" if libc.ptrace(16, os.getppid(), 0, 0) != 0 else "allowed")
             res.append(denied(lambda: os._exit(0) if os.fork() == 0 else None))
             res.append(denied(lambda: fcntl.fcntl(r if False else w, fcntl.F_SETOWN, os.getppid())))
             res.append(denied(lambda: signal.pthread_kill(__import__("threading").get_ident(), 0)))
@@ -178,17 +192,25 @@ def test_the_seccomp_filter_refuses_what_it_should():
     out = os.read(r, 4096).decode()
     os.close(r)
     os.waitpid(pid, 0)
-    assert out.split("|") == ["Operation not permitted", "allowed", "Operation not permitted",
-                              "Operation not permitted", "Operation not permitted",
-                              "Operation not permitted", "allowed"], out
+    assert out.split("|") == [
+        "Operation not permitted",
+        "allowed",
+        "Operation not permitted",
+        "Operation not permitted",
+        "Operation not permitted",
+        "Operation not permitted",
+        "allowed",
+    ], out
 
 
 def test_isolation_report_client_has_no_torch():
     import subprocess
     import sys
 
-    code = ("import sys, json; from studytool import grading; r = grading.isolation_report(); "
-            "assert 'torch' not in sys.modules; print(json.dumps(r))")
+    code = (
+        "import sys, json; from studytool import grading; r = grading.isolation_report(); "
+        "assert 'torch' not in sys.modules; print(json.dumps(r))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     rep = __import__("json").loads(out.stdout)
@@ -200,9 +222,9 @@ def test_isolation_report_client_has_no_torch():
 @pytest.mark.slow
 def test_fallback_without_bwrap(tmp_path):
     """STUDYTOOL_SANDBOX=fallback: rlimits + new session + subreaper kill (+ uid/netns as root)."""
-    from studytool.grading import Grader
-
     from test_grader_hostile import LIMITS, _with_marker
+
+    from studytool.grading import Grader
 
     marker = uuid.uuid4().hex
     env = dict(os.environ, STUDYTOOL_SANDBOX="fallback", STUDYTOOL_HOME=str(tmp_path))
@@ -210,16 +232,30 @@ def test_fallback_without_bwrap(tmp_path):
         rep = g.report()
         assert rep["mode"] == "fallback" and rep["zygote"].get("error") is None
         assert g.check("sinusoidal_pe", source=GOOD)["status"] == "pass"
-        r = g.check("sinusoidal_pe", limits=LIMITS, source=(
-            "import time\ndef sinusoidal_position_encoding(*a, **k):\n    time.sleep(60)\n"))
+        r = g.check(
+            "sinusoidal_pe",
+            limits=LIMITS,
+            source=("import time\ndef sinusoidal_position_encoding(*a, **k):\n    time.sleep(60)\n"),
+        )
         assert "time limit" in r["tests"][0]["message"]
-        r = g.check("sinusoidal_pe", limits=LIMITS, source=GOOD + (
-            "\nimport subprocess, sys\nsubprocess.Popen([sys.executable, '-c', "
-            f"'import os, time; os.fork() or time.sleep(300)  # {marker}'], start_new_session=True)\n"))
+        r = g.check(
+            "sinusoidal_pe",
+            limits=LIMITS,
+            source=GOOD
+            + (
+                "\nimport subprocess, sys\nsubprocess.Popen([sys.executable, '-c', "
+                f"'import os, time; os.fork() or time.sleep(300)  # {marker}'], start_new_session=True)\n"
+            ),
+        )
         assert r["status"] == "fail" and "left" in r["tests"][-1]["message"]
         assert not _with_marker(marker)
         if os.geteuid() == 0 and rep["uid"] != 0:
-            r = g.check("sinusoidal_pe", limits=LIMITS, source=(
-                "import os\ndef sinusoidal_position_encoding(*a, **k):\n"
-                "    raise RuntimeError(f'uid={os.getuid()}')\n"))
+            r = g.check(
+                "sinusoidal_pe",
+                limits=LIMITS,
+                source=(
+                    "import os\ndef sinusoidal_position_encoding(*a, **k):\n"
+                    "    raise RuntimeError(f'uid={os.getuid()}')\n"
+                ),
+            )
             assert f"uid={rep['uid']}" in r["tests"][0]["message"]

@@ -28,7 +28,9 @@ def test_a_submission_that_litters_the_scratch_does_not_break_the_next_grade(gra
     """Pre-created names for the next grades' scratch, unwritable directories, a /tmp made
     read-only and 40 MiB of junk: the next grade starts from a clean scratch and passes, and
     the space is back (a second 40 MiB write succeeds)."""
-    litter = GOOD + '''
+    litter = (
+        GOOD
+        + """
 import os
 for n in range(0, 200):
     for name in (f"/tmp/grade-{n}", f"/tmp/studytool-{n}"):
@@ -48,23 +50,29 @@ try:
     os.chmod("/tmp", 0o500)
 except OSError:
     pass
-'''
+"""
+    )
     r = _grade(grader_service, litter)
     assert r["status"] == "pass", _failing(r)  # littering is not a fault of the answer itself
     after = _grade(grader_service, GOOD)
     assert after["status"] == "pass", _failing(after)
-    space = GOOD + '''
+    space = (
+        GOOD
+        + """
 for k in range(3):
     with open(f"/tmp/again{k}", "wb") as f:
         f.write(b"\\0" * (13 << 20))
-'''
+"""
+    )
     again = _grade(grader_service, space)
     assert again["status"] == "pass", _failing(again)
 
 
 def test_every_writable_place_is_the_capped_scratch(grader_service):
     """/dev and /dev/shm are read-only; /tmp is the one writable place, capped at 64 MiB."""
-    src = GOOD + '''
+    src = (
+        GOOD
+        + """
 import os
 res = []
 for path in ("/dev/shm/x", "/dev/x", "/x", "/etc/x", "/usr/x"):
@@ -82,7 +90,8 @@ try:
 except OSError as e:
     res.append(f"tmp capped: {e.strerror}")
 print(" | ".join(res))
-'''
+"""
+    )
     r = _grade(grader_service, src)
     out = grader_service.last_output
     assert "WROTE" not in out, out
@@ -115,7 +124,7 @@ def _children(pid: int) -> list[tuple[int, str, str]]:
                 continue
             rest = st.rsplit(")", 1)[1].split()
             if int(rest[1]) == pid:
-                out.append((int(name), st[st.find("(") + 1:st.rfind(")")], rest[0]))
+                out.append((int(name), st[st.find("(") + 1 : st.rfind(")")], rest[0]))
     return out
 
 
@@ -139,7 +148,9 @@ def test_no_defunct_bwrap_is_left_behind(tmp_path):
 
 
 def test_the_sandbox_root_shows_only_what_grading_needs(grader_service, studytool_home):
-    src = GOOD + '''
+    src = (
+        GOOD
+        + """
 import os
 print("ROOT", sorted(os.listdir("/")))
 print("CMDLINE", open("/proc/1/cmdline", "rb").read().replace(b"\\0", b" ").decode())
@@ -148,12 +159,12 @@ for p in ("/srv", "/opt", "/home", "/root", "/etc/passwd", "/work/main/grader/re
     if os.path.isdir(p):
         print("LIST", p, sorted(os.listdir(p)))
     print("SEEN" if os.path.exists(p) else "hidden", p)
-'''.replace("OWN_REFERENCE", repr(str(ROOT / "grader" / "references" / "causal_mask.py")))
+""".replace("OWN_REFERENCE", repr(str(ROOT / "grader" / "references" / "causal_mask.py")))
+    )
     _grade(grader_service, src)
     out = grader_service.last_output
     root = eval(out.split("ROOT ", 1)[1].splitlines()[0])
-    allowed = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "proc", "dev", "sys",
-               "tmp"}
+    allowed = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "proc", "dev", "sys", "tmp"}
     extra = set(root) - allowed
     # the only other top-level entry is the one leading to the venv and package trees
     import studytool
@@ -167,12 +178,16 @@ for p in ("/srv", "/opt", "/home", "/root", "/etc/passwd", "/work/main/grader/re
     for line in out.splitlines():
         if line.startswith("SEEN "):
             seen = line.split(" ", 1)[1]
-            steps = {w.parts[len(Path(seen).parts)] for w in ways
-                     if w.parts[:len(Path(seen).parts)] == Path(seen).parts
-                     and len(w.parts) > len(Path(seen).parts)}
+            steps = {
+                w.parts[len(Path(seen).parts)]
+                for w in ways
+                if w.parts[: len(Path(seen).parts)] == Path(seen).parts
+                and len(w.parts) > len(Path(seen).parts)
+            }
             assert steps, out  # not on the way to what grading needs: must be hidden
-            listing = next(eval(x.split(" ", 2)[2]) for x in out.splitlines()
-                           if x.startswith(f"LIST {seen} "))
+            listing = next(
+                eval(x.split(" ", 2)[2]) for x in out.splitlines() if x.startswith(f"LIST {seen} ")
+            )
             assert set(listing) <= steps, (seen, listing, steps)
     cmdline = out.split("CMDLINE ", 1)[1].splitlines()[0]
     # bwrap's options came through a pipe: no bound or hidden host path is named

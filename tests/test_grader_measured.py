@@ -96,12 +96,16 @@ def test_wait4_numbers_separate_naive_from_tiled(demo):
 def test_cpu_time_grows_with_the_work_not_with_the_import(demo):
     quad, lin = _figures(_check(demo, NAIVE)), _figures(_check(demo, LINEAR))
     # a 4× size step: the quadratic one's CPU grows far more than the linear one's
-    assert quad["cpu_s"][1] - quad["cpu_s"][0] > 4 * max(lin["cpu_s"][1] - lin["cpu_s"][0], 0.005), \
-        (quad, lin)
+    assert quad["cpu_s"][1] - quad["cpu_s"][0] > 4 * max(lin["cpu_s"][1] - lin["cpu_s"][0], 0.005), (
+        quad,
+        lin,
+    )
 
 
 def test_the_measured_child_cannot_reset_reach_or_escape_its_measurement(demo):
-    src = NAIVE.replace("def work(n):", "def _naive(n):") + '''
+    src = (
+        NAIVE.replace("def work(n):", "def _naive(n):")
+        + """
 import ctypes, os, signal
 def work(n):
     out = _naive(n)
@@ -130,20 +134,29 @@ def work(n):
     except OSError as e:
         res["fork"] = e.strerror
     return res
-'''
+"""
+    )
     r = _check(demo, src)
     f = _figures(r)
     for got in f["values"]:
-        assert got == {"clear_refs": "Permission denied", "dumpable": "Operation not permitted",
-                       "stop": "Operation not permitted", "kill": "Operation not permitted",
-                       "ptrace": "Operation not permitted", "fork": "Operation not permitted"}, got
+        assert got == {
+            "clear_refs": "Permission denied",
+            "dumpable": "Operation not permitted",
+            "stop": "Operation not permitted",
+            "kill": "Operation not permitted",
+            "ptrace": "Operation not permitted",
+            "fork": "Operation not permitted",
+        }, got
     assert f["extra_mib"][1] > 100, f  # the N×N peak is still seen
     _honest_still_passes(demo)
 
 
 def test_a_memory_bomb_in_a_measured_run_is_named(demo):
-    r = _check(demo, "import torch\ndef work(n):\n    h = []\n    while True:\n"
-                     "        h.append(torch.ones(16 * 1024 * 1024))\n")
+    r = _check(
+        demo,
+        "import torch\ndef work(n):\n    h = []\n    while True:\n"
+        "        h.append(torch.ones(16 * 1024 * 1024))\n",
+    )
     assert r["status"] == "fail"
     assert "memory limit" in r["tests"][0]["message"], r
     assert _figures(r)["n"] == [1024]  # the runs stop at the first error
@@ -151,7 +164,7 @@ def test_a_memory_bomb_in_a_measured_run_is_named(demo):
 
 
 def test_probe_modules_are_neither_importable_nor_in_sys_modules(demo):
-    src = '''
+    src = """
 import importlib, sys
 def work(n):
     loaded = sorted(k for k in sys.modules if ".probes" in k or ".checks" in k)
@@ -161,7 +174,7 @@ def work(n):
     except ImportError:
         found = "not importable"
     return {"import": found, "in_sys_modules": loaded}
-'''
+"""
     f = _figures(_check(demo, src))
     assert f["values"][0] == {"import": "not importable", "in_sys_modules": []}, f
 
@@ -174,14 +187,14 @@ def test_a_syntax_error_is_reported_once_with_the_learners_path_line_and_caret(d
 
 # -- §3: a SIGSTOP to the zygote does not stall a grade ----------------------------------------
 
+
 def test_without_the_filter_a_stopped_zygote_ends_the_grade_at_its_limit(tmp_path):
     """The defence in depth: with the seccomp filter off (tests only), the child can stop its
     zygote. The service then ends the grade at that test's own limit with a named verdict (not a
     58 s backstop), restarts the sandbox, and the next answer passes."""
     g = _service(STUDYTOOL_NO_SECCOMP="1", STUDYTOOL_HOME=str(tmp_path / "home"))
     try:
-        src = ("import os, signal\ndef work(n):\n    os.kill(os.getppid(), signal.SIGSTOP)\n"
-               "    return 1\n")
+        src = "import os, signal\ndef work(n):\n    os.kill(os.getppid(), signal.SIGSTOP)\n    return 1\n"
         r = g.check("measure_demo", source=src, limits={"import_time_s": 2.0}, record=False)
         assert r["status"] != "pass"
         msg = r["tests"][0]["message"]

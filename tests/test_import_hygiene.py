@@ -10,15 +10,21 @@ import sys
 import pytest
 
 CORE = [
-    "studytool", "studytool.locations", "studytool.content", "studytool.store",
-    "studytool.checklist", "studytool.stats", "studytool.cli",
+    "studytool",
+    "studytool.locations",
+    "studytool.content",
+    "studytool.store",
+    "studytool.checklist",
+    "studytool.stats",
+    "studytool.cli",
 ]
 
 
 def _loaded(code: str, env: dict | None = None) -> set[str]:
     probe = code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         check=True, env=env).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
+    ).stdout
     return set(json.loads(out.strip().splitlines()[-1]))
 
 
@@ -54,12 +60,15 @@ def test_core_package_tree_imports_no_ui_or_torch():
     assert "textual" not in loaded, "a core module imports textual"
 
 
-@pytest.mark.parametrize("argv", [["validate"], ["export", "json"], ["stats", "--json"],
-                                  ["checklist", "--json"]])
+@pytest.mark.parametrize(
+    "argv", [["validate"], ["export", "json"], ["stats", "--json"], ["checklist", "--json"]]
+)
 def test_commands_that_do_not_grade_never_import_torch(argv, tmp_path):
     env = dict(os.environ, STUDYTOOL_HOME=str(tmp_path))
-    code = ("import sys, io, contextlib\nfrom studytool.cli import main\n"
-            f"with contextlib.redirect_stdout(io.StringIO()):\n    main({argv!r})")
+    code = (
+        "import sys, io, contextlib\nfrom studytool.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()):\n    main({argv!r})"
+    )
     loaded = _loaded(code, env)
     assert "torch" not in loaded
     assert "textual" not in loaded

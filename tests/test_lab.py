@@ -70,10 +70,13 @@ def test_extrapolation_verdict_follows_the_numbers():
 def test_layernorm_and_kv_verdicts_follow_the_numbers():
     s = dict(lab.experiment("layernorm").default)
     gd = s["grad_depths"]
-    good = {"final_loss": {"pre": {"warmup": [1.1, 1.1, 1.1], "no_warmup": [1.1, 1.1, 1.1]},
-                           "post": {"warmup": [1.1, 1.2, 2.0], "no_warmup": [1.1, 1.8, 2.05]}},
-            "grad_norm_last_layer": {"depths": gd, "pre": [8 / d ** 0.5 for d in gd],
-                                     "post": [d ** 0.4 for d in gd]}}
+    good = {
+        "final_loss": {
+            "pre": {"warmup": [1.1, 1.1, 1.1], "no_warmup": [1.1, 1.1, 1.1]},
+            "post": {"warmup": [1.1, 1.2, 2.0], "no_warmup": [1.1, 1.8, 2.05]},
+        },
+        "grad_norm_last_layer": {"depths": gd, "pre": [8 / d**0.5 for d in gd], "post": [d**0.4 for d in gd]},
+    }
     res, v = lab.check_layernorm(s, good)
     assert v.reproduced and res["grad_slope"]["pre"] == pytest.approx(-0.5, abs=0.01)
     bad = json.loads(json.dumps(good))
@@ -84,8 +87,11 @@ def test_layernorm_and_kv_verdicts_follow_the_numbers():
         lab.check_layernorm(s, bad)
     k = lab.experiment("kv_decode").default
     t = k["tokens"]
-    raw = {"tokens": t, "time_s": {"cache": [x * 1e-3 for x in t], "no_cache": [x * x * 1e-5 for x in t]},
-           "same_tokens": True}
+    raw = {
+        "tokens": t,
+        "time_s": {"cache": [x * 1e-3 for x in t], "no_cache": [x * x * 1e-5 for x in t]},
+        "same_tokens": True,
+    }
     assert lab.check_kv_decode(k, raw)[1].reproduced
     raw["same_tokens"] = False  # a cache that changes the output reproduces nothing
     assert not lab.check_kv_decode(k, raw)[1].reproduced
@@ -101,14 +107,18 @@ def test_yours_only_after_a_pass_and_from_the_stored_passing_code(tmp_path):
     exp = lab.experiment("extrapolation")
     with Store(tmp_path / "s.db") as store:
         src = lab.choose_sources(store, exp)
-        assert {c: s.kind for c, s in src.items()} == {"sinusoidal": "reference", "rope": "reference",
-                                                       "alibi": "reference"}
+        assert {c: s.kind for c, s in src.items()} == {
+            "sinusoidal": "reference",
+            "rope": "reference",
+            "alibi": "reference",
+        }
         assert src["rope"].code == lab.reference_code("rope")
         _attempt(store, "rope", "# failing rope\n", "fail")
         _attempt(store, "rope", "# errored rope\n", "error")
         # every test passed but the verdict is fail (e.g. a forbidden call): still not yours
-        store.record_exercise_attempt("rope", "# forbidden rope\n",
-                                      {"status": "fail", "passed": 3, "total": 3})
+        store.record_exercise_attempt(
+            "rope", "# forbidden rope\n", {"status": "fail", "passed": 3, "total": 3}
+        )
         # "pass" with no tests at all proves nothing
         store.record_exercise_attempt("rope", "# empty rope\n", {"status": "pass", "passed": 0, "total": 0})
         assert lab.choose_sources(store, exp)["rope"].kind == "reference"  # never a failing one
@@ -133,6 +143,7 @@ def test_the_workspace_file_is_never_used(tmp_path, studytool_home):
 
 
 # ----------------------------------------------------------------------------- through the sandbox
+
 
 @pytest.mark.sandbox
 @pytest.mark.parametrize("exp_id", list(lab.EXPERIMENTS))
@@ -160,10 +171,12 @@ def test_each_experiment_runs_quick_in_the_sandbox(exp_id, tmp_path):
 def _broken_yours(exercise):
     """A "passing" attempt whose code raises when used, naming the uid it ran as."""
     ref = lab.reference_code(exercise)
-    return ref + ("\n\nimport os as _os\n_orig = CachedSelfAttention.forward\n"
-                  "def _boom(self, *a, **k):\n"
-                  "    raise RuntimeError(f'learner code ran as uid {_os.getuid()} pid {_os.getpid()}')\n"
-                  "CachedSelfAttention.forward = _boom\n")
+    return ref + (
+        "\n\nimport os as _os\n_orig = CachedSelfAttention.forward\n"
+        "def _boom(self, *a, **k):\n"
+        "    raise RuntimeError(f'learner code ran as uid {_os.getuid()} pid {_os.getpid()}')\n"
+        "CachedSelfAttention.forward = _boom\n"
+    )
 
 
 @pytest.mark.sandbox
@@ -227,9 +240,18 @@ def test_cli_json_contract_and_exit_codes(capsys):
     assert failed["results"] is None and failed["sources"] == {"kv_cache": "yours"}
 
 
-@pytest.mark.parametrize("argv", [["lab", "run", "nope"], ["lab", "run", "kv_decode", "--seed", "-1"],
-                                  ["lab", "run", "kv_decode", "--seed", "x"], ["lab", "show", "7"],
-                                  ["lab", "show"], ["lab", "show", "nope"], ["lab", "run"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["lab", "run", "nope"],
+        ["lab", "run", "kv_decode", "--seed", "-1"],
+        ["lab", "run", "kv_decode", "--seed", "x"],
+        ["lab", "show", "7"],
+        ["lab", "show"],
+        ["lab", "show", "nope"],
+        ["lab", "run"],
+    ],
+)
 def test_usage_errors_exit_2(argv, capsys):
     try:
         code = main(argv)
@@ -306,8 +328,7 @@ def test_cancelling_kills_every_process_and_stores_nothing_as_complete(tmp_path,
 
     with Store(tmp_path / "s.db") as store:
         t0 = time.monotonic()
-        r = lab.run_experiment(store, "extrapolation", quick=False, on_progress=on_progress,
-                               cancel=cancel)
+        r = lab.run_experiment(store, "extrapolation", quick=False, on_progress=on_progress, cancel=cancel)
         assert time.monotonic() - t0 < 120
         assert r.status == "cancelled" and r.results is None and r.reproduced is None
         assert [x.status for x in lab.runs(store)] == ["cancelled"]
@@ -339,7 +360,8 @@ def test_a_variant_that_cannot_run_at_a_length_is_null_not_a_failed_run(tmp_path
         "def apply_rope(x, positions=None, base=10000.0):\n"
         "    if x.shape[-2] > 16:\n"
         "        raise ValueError('my RoPE only knows 16 positions')\n"
-        "    return _full(x, positions, base)\n")
+        "    return _full(x, positions, base)\n"
+    )
     with Store(tmp_path / "s.db") as store:
         _attempt(store, "rope", short_rope, "pass")
         r = lab.run_experiment(store, "extrapolation", quick=True)
@@ -357,13 +379,15 @@ def test_a_learner_component_that_hangs_is_stopped_by_the_wall_clock(tmp_path, m
     monkeypatch.setattr(lab.Experiment, "wall_limit", lambda self, quick: 8.0)
     started = []
     real = lab.start_runner
-    monkeypatch.setattr(lab, "start_runner",
-                        lambda exp, quick: started.append(real(exp, quick)) or started[-1])
+    monkeypatch.setattr(
+        lab, "start_runner", lambda exp, quick: started.append(real(exp, quick)) or started[-1]
+    )
     hang = lab.reference_code("kv_cache") + (
         "\n\nimport time as _t\n"
         "def _hang(self, *a, **k):\n"
         "    _t.sleep(3600)\n"
-        "CachedSelfAttention.forward = _hang\n")
+        "CachedSelfAttention.forward = _hang\n"
+    )
     with Store(tmp_path / "s.db") as store:
         _attempt(store, "kv_cache", hang, "pass")
         t0 = time.monotonic()

@@ -10,12 +10,21 @@ from studytool.store import Store, utcnow
 
 def _record(store, exp="layernorm", status="completed", quick=False, reproduced=True):
     return lab.record_run(
-        store, experiment=exp, status=status, quick=quick, seed=3, settings={"a": 1},
+        store,
+        experiment=exp,
+        status=status,
+        quick=quick,
+        seed=3,
+        settings={"a": 1},
         sources={"prenorm_postnorm": "reference"},
         results={"x": [1.0, None]} if status == "completed" else None,
         reproduced=reproduced if status == "completed" else None,
-        verdict={"findings": [{"en": "f", "zh": "f"}]}, environment={"torch": "2"},
-        error=None if status == "completed" else "boom", duration_s=1.5, started_at=utcnow())
+        verdict={"findings": [{"en": "f", "zh": "f"}]},
+        environment={"torch": "2"},
+        error=None if status == "completed" else "boom",
+        duration_s=1.5,
+        started_at=utcnow(),
+    )
 
 
 def test_migration_v4_from_a_v3_store_keeps_its_data(tmp_path):
@@ -29,8 +38,18 @@ def test_migration_v4_from_a_v3_store_keeps_its_data(tmp_path):
         assert store.integrity_check() == "ok"
         assert store.exercise_summary()["rope"].passed
         cols = {c.name for c in store.db["lab_runs"].columns}
-        assert {"experiment", "status", "quick", "seed", "settings_json", "sources_json",
-                "results_json", "reproduced", "environment_json", "duration_s"} <= cols
+        assert {
+            "experiment",
+            "status",
+            "quick",
+            "seed",
+            "settings_json",
+            "sources_json",
+            "results_json",
+            "reproduced",
+            "environment_json",
+            "duration_s",
+        } <= cols
         names = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert "lab_runs_exp" in names
         r = _record(store)
@@ -41,9 +60,22 @@ def test_migration_v4_from_a_v3_store_keeps_its_data(tmp_path):
 def test_only_a_completed_run_carries_results(tmp_path):
     with Store(tmp_path / "s.db") as store:
         with pytest.raises(ValueError):
-            lab.record_run(store, experiment="kv_decode", status="cancelled", quick=True, seed=0,
-                           settings={}, sources={}, results={"x": 1}, reproduced=None, verdict={},
-                           environment={}, error=None, duration_s=0.0, started_at=utcnow())
+            lab.record_run(
+                store,
+                experiment="kv_decode",
+                status="cancelled",
+                quick=True,
+                seed=0,
+                settings={},
+                sources={},
+                results={"x": 1},
+                reproduced=None,
+                verdict={},
+                environment={},
+                error=None,
+                duration_s=0.0,
+                started_at=utcnow(),
+            )
         with pytest.raises(ValueError):
             _record(store, status="running")
         assert lab.runs(store) == []
@@ -57,6 +89,7 @@ def test_a_completed_default_run_ticks_its_checklist_items(tmp_path):
 
     content, _ = default_content()
     with Store(tmp_path / "s.db") as store:
+
         def status(item):
             return next(s for s in checklist_status(store, content) if s.item.id == item)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from _tui_support import NOW, make_app, make_core, settle
+
 from studytool import lab
 from studytool.store import to_iso, utcnow
 
@@ -18,21 +18,40 @@ def _stored_run(core, quick=False):
     """A completed layernorm run with fixed numbers and a fixed time (no sandbox)."""
     s = lab.experiment("layernorm").settings(quick)
     gd = s["grad_depths"]
-    raw = {"final_loss": {"pre": {"warmup": [1.12, 1.13, 1.11], "no_warmup": [1.11, 1.14, 1.12]},
-                          "post": {"warmup": [1.14, 1.18, 2.05], "no_warmup": [1.13, 1.81, 2.06]}},
-           "grad_norm_last_layer": {"depths": gd, "pre": [0.9 / d ** 0.34 for d in gd],
-                                    "post": [0.2 * d ** 0.36 for d in gd]}}
+    raw = {
+        "final_loss": {
+            "pre": {"warmup": [1.12, 1.13, 1.11], "no_warmup": [1.11, 1.14, 1.12]},
+            "post": {"warmup": [1.14, 1.18, 2.05], "no_warmup": [1.13, 1.81, 2.06]},
+        },
+        "grad_norm_last_layer": {
+            "depths": gd,
+            "pre": [0.9 / d**0.34 for d in gd],
+            "post": [0.2 * d**0.36 for d in gd],
+        },
+    }
     results, verdict = lab.check_layernorm(s, raw)
     exp = lab.experiment("layernorm")
-    r = lab.record_run(core.store, experiment="layernorm", status="completed", quick=quick, seed=0,
-                       settings=s, sources={"prenorm_postnorm": "yours"}, results=results,
-                       reproduced=verdict.reproduced,
-                       verdict={"findings": verdict.findings, "caveats": list(exp.caveats)},
-                       environment={"torch": "2.x", "threads": 1, "workers": 2}, error=None,
-                       duration_s=61.0, started_at=utcnow())
+    r = lab.record_run(
+        core.store,
+        experiment="layernorm",
+        status="completed",
+        quick=quick,
+        seed=0,
+        settings=s,
+        sources={"prenorm_postnorm": "yours"},
+        results=results,
+        reproduced=verdict.reproduced,
+        verdict={"findings": verdict.findings, "caveats": list(exp.caveats)},
+        environment={"torch": "2.x", "threads": 1, "workers": 2},
+        error=None,
+        duration_s=61.0,
+        started_at=utcnow(),
+    )
     with core.store.tx():
-        core.store.conn.execute("UPDATE lab_runs SET started_at = ?, finished_at = ? WHERE id = ?",
-                                (to_iso(NOW), to_iso(NOW), r.id))
+        core.store.conn.execute(
+            "UPDATE lab_runs SET started_at = ?, finished_at = ? WHERE id = ?",
+            (to_iso(NOW), to_iso(NOW), r.id),
+        )
     return r
 
 

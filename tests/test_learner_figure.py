@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from studytool.tui.figures import figure, learner_panel
 
-SWAPPED = '''
+SWAPPED = """
 import torch
 
 def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
@@ -17,7 +17,7 @@ def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
     pe[:, 0::2] = torch.cos(angle)   # swapped on purpose
     pe[:, 1::2] = torch.sin(angle)
     return pe.float()
-'''
+"""
 
 
 def test_learner_matrix_returns_beside_the_reference(grade):
@@ -34,5 +34,8 @@ def test_learner_matrix_returns_beside_the_reference(grade):
 
 
 def test_no_figure_without_a_matrix():
-    assert learner_panel({"tests": [], "figures": {"t": {"grad_norm_by_depth": {"depths": [2, 4]}}}}, "pe") is None
+    assert (
+        learner_panel({"tests": [], "figures": {"t": {"grad_norm_by_depth": {"depths": [2, 4]}}}}, "pe")
+        is None
+    )
     assert learner_panel(None, "pe") is None

@@ -10,7 +10,8 @@ def test_lists_the_twelve_questions_by_topic(capsys):
     assert main(["questions"]) == 0
     out = capsys.readouterr().out
     assert [line.split()[0] for line in out.splitlines() if line.startswith("  q")] == [
-        f"q{n}" for n in range(13, 25)]
+        f"q{n}" for n in range(13, 25)
+    ]
     assert "Position encoding" in out and "Parallelism & future" in out
 
 
@@ -19,9 +20,9 @@ def test_one_question_with_answer_key_points_and_misconception_checks(capsys):
     q20 = content.question("q20")
     checks = content.misconception_checks(q20)
     # the question's own misconceptions first (always false), then its linked true/false cards
-    assert [c.card_id for c in checks[:len(q20.misconceptions)]] == [None] * len(q20.misconceptions)
-    assert all(not c.true for c in checks[:len(q20.misconceptions)])
-    assert all(content.item(c.card_id).type == "truefalse" for c in checks[len(q20.misconceptions):])
+    assert [c.card_id for c in checks[: len(q20.misconceptions)]] == [None] * len(q20.misconceptions)
+    assert all(not c.true for c in checks[: len(q20.misconceptions)])
+    assert all(content.item(c.card_id).type == "truefalse" for c in checks[len(q20.misconceptions) :])
     assert main(["questions", "20"]) == 0
     out = capsys.readouterr().out
     assert q20.answer.en.splitlines()[0] in out

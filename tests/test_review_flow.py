@@ -4,7 +4,7 @@ definition, the end of a session, suspended and buried items, the shared en/zh w
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ from studytool.review import ReviewSession, summary_lines
 from studytool.store import Store
 from studytool.today import today
 
-T0 = datetime(2025, 3, 3, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 
 
 def _t(s: str) -> Text:
@@ -25,11 +25,28 @@ def _t(s: str) -> Text:
 
 def make_content(n: int = 12) -> Content:
     topics = ("alpha", "beta", "gamma")
-    cards = [Card(id=f"c{i:02d}", type="basic", topic=topics[i % 3], deck="t",
-                  front=_t(f"front {i}"), back=_t(f"back {i}")) for i in range(n)]
-    questions = [Question(id="q13", number=13, topic="alpha", title=_t("Why PE?"),
-                          question=_t("Why?"), answer=_t("Because."),
-                          key_points=(_t("one"), _t("two")))]
+    cards = [
+        Card(
+            id=f"c{i:02d}",
+            type="basic",
+            topic=topics[i % 3],
+            deck="t",
+            front=_t(f"front {i}"),
+            back=_t(f"back {i}"),
+        )
+        for i in range(n)
+    ]
+    questions = [
+        Question(
+            id="q13",
+            number=13,
+            topic="alpha",
+            title=_t("Why PE?"),
+            question=_t("Why?"),
+            answer=_t("Because."),
+            key_points=(_t("one"), _t("two")),
+        )
+    ]
     return Content(questions=questions, cards=cards)
 
 
@@ -243,7 +260,10 @@ def test_buried_and_suspended_items_are_listed_with_titles_and_restored(store):
     assert sch.suspended_items(store) == sorted([items[2].id, items[3].id])
     held = sch.held_items(store, content, T0)
     assert [(h.item_id, h.how) for h in held] == [
-        (items[2].id, "suspended"), (items[3].id, "suspended"), (items[1].id, "buried")]
+        (items[2].id, "suspended"),
+        (items[3].id, "suspended"),
+        (items[1].id, "buried"),
+    ]
     assert held[2].title("en") == "front 1" and held[2].until > T0
 
     def queued() -> set[str]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-import re
 import os
+import re
 import subprocess
 import sys
 
@@ -22,20 +22,43 @@ def _t(en: str, zh: str | None = None) -> Text:
 
 def content() -> Content:
     cards = [
-        Card(id="resid-cloze", type="cloze", topic="architecture", deck="t",
-             text=_t("dL/dx = dL/dy·(dF/dx + {{1}})", "dL/dx = dL/dy·(dF/dx + {{1}})"),
-             extra=_t("the identity path")),
-        Card(id="flash-tf", type="truefalse", topic="efficiency", deck="t",
-             statement=_t("FlashAttention trades memory for time."), answer=False,
-             explanation=_t("It trades extra compute for memory.")),
-        Card(id="pe-basic", type="basic", topic="position-encoding", deck="t",
-             front=_t("Why position encoding?"), back=_t("Attention is order-blind.")),
+        Card(
+            id="resid-cloze",
+            type="cloze",
+            topic="architecture",
+            deck="t",
+            text=_t("dL/dx = dL/dy·(dF/dx + {{1}})", "dL/dx = dL/dy·(dF/dx + {{1}})"),
+            extra=_t("the identity path"),
+        ),
+        Card(
+            id="flash-tf",
+            type="truefalse",
+            topic="efficiency",
+            deck="t",
+            statement=_t("FlashAttention trades memory for time."),
+            answer=False,
+            explanation=_t("It trades extra compute for memory."),
+        ),
+        Card(
+            id="pe-basic",
+            type="basic",
+            topic="position-encoding",
+            deck="t",
+            front=_t("Why position encoding?"),
+            back=_t("Attention is order-blind."),
+        ),
     ]
-    questions = [Question(id="q13", number=13, topic="parallelism-future", title=_t("PE"),
-                          question=_t("Why does a Transformer need position encoding?"),
-                          answer=_t("Self-attention is permutation-equivariant."),
-                          key_points=(_t("order-blind"), _t("bag of tokens"), _t("inject order"),
-                                      _t("我爱你 vs 你爱我")))]
+    questions = [
+        Question(
+            id="q13",
+            number=13,
+            topic="parallelism-future",
+            title=_t("PE"),
+            question=_t("Why does a Transformer need position encoding?"),
+            answer=_t("Self-attention is permutation-equivariant."),
+            key_points=(_t("order-blind"), _t("bag of tokens"), _t("inject order"), _t("我爱你 vs 你爱我")),
+        )
+    ]
     return Content(questions=questions, cards=cards)
 
 
@@ -60,8 +83,9 @@ def run(home, monkeypatch, capsys):
 
 def logs(home) -> list[tuple[str, int]]:
     with Store(home / "progress.sqlite3") as store:
-        return [(r[0], r[1]) for r in store.conn.execute(
-            "SELECT item_id, rating FROM review_log ORDER BY id")]
+        return [
+            (r[0], r[1]) for r in store.conn.execute("SELECT item_id, rating FROM review_log ORDER BY id")
+        ]
 
 
 def test_two_ratings_good_then_again(run, home):
@@ -106,14 +130,19 @@ def test_truefalse_rating_keys_work_without_a_verdict(run, home):
 
 
 def test_question_typed_answer_and_key_points(run, home):
-    code, out, _ = run("attention ignores order\nk 1 2 4\n\n", "--limit", "1", "--topic",
-                       "parallelism-future")
+    code, out, _ = run(
+        "attention ignores order\nk 1 2 4\n\n", "--limit", "1", "--topic", "parallelism-future"
+    )
     assert "Key points:" in out and "4. 我爱你 vs 你爱我" in out
     assert "Recalled 3/4 key points: suggests 2 Hard." in out
     with Store(home / "progress.sqlite3") as store:
         (att,) = store.question_attempts("q13")
     assert (att.answer_text, att.recalled, att.total_points, att.rating) == (
-        "attention ignores order", [0, 1, 3], 4, 2)
+        "attention ignores order",
+        [0, 1, 3],
+        4,
+        2,
+    )
 
 
 def test_question_rating_keys_work_right_after_the_reveal(run, home):
@@ -157,16 +186,24 @@ def test_usage_errors(run, home, capsys):
 
 def test_real_pipe_through_the_installed_command(home):
     env = {**os.environ, "STUDYTOOL_HOME": str(home)}
-    proc = subprocess.run([sys.executable, "-m", "studytool", "review", "--plain", "--limit", "2"],
-                          input="\n3\n\n1\n", capture_output=True, text=True, env=env, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "studytool", "review", "--plain", "--limit", "2"],
+        input="\n3\n\n1\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert [r for _, r in logs(home)] == [3, 1]
     assert "Reviewed 2 (again 1; 2 new)" in proc.stdout
 
 
 def test_cli_module_does_not_import_torch_or_textual():
-    code = ("import sys, studytool.cli.review, studytool.review, studytool.scheduler; "
-            "bad = {'torch', 'textual'} & set(sys.modules); assert not bad, bad")
+    code = (
+        "import sys, studytool.cli.review, studytool.review, studytool.scheduler; "
+        "bad = {'torch', 'textual'} & set(sys.modules); assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
@@ -185,20 +222,39 @@ def test_undo_with_nothing_to_undo_asks_again_instead_of_revealing(run, home):
 
 def content_zh() -> Content:
     """content(), with Chinese texts that hold no Latin letters at all."""
+
     def zh(text: Text) -> Text:
         return Text(text.en, "中文" + str(abs(hash(text.en)) % 1000))
 
     c = content()
-    cards = [Card(id=k.id, type=k.type, topic=k.topic, deck=k.deck,
-                  text=zh(k.text) if k.text else None, extra=zh(k.extra) if k.extra else None,
-                  statement=zh(k.statement) if k.statement else None, answer=k.answer,
-                  explanation=zh(k.explanation) if k.explanation else None,
-                  front=zh(k.front) if k.front else None, back=zh(k.back) if k.back else None)
-             for k in c.cards]
+    cards = [
+        Card(
+            id=k.id,
+            type=k.type,
+            topic=k.topic,
+            deck=k.deck,
+            text=zh(k.text) if k.text else None,
+            extra=zh(k.extra) if k.extra else None,
+            statement=zh(k.statement) if k.statement else None,
+            answer=k.answer,
+            explanation=zh(k.explanation) if k.explanation else None,
+            front=zh(k.front) if k.front else None,
+            back=zh(k.back) if k.back else None,
+        )
+        for k in c.cards
+    ]
     q = c.questions[0]
-    questions = [Question(id=q.id, number=q.number, topic=q.topic, title=zh(q.title),
-                          question=zh(q.question), answer=zh(q.answer),
-                          key_points=tuple(zh(k) for k in q.key_points))]
+    questions = [
+        Question(
+            id=q.id,
+            number=q.number,
+            topic=q.topic,
+            title=zh(q.title),
+            question=zh(q.question),
+            answer=zh(q.answer),
+            key_points=tuple(zh(k) for k in q.key_points),
+        )
+    ]
     return Content(questions=questions, cards=cards)
 
 
@@ -216,8 +272,24 @@ def test_lang_zh_speaks_chinese_throughout(run, home, monkeypatch, capsys):
     out += go("\nk 1 2 3\n\n", "--topic", "parallelism-future", "--limit", "1")
     out += go("\n3\n", "--cram", "--limit", "1")
     out += go("\n")  # stopped at the front
-    for word in ("Again", "Hard", "Good", "Easy", "Rate", "Reviewed", "Enter", "Keys", "due",
-                 "Undone", "Buried", "Session", "What next", "new", "learning", "cram"):
+    for word in (
+        "Again",
+        "Hard",
+        "Good",
+        "Easy",
+        "Rate",
+        "Reviewed",
+        "Enter",
+        "Keys",
+        "due",
+        "Undone",
+        "Buried",
+        "Session",
+        "What next",
+        "new",
+        "learning",
+        "cram",
+    ):
         assert word not in out, word
     assert "评分：1 重来 1分钟  2 困难 6分钟  3 良好 10分钟" in out
     assert "→ 重来：1分钟" in out and "已撤销：" in out and "已搁置到明天：" in out
@@ -230,8 +302,7 @@ def test_lang_zh_speaks_chinese_throughout(run, home, monkeypatch, capsys):
         assert not re.search(r"[A-Za-z]{2,}", rest), line
 
 
-def test_unsuspend_lists_suspended_and_buried_items_with_titles_and_restores_them(run, home,
-                                                                                    capsys):
+def test_unsuspend_lists_suspended_and_buried_items_with_titles_and_restores_them(run, home, capsys):
     run("s\nb\nq\n")  # suspend the first item, bury the second
     assert main(["unsuspend"]) == 0
     out = capsys.readouterr().out.splitlines()

@@ -29,21 +29,31 @@ def content():
 def cli_review(home, keys: str, *args: str) -> str:
     """`studytool review --plain` in another process, on the same store."""
     env = {**os.environ, "STUDYTOOL_HOME": str(home)}
-    proc = subprocess.run([sys.executable, "-m", "studytool", "review", "--plain", "--lang", "en",
-                           *args], input=keys, capture_output=True, text=True, env=env,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "studytool", "review", "--plain", "--lang", "en", *args],
+        input=keys,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
 
 def log_rows(store: Store, item_id: str) -> list[tuple[int, str | None, str]]:
-    return [tuple(r) for r in store.conn.execute(
-        "SELECT rating, prev_card_json, card_json FROM review_log WHERE item_id = ? ORDER BY id",
-        (item_id,))]
+    return [
+        tuple(r)
+        for r in store.conn.execute(
+            "SELECT rating, prev_card_json, card_json FROM review_log WHERE item_id = ? ORDER BY id",
+            (item_id,),
+        )
+    ]
 
 
 def test_rating_in_the_app_after_the_cli_rated_the_same_card_keeps_the_log_and_schedule_in_step(
-        studytool_home, content):
+    studytool_home, content
+):
     with Store() as store:
         session = ReviewSession(store, content)
         shown = session.next()
@@ -157,8 +167,7 @@ def test_apply_rating_rereads_the_state_under_the_write_lock(content):
         card = sch.new_card(item.id, now)
         stale = sch.preview(scheduler, card, now)[3]
         sch.rate(other, item, 3, now=now)  # lands after the preview
-        record = sch.apply_rating(store, item, 3, stale, now=now, expected=card,
-                                  scheduler=scheduler)
+        record = sch.apply_rating(store, item, 3, stale, now=now, expected=card, scheduler=scheduler)
         assert record.recomputed and record.outcome.card.to_json() != stale.card.to_json()
         assert sch.doctor_check(store, content) == []
 
@@ -167,10 +176,16 @@ def test_the_plain_cli_notices_a_rating_made_in_the_app_while_it_waits(studytool
     """The other way round: `review --plain` shows a card and waits for Enter; meanwhile the app
     rates that card. After Enter the CLI shows intervals computed from the stored state."""
     env = {**os.environ, "STUDYTOOL_HOME": str(studytool_home)}
-    proc = subprocess.Popen([sys.executable, "-m", "studytool", "review", "--plain", "--lang",
-                             "en", "--limit", "1"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "studytool", "review", "--plain", "--lang", "en", "--limit", "1"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
+
         def read_until(end: str) -> list[str]:
             lines = []
             while True:

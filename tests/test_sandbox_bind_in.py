@@ -11,12 +11,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from studytool.grader import sandbox
 
 needs_root_bwrap = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("bwrap") or not shutil.which("setpriv"),
-    reason="needs root, bwrap and setpriv")
+    reason="needs root, bwrap and setpriv",
+)
 
 
 @pytest.fixture
@@ -41,12 +41,20 @@ def test_bind_ins_finds_the_outermost_blocking_directory(blocked, monkeypatch):
 
 
 def _run(outer: Path, tree: Path, bind_in: bool) -> subprocess.CompletedProcess:
-    args = [shutil.which("bwrap"), *sandbox._BIND_IN_NS, "--ro-bind", "/", "/", "--proc", "/proc",
-            "--dev", "/dev"]
+    args = [
+        shutil.which("bwrap"),
+        *sandbox._BIND_IN_NS,
+        "--ro-bind",
+        "/",
+        "/",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+    ]
     if bind_in:
         args += sandbox._bind_in_args([(str(outer), str(tree))])
-    args += ["--", shutil.which("setpriv"), *sandbox._DROP, "/usr/bin/python3", "-S",
-             str(tree / "hello.py")]
+    args += ["--", shutil.which("setpriv"), *sandbox._DROP, "/usr/bin/python3", "-S", str(tree / "hello.py")]
     return subprocess.run(args, capture_output=True, text=True, timeout=30)
 
 
@@ -65,8 +73,12 @@ def test_zygote_command_in_bind_in_mode(blocked, monkeypatch):
     """Bind-in mode: root bwrap without a user namespace makes the way to the tree (0755 dirs in
     the new, empty root), binds only the tree, and setpriv drops to uid 65534, who can read it."""
     outer, tree = blocked
-    plan = {"mode": "bwrap", "bwrap": shutil.which("bwrap"), "run_as": None,
-            "bind_in": [[str(outer), str(tree)]]}
+    plan = {
+        "mode": "bwrap",
+        "bwrap": shutil.which("bwrap"),
+        "run_as": None,
+        "bind_in": [[str(outer), str(tree)]],
+    }
     monkeypatch.setattr(sandbox, "_interpreter_paths", lambda: [Path(sys.executable), tree])
     argv, env, scratch = sandbox.build_command(plan, sandbox.Limits())
     joined = " ".join(argv)
@@ -75,12 +87,18 @@ def test_zygote_command_in_bind_in_mode(blocked, monkeypatch):
     assert f"--perms 0755 --dir {outer} --ro-bind {tree} {tree}" in joined
     assert "--perms 1777" in joined  # a root-made tmpfs /tmp the sandbox uid can write
     i = argv.index("--")
-    assert argv[i + 1].endswith("setpriv") and argv[i + 2:i + 4] == ["--reuid", "65534"]
+    assert argv[i + 1].endswith("setpriv") and argv[i + 2 : i + 4] == ["--reuid", "65534"]
     assert argv[-2:] == ["-m", "studytool.grader.zygote"] and sys.executable in argv
     assert scratch == "/tmp"
     # and it runs: uid 65534 reads the tree through the directory it could not enter outside
-    probe = [*argv[:i + 1], shutil.which("setpriv"), *sandbox._DROP, "/usr/bin/python3", "-S",
-             str(tree / "hello.py")]
+    probe = [
+        *argv[: i + 1],
+        shutil.which("setpriv"),
+        *sandbox._DROP,
+        "/usr/bin/python3",
+        "-S",
+        str(tree / "hello.py"),
+    ]
     r = subprocess.run(probe, capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "uid 65534"
@@ -102,17 +120,25 @@ def test_a_venv_under_tmp_stays_visible_above_the_sandbox_tmp(monkeypatch):
         monkeypatch.setattr(sandbox, "_interpreter_paths", lambda: [python, base / ".venv"])
         monkeypatch.setattr(sandbox, "_source_checkout", lambda: None)
         argv, env, _ = sandbox.build_command(p, sandbox.Limits())
-        binds = [argv[i + 1] for i, a in enumerate(argv) if a == "--ro-bind" and
-                 argv[i + 1].startswith(str(base))]
+        binds = [
+            argv[i + 1] for i, a in enumerate(argv) if a == "--ro-bind" and argv[i + 1].startswith(str(base))
+        ]
         assert binds == [str(base / ".venv")]
         # as root bwrap would make the way there mode 0700: it is made 0755 first
-        assert ["--perms", "0755", "--dir", str(base)] == argv[argv.index(str(base)) - 3:
-                                                               argv.index(str(base)) + 1]
+        assert ["--perms", "0755", "--dir", str(base)] == argv[
+            argv.index(str(base)) - 3 : argv.index(str(base)) + 1
+        ]
         cut = argv.index("--")
-        inner = argv[cut + 1:]
-        head = inner[:inner.index(sys.executable)] if sys.executable in inner else []
-        probe = [*argv[:cut + 1], *head, str(python), "-S", "-c",
-                 f"print(open('{base / '.venv' / 'marker.txt'}').read().strip())"]
+        inner = argv[cut + 1 :]
+        head = inner[: inner.index(sys.executable)] if sys.executable in inner else []
+        probe = [
+            *argv[: cut + 1],
+            *head,
+            str(python),
+            "-S",
+            "-c",
+            f"print(open('{base / '.venv' / 'marker.txt'}').read().strip())",
+        ]
         kw = {}
         if p["run_as"] is not None:
             kw = {"user": p["run_as"], "group": p["run_as"], "extra_groups": []}

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import fsrs
 import pytest
@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from studytool import scheduler as sch
-from studytool.config import Config, ConfigError, load_config, parse_config
+from studytool.config import Config, ConfigError, load_config
 from studytool.content import Card, Content, Question, Text
 from studytool.review import ReviewSession, suggest_rating
 from studytool.store import Store, to_iso
 
-T0 = datetime(2025, 3, 3, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 
 
 def _t(s: str) -> Text:
@@ -31,12 +31,29 @@ def _t(s: str) -> Text:
 
 
 def make_content(n_per_topic: int = 3, topics=("alpha", "beta", "gamma")) -> Content:
-    cards = [Card(id=f"{tp}-{i}", type="basic", topic=tp, deck="test", front=_t(f"front {tp} {i}"),
-                  back=_t(f"back {tp} {i}"))
-             for tp in topics for i in range(n_per_topic)]
-    questions = [Question(id="q13", number=13, topic=topics[0], title=_t("title"),
-                          question=_t("Why?"), answer=_t("Because."),
-                          key_points=(_t("one"), _t("two"), _t("three"), _t("four")))]
+    cards = [
+        Card(
+            id=f"{tp}-{i}",
+            type="basic",
+            topic=tp,
+            deck="test",
+            front=_t(f"front {tp} {i}"),
+            back=_t(f"back {tp} {i}"),
+        )
+        for tp in topics
+        for i in range(n_per_topic)
+    ]
+    questions = [
+        Question(
+            id="q13",
+            number=13,
+            topic=topics[0],
+            title=_t("title"),
+            question=_t("Why?"),
+            answer=_t("Because."),
+            key_points=(_t("one"), _t("two"), _t("three"), _t("four")),
+        )
+    ]
     return Content(questions=questions, cards=cards)
 
 
@@ -85,23 +102,27 @@ def test_config_defaults_when_absent(home):
 def test_config_reads_values(home):
     (home / "config.toml").write_text(
         'new_per_day = 5\ndesired_retention = 0.85\nlearning_steps = ["30s", "5m", 15]\n'
-        "max_same_topic_in_row = 3\nenable_fuzzing = false\n", encoding="utf-8")
+        "max_same_topic_in_row = 3\nenable_fuzzing = false\n",
+        encoding="utf-8",
+    )
     cfg = load_config()
     assert cfg.new_per_day == 5 and cfg.desired_retention == 0.85
-    assert cfg.learning_steps == (timedelta(seconds=30), timedelta(minutes=5),
-                                  timedelta(minutes=15))
+    assert cfg.learning_steps == (timedelta(seconds=30), timedelta(minutes=5), timedelta(minutes=15))
     assert cfg.max_same_topic_in_row == 3 and cfg.enable_fuzzing is False
 
 
-@pytest.mark.parametrize("text,line,words", [
-    ("new_per_day = 20\ndesired_retention = 1.5\n", 2, "desired_retention"),
-    ("\n\nnew_per_day = -1\n", 3, "new_per_day"),
-    ("new_per_day = true\n", 1, "new_per_day"),
-    ('learning_steps = ["1m", "2d"]\n', 1, "under a day"),
-    ('relearning_steps = ["soon"]\n', 1, "not a duration"),
-    ("# comment\nnew_per_dya = 3\n", 2, "unknown setting"),
-    ("new_per_day = 3\nnew_per_day = = 4\n", 2, ""),
-])
+@pytest.mark.parametrize(
+    "text,line,words",
+    [
+        ("new_per_day = 20\ndesired_retention = 1.5\n", 2, "desired_retention"),
+        ("\n\nnew_per_day = -1\n", 3, "new_per_day"),
+        ("new_per_day = true\n", 1, "new_per_day"),
+        ('learning_steps = ["1m", "2d"]\n', 1, "under a day"),
+        ('relearning_steps = ["soon"]\n', 1, "not a duration"),
+        ("# comment\nnew_per_dya = 3\n", 2, "unknown setting"),
+        ("new_per_day = 3\nnew_per_day = = 4\n", 2, ""),
+    ],
+)
 def test_config_errors_name_file_and_line(home, text, line, words):
     path = home / "config.toml"
     path.write_text(text, encoding="utf-8")
@@ -119,9 +140,17 @@ def test_migration_v3_from_v2_keeps_reviews(tmp_path):
     with Store(path, migrate=False) as s:
         s.migrate(2)
         with s.tx() as db:
-            db["review_log"].insert({"item_id": "x", "kind": "card", "rating": 3,
-                                     "reviewed_at": to_iso(T0), "duration_ms": 1,
-                                     "prev_card_json": None, "card_json": "{}"})
+            db["review_log"].insert(
+                {
+                    "item_id": "x",
+                    "kind": "card",
+                    "rating": 3,
+                    "reviewed_at": to_iso(T0),
+                    "duration_ms": 1,
+                    "prev_card_json": None,
+                    "card_json": "{}",
+                }
+            )
     with Store(path) as s:
         assert s.version >= 3
         assert "scheduler_meta" in s.db.table_names()
@@ -135,16 +164,16 @@ def test_migration_v3_from_v2_keeps_reviews(tmp_path):
 
 
 def test_card_id_is_stable_and_derived_from_content_id():
-    assert sch.card_id_for("pe-permutation-invariance") == sch.card_id_for(
-        "pe-permutation-invariance")
+    assert sch.card_id_for("pe-permutation-invariance") == sch.card_id_for("pe-permutation-invariance")
     assert sch.card_id_for("q13") != sch.card_id_for("q14")
-    assert 0 < sch.card_id_for("q13") < 2 ** 56
+    assert 0 < sch.card_id_for("q13") < 2**56
 
 
 def test_retrievability_uses_fractional_days():
     s = sch.make_scheduler(Config())
-    card = fsrs.Card(card_id=1, state=fsrs.State.Review, stability=2.0, difficulty=5.0,
-                     due=T0, last_review=T0)
+    card = fsrs.Card(
+        card_id=1, state=fsrs.State.Review, stability=2.0, difficulty=5.0, due=T0, last_review=T0
+    )
     half = sch.retrievability(card, T0 + timedelta(hours=12), s)
     one = sch.retrievability(card, T0 + timedelta(days=1), s)
     assert s.get_card_retrievability(card, T0 + timedelta(hours=12)) == 1.0  # fsrs floors days
@@ -172,7 +201,7 @@ def test_queue_due_first_then_new_with_limit_and_interleaving(store):
     assert len(new) == 6  # daily limit
     topics = [items[i].topic for i in order]
     for k in range(len(topics) - 2):
-        assert len(set(topics[k:k + 3])) > 1, topics  # never 3 of one topic in a row
+        assert len(set(topics[k : k + 3])) > 1, topics  # never 3 of one topic in a row
 
 
 def test_new_limit_counts_items_introduced_earlier_today(store):
@@ -241,16 +270,21 @@ def test_rating_applies_exactly_what_was_shown(store):
         state = sch.load_state(store, cur.item.id)
         assert state.card.due == shown == due
         assert state.card.to_dict() == card.to_dict()
-        row = store.conn.execute("SELECT rating, duration_ms FROM review_log "
-                                 "WHERE item_id = ?", (cur.item.id,)).fetchone()
+        row = store.conn.execute(
+            "SELECT rating, duration_ms FROM review_log WHERE item_id = ?", (cur.item.id,)
+        ).fetchone()
         assert row == (rating, 7000)
 
 
 def _history(n: int, seed: int) -> list[tuple[int, timedelta]]:
     rng = random.Random(seed)
-    return [(rng.choice([1, 2, 3, 3, 3, 4]), timedelta(minutes=rng.choice([1, 10, 600]),
-                                                       days=rng.choice([0, 1, 3, 9, 30])))
-            for _ in range(n)]
+    return [
+        (
+            rng.choice([1, 2, 3, 3, 3, 4]),
+            timedelta(minutes=rng.choice([1, 10, 600]), days=rng.choice([0, 1, 3, 9, 30])),
+        )
+        for _ in range(n)
+    ]
 
 
 @pytest.mark.parametrize("fuzz", [False, True])
@@ -269,8 +303,9 @@ def test_stored_due_dates_equal_fsrs_for_the_same_history(store, fuzz):
             ref, _ = plain.review_card(ref, fsrs.Rating(rating), review_datetime=now)
             stored = sch.load_state(store, item.id).card
             assert stored.to_dict() == ref.to_dict()
-            assert store.conn.execute("SELECT due FROM item_state WHERE item_id = ?",
-                                      (item.id,)).fetchone()[0] == to_iso(ref.due)
+            assert store.conn.execute("SELECT due FROM item_state WHERE item_id = ?", (item.id,)).fetchone()[
+                0
+            ] == to_iso(ref.due)
             now = now + gap
     assert sch.doctor_check(store, content) == []
 
@@ -282,8 +317,14 @@ def test_fuzz_stays_within_fsrs_range_and_leaves_global_random_alone(store):
     expected_next = random.random()
     random.seed(123)
     s = sch.make_scheduler(Config())
-    card = fsrs.Card(card_id=sch.card_id_for(item.id), state=fsrs.State.Review, stability=40.0,
-                     difficulty=5.0, due=T0, last_review=T0 - timedelta(days=40))
+    card = fsrs.Card(
+        card_id=sch.card_id_for(item.id),
+        state=fsrs.State.Review,
+        stability=40.0,
+        difficulty=5.0,
+        due=T0,
+        last_review=T0 - timedelta(days=40),
+    )
     out = sch.preview(s, card, T0)
     assert random.random() == expected_next
     unfuzzed = sch.preview(sch.make_scheduler(Config(enable_fuzzing=False)), card, T0)
@@ -323,17 +364,22 @@ def test_undo_of_a_question_removes_its_attempt(store):
     s.rate(2, answer=sch.QuestionAnswer("my words", (0, 2), 4))
     att = store.question_attempts("q13")
     assert [(a.answer_text, a.recalled, a.total_points, a.rating) for a in att] == [
-        ("my words", [0, 2], 4, 2)]
+        ("my words", [0, 2], 4, 2)
+    ]
     s.undo()
     assert dump(store) == start
 
 
-OPS = st.lists(st.one_of(st.tuples(st.just("rate"), st.integers(1, 4)),
-                         st.tuples(st.just("undo"), st.just(0)),
-                         st.tuples(st.just("suspend"), st.just(0)),
-                         st.tuples(st.just("bury"), st.just(0)),
-                         st.tuples(st.just("wait"), st.integers(1, 3000))),
-               max_size=25)
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("rate"), st.integers(1, 4)),
+        st.tuples(st.just("undo"), st.just(0)),
+        st.tuples(st.just("suspend"), st.just(0)),
+        st.tuples(st.just("bury"), st.just(0)),
+        st.tuples(st.just("wait"), st.integers(1, 3000)),
+    ),
+    max_size=25,
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -407,11 +453,11 @@ def test_doctor_finds_a_tampered_schedule(store):
     s.rate(3)
     item_id = s._undo[-1].item.id
     assert sch.doctor_check(store, content) == []
-    card = json.loads(store.conn.execute("SELECT card_json FROM item_state WHERE item_id = ?",
-                                         (item_id,)).fetchone()[0])
+    card = json.loads(
+        store.conn.execute("SELECT card_json FROM item_state WHERE item_id = ?", (item_id,)).fetchone()[0]
+    )
     card["stability"] = 99.0
-    store.conn.execute("UPDATE item_state SET card_json = ? WHERE item_id = ?",
-                       (json.dumps(card), item_id))
+    store.conn.execute("UPDATE item_state SET card_json = ? WHERE item_id = ?", (json.dumps(card), item_id))
     problems = sch.doctor_check(store, content)
     assert problems and item_id in problems[0] and "stability" in problems[0]
     store.conn.execute("DELETE FROM item_state WHERE item_id = ?", (item_id,))
@@ -436,8 +482,7 @@ def test_changed_settings_reschedule_from_the_log(store, home):
     assert s0 and s1
 
 
-def test_optimize_needs_enough_reviews_then_saves_and_reschedules(store, home, monkeypatch,
-                                                                  capsys):
+def test_optimize_needs_enough_reviews_then_saves_and_reschedules(store, home, monkeypatch, capsys):
     from studytool.cli import main
 
     content = make_content()
@@ -486,8 +531,15 @@ def test_review_stats_shape_and_counts(store):
     # item 1: new today, learning
     sch.rate(store, items[1], 1, now=T0 - timedelta(minutes=5))
     stats = sch.review_stats(store, content, now=T0, config=cfg)
-    assert set(stats) >= {"cards", "reviews", "today", "retention_30d", "forecast_30d",
-                          "streak_days", "topics"}
+    assert set(stats) >= {
+        "cards",
+        "reviews",
+        "today",
+        "retention_30d",
+        "forecast_30d",
+        "streak_days",
+        "topics",
+    }
     assert set(stats["cards"]) == {"total", "new", "due", "learning", "review"}
     assert stats["cards"]["total"] == len(items)
     assert stats["cards"]["new"] == len(items) - 2
@@ -495,8 +547,7 @@ def test_review_stats_shape_and_counts(store):
     assert stats["today"] == {"reviews": 3, "new": 1, "again": 2}
     # first-of-day review-state reviews in 30 days: day -10 (Good), today (Again) → 0.5
     assert stats["retention_30d"] == 0.5
-    assert len(stats["forecast_30d"]) == 30 and all(isinstance(n, int)
-                                                   for n in stats["forecast_30d"])
+    assert len(stats["forecast_30d"]) == 30 and all(isinstance(n, int) for n in stats["forecast_30d"])
     assert sum(stats["forecast_30d"]) == 2
     assert stats["streak_days"] == 1
     assert stats["topics"]["alpha"]["items"] == 4
@@ -550,8 +601,12 @@ def test_sigkill_during_a_burst_of_ratings_loses_no_committed_rating(tmp_path):
     db = tmp_path / "s.db"
     Store(db).close()
     code = BURST.format(tests=os.path.dirname(__file__), db=str(db))
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "STUDYTOOL_HOME": str(tmp_path)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "STUDYTOOL_HOME": str(tmp_path)},
+    )
     committed = []
     deadline = time.monotonic() + 30
     while len(committed) < 150 and time.monotonic() < deadline:

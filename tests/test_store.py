@@ -23,8 +23,14 @@ def test_fresh_store_is_at_latest_version(tmp_path):
     with Store(tmp_path / "s.db") as store:
         assert store.version == SCHEMA_VERSION
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert {"item_state", "review_log", "question_attempts", "exercise_attempts",
-                "checklist_ticks", "hints_shown"} <= _tables(store)
+        assert {
+            "item_state",
+            "review_log",
+            "question_attempts",
+            "exercise_attempts",
+            "checklist_ticks",
+            "hints_shown",
+        } <= _tables(store)
 
 
 @pytest.mark.parametrize("version", range(1, SCHEMA_VERSION + 1))
@@ -34,8 +40,11 @@ def test_each_migration_from_the_version_before(tmp_path, version):
         store.migrate(version - 1)
         assert store.version == version - 1
         if version - 1 >= 1:  # data written under the old schema
-            store.record_exercise_attempt("causal_mask", "code", {
-                "status": "pass", "passed": 3, "total": 3, "tests": [], "duration_s": 0.5})
+            store.record_exercise_attempt(
+                "causal_mask",
+                "code",
+                {"status": "pass", "passed": 3, "total": 3, "tests": [], "duration_s": 0.5},
+            )
             store.set_tick("t01", True)
     with Store(path, migrate=False) as store:
         store.migrate(version)
@@ -88,8 +97,7 @@ WRITER = textwrap.dedent("""
 def test_sigkill_during_a_burst_of_writes_loses_no_committed_write(tmp_path):
     path = tmp_path / "s.db"
     Store(path).close()
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
     acknowledged = -1
     deadline = time.monotonic() + 20
     assert proc.stdout is not None
@@ -124,8 +132,14 @@ def test_processes_opening_a_new_store_together_migrate_it_once(tmp_path):
     for attempt in range(3):
         path = tmp_path / f"s{attempt}.db"
         start = time.time() + 1.5
-        procs = [subprocess.Popen([sys.executable, "-c", OPENER, str(path), str(start), f"t{i:02d}"],
-                                  stderr=subprocess.PIPE, text=True) for i in range(1, 5)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPENER, str(path), str(start), f"t{i:02d}"],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(1, 5)
+        ]
         errors = [p.communicate(timeout=60)[1] for p in procs]
         assert all(p.returncode == 0 for p in procs), errors
         with Store(path) as store:

@@ -28,8 +28,7 @@ def chinese_texts() -> list[str]:
 
     content, _ = default_content()
     out: list[str] = []
-    for group in (content.questions, content.insights, content.cards, content.checklist,
-                  content.exercises):
+    for group in (content.questions, content.insights, content.cards, content.checklist, content.exercises):
         _texts(group, out)
     for card in content.cards:  # as the screens show them
         out += [card.prompt("zh"), card.reveal("zh")]
@@ -98,8 +97,14 @@ def test_latin_words_and_formulas_stay_whole():
 
 def test_english_breaks_at_spaces_and_keeps_newlines():
     text = "The quick brown fox jumps over the lazy dog.\n\nA second paragraph."
-    assert wrap(text, 16) == ["The quick brown", "fox jumps over", "the lazy dog.", "",
-                              "A second", "paragraph."]
+    assert wrap(text, 16) == [
+        "The quick brown",
+        "fox jumps over",
+        "the lazy dog.",
+        "",
+        "A second",
+        "paragraph.",
+    ]
     assert "".join(break_lines(text, 16)) == text
     assert "8. 位置编码" in wrap("8. 位置编码让模型知道顺序", 30)[0]
 

@@ -27,10 +27,10 @@ def test_a_new_learner_is_told_to_review_start_the_first_exercise_and_tick_t01()
 def test_a_failing_exercise_comes_before_a_fresh_one_and_evidence_moves_the_checklist():
     content, _ = default_content()
     with Store() as store:
-        store.record_exercise_attempt("sinusoidal_pe", "x", {"status": "pass", "passed": 7,
-                                                              "total": 7, "tests": []})
-        store.record_exercise_attempt("alibi", "x", {"status": "fail", "passed": 3,
-                                                      "total": 7, "tests": []})
+        store.record_exercise_attempt(
+            "sinusoidal_pe", "x", {"status": "pass", "passed": 7, "total": 7, "tests": []}
+        )
+        store.record_exercise_attempt("alibi", "x", {"status": "fail", "passed": 3, "total": 7, "tests": []})
         day = today(store, content)
     exercise = next(s for s in day.next_steps if s.kind == "exercise")
     assert exercise.item_id == "alibi" and exercise.best == {"passed": 3, "total": 7}
@@ -69,15 +69,42 @@ def test_lang_zh_output_of_today_stats_and_checklist_is_chinese(capsys):
     content, _ = dc()
     with Store() as store:  # some history: a rating, a passed exercise, a tick
         scheduler.rate(store, scheduler.review_items(content)[0], 3)
-        store.record_exercise_attempt("sinusoidal_pe", "x", {"status": "pass", "passed": 7,
-                                                              "total": 7, "tests": []})
-    english = ("Due now", "new today", "streak", "reviewed today", "retention", "Exercises",
-               "checklist", "Next", "review:", "start exercise", "fix exercise", "Items",
-               "Reviews", "Today", "True retention", "Streak", "Due in", "passed", "done",
-               "ticked", "Theory", "Programming", "Systems", "recalled")
+        store.record_exercise_attempt(
+            "sinusoidal_pe", "x", {"status": "pass", "passed": 7, "total": 7, "tests": []}
+        )
+    english = (
+        "Due now",
+        "new today",
+        "streak",
+        "reviewed today",
+        "retention",
+        "Exercises",
+        "checklist",
+        "Next",
+        "review:",
+        "start exercise",
+        "fix exercise",
+        "Items",
+        "Reviews",
+        "Today",
+        "True retention",
+        "Streak",
+        "Due in",
+        "passed",
+        "done",
+        "ticked",
+        "Theory",
+        "Programming",
+        "Systems",
+        "recalled",
+    )
     outs = []
-    for argv in (["today", "--lang", "zh"], ["stats", "--lang", "zh"],
-                 ["checklist", "--lang", "zh"], ["checklist", "tick", "t02", "--lang", "zh"]):
+    for argv in (
+        ["today", "--lang", "zh"],
+        ["stats", "--lang", "zh"],
+        ["checklist", "--lang", "zh"],
+        ["checklist", "tick", "t02", "--lang", "zh"],
+    ):
         assert main(argv) == 0, argv
         outs.append(capsys.readouterr().out)
     out = "\n".join(outs)
@@ -90,6 +117,14 @@ def test_lang_zh_output_of_today_stats_and_checklist_is_chinese(capsys):
 def test_today_json_keeps_its_keys_and_adds_the_three_counts(capsys):
     assert main(["today", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert {"due", "new_today", "streak_days", "reviews_today", "topics", "exercises",
-            "checklist", "next"} <= set(doc)
+    assert {
+        "due",
+        "new_today",
+        "streak_days",
+        "reviews_today",
+        "topics",
+        "exercises",
+        "checklist",
+        "next",
+    } <= set(doc)
     assert doc["counts"] == {"new": 20, "learning": 0, "review": 0} and doc["due"] == 0

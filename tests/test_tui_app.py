@@ -8,11 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from _tui_support import NOW, make_app, make_core, seed_history, settle
 from textual.widgets import OptionList, TextArea
 
 from studytool.tui.widgets import KeyPoints
-
-from _tui_support import NOW, make_app, make_core, seed_history, settle
 
 pytestmark = pytest.mark.anyio
 
@@ -22,9 +21,15 @@ def anyio_backend():
     return "asyncio"
 
 
-SECTIONS = {"1": "TodayScreen", "2": "ReviewScreen", "3": "QuestionsScreen",
-            "4": "InsightsScreen", "5": "ExercisesScreen", "6": "ChecklistScreen",
-            "7": "StatsScreen"}
+SECTIONS = {
+    "1": "TodayScreen",
+    "2": "ReviewScreen",
+    "3": "QuestionsScreen",
+    "4": "InsightsScreen",
+    "5": "ExercisesScreen",
+    "6": "ChecklistScreen",
+    "7": "StatsScreen",
+}
 
 
 def _text(app) -> str:
@@ -34,8 +39,9 @@ def _text(app) -> str:
 
 def _footer(app) -> str:
     """The labels the footer shows now."""
-    return " ".join(b.binding.description for b in app.screen.active_bindings.values()
-                    if b.binding.show and b.enabled)
+    return " ".join(
+        b.binding.description for b in app.screen.active_bindings.values() if b.binding.show and b.enabled
+    )
 
 
 def _errors(app) -> list[str]:
@@ -46,14 +52,22 @@ async def test_every_section_opens_with_its_key_and_shows_content():
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        expected = {"1": "Due now", "2": "space", "3": "Q13", "4": "Position encoding is",
-                    "5": "Sinusoidal", "6": "t01", "7": "Retention"}
+        expected = {
+            "1": "Due now",
+            "2": "space",
+            "3": "Q13",
+            "4": "Position encoding is",
+            "5": "Sinusoidal",
+            "6": "t01",
+            "7": "Retention",
+        }
         for key, screen in SECTIONS.items():
             await pilot.press(key)
             await settle(pilot)
             assert type(app.screen).__name__ == screen
             shown = _text(app) + "".join(
-                str(o.prompt) for ol in app.screen.query(OptionList) for o in ol._options)
+                str(o.prompt) for ol in app.screen.query(OptionList) for o in ol._options
+            )
             assert expected[key] in shown, (key, shown[:500])
         assert not _errors(app)
 
@@ -94,9 +108,12 @@ async def test_review_reveal_rate_and_undo():
         await pilot.pause()
         assert screen.current.item.id == first
         assert core.store.conn.execute("SELECT COUNT(*) FROM review_log").fetchone()[0] == 0
-        assert core.store.conn.execute("SELECT COUNT(*) FROM item_state WHERE "
-                                       "json_extract(card_json,'$.last_review') IS NOT NULL"
-                                       ).fetchone()[0] == 0
+        assert (
+            core.store.conn.execute(
+                "SELECT COUNT(*) FROM item_state WHERE json_extract(card_json,'$.last_review') IS NOT NULL"
+            ).fetchone()[0]
+            == 0
+        )
     assert not _errors(app)
 
 
@@ -122,8 +139,9 @@ async def test_review_suspend_bury_and_session_summary():
         a = screen.current.item.id
         await pilot.press("s")
         await pilot.pause()
-        assert a in {r[0] for r in core.store.conn.execute(
-            "SELECT item_id FROM item_state WHERE suspended = 1")}
+        assert a in {
+            r[0] for r in core.store.conn.execute("SELECT item_id FROM item_state WHERE suspended = 1")
+        }
         b = screen.current.item.id
         await pilot.press("b")
         await pilot.pause()
@@ -283,7 +301,8 @@ async def test_language_switch_is_remembered(studytool_home):
         await pilot.press("3")
         await settle(pilot)
         assert "为什么需要位置编码" in "".join(
-            str(o.prompt) for o in app.screen.query_one(OptionList)._options)
+            str(o.prompt) for o in app.screen.query_one(OptionList)._options
+        )
     assert json.loads((studytool_home / "ui.json").read_text())["lang"] == "zh"
     app2 = make_app()
     async with app2.run_test(size=(80, 24)) as pilot:
@@ -357,8 +376,7 @@ class SharedGrader:
 
 
 @pytest.mark.sandbox
-async def test_start_and_check_an_exercise_with_results_as_they_arrive(grader_service,
-                                                                       studytool_home):
+async def test_start_and_check_an_exercise_with_results_as_they_arrive(grader_service, studytool_home):
     from studytool import workspace
 
     core = make_core()
@@ -426,22 +444,25 @@ async def test_errors_become_notifications_not_tracebacks(monkeypatch):
 
 
 def test_tui_start_never_imports_torch(tmp_path):
-    code = ("import sys, asyncio\n"
-            "from studytool.tui.app import StudyApp\n"
-            "async def main():\n"
-            "    app = StudyApp(warm=False)\n"
-            "    async with app.run_test() as pilot:\n"
-            "        await app.workers.wait_for_complete()\n"
-            "        for k in '1234567':\n"
-            "            await pilot.press(k)\n"
-            "            await pilot.pause()\n"
-            "asyncio.run(main())\n"
-            "print('torch' in sys.modules)\n")
+    code = (
+        "import sys, asyncio\n"
+        "from studytool.tui.app import StudyApp\n"
+        "async def main():\n"
+        "    app = StudyApp(warm=False)\n"
+        "    async with app.run_test() as pilot:\n"
+        "        await app.workers.wait_for_complete()\n"
+        "        for k in '1234567':\n"
+        "            await pilot.press(k)\n"
+        "            await pilot.pause()\n"
+        "asyncio.run(main())\n"
+        "print('torch' in sys.modules)\n"
+    )
     import os
 
     env = dict(os.environ, STUDYTOOL_HOME=str(tmp_path))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True, timeout=120
+    )
     assert out.stdout.strip().splitlines()[-1] == "False"
 
 

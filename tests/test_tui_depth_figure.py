@@ -4,14 +4,14 @@ depth for Pre-LN and Post-LN (issue 10 §1.7), and a passing test's message says
 from __future__ import annotations
 
 import pytest
-
 from _tui_support import make_app, make_core, settle
 from test_tui_app import _text
 
 pytestmark = pytest.mark.anyio
 
-FIGURE_TEST = ("gradient of the last layer against depth (2 to 32 layers), Pre-LN and Post-LN at "
-               "initialisation (figure)")
+FIGURE_TEST = (
+    "gradient of the last layer against depth (2 to 32 layers), Pre-LN and Post-LN at initialisation (figure)"
+)
 MEASURED = "measured on stacks of 2, 4, 8, 16, 32 of your blocks at initialisation"
 
 
@@ -22,14 +22,23 @@ def anyio_backend():
 
 def _result() -> dict:
     return {
-        "exercise": "prenorm_postnorm", "status": "pass", "passed": 1, "total": 1,
+        "exercise": "prenorm_postnorm",
+        "status": "pass",
+        "passed": 1,
+        "total": 1,
         "duration_s": 0.7,
         "tests": [{"name": FIGURE_TEST, "status": "pass", "message": MEASURED + " (numbers)"}],
-        "figures": {FIGURE_TEST: {"grad_norm_by_depth": {
-            "depths": [2, 4, 8, 16, 32],
-            "pre_ln": [0.3202, 0.2757, 0.2152, 0.1641, 0.1125],
-            "post_ln": [0.3507, 0.3574, 0.376, 0.4572, 0.5039],
-            "slope_pre_ln": -0.38, "slope_post_ln": 0.14}}},
+        "figures": {
+            FIGURE_TEST: {
+                "grad_norm_by_depth": {
+                    "depths": [2, 4, 8, 16, 32],
+                    "pre_ln": [0.3202, 0.2757, 0.2152, 0.1641, 0.1125],
+                    "post_ln": [0.3507, 0.3574, 0.376, 0.4572, 0.5039],
+                    "slope_pre_ln": -0.38,
+                    "slope_post_ln": 0.14,
+                }
+            }
+        },
     }
 
 

@@ -5,7 +5,6 @@ session, the three counts, cram, undo titles, Chinese labels, the palette's cont
 from __future__ import annotations
 
 import pytest
-
 from _tui_support import make_app, make_core, settle
 from test_tui_app import SharedGrader, _errors, _footer, _text
 
@@ -18,6 +17,7 @@ def anyio_backend():
 
 
 # ---------------------------------------------------------------------------- hints (bug 3)
+
 
 async def test_h_in_the_hint_popup_shows_the_next_hint_and_counts_only_what_is_shown():
     core = make_core()
@@ -52,6 +52,7 @@ async def test_h_in_the_hint_popup_shows_the_next_hint_and_counts_only_what_is_s
 
 # ---------------------------------------------------------------------------- exercises
 
+
 async def test_after_start_the_footer_offers_edit_and_check_and_no_stray_ellipsis(studytool_home):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -85,7 +86,8 @@ def sinusoidal_position_encoding(seq_len, d_model, base=10000.0):
 
 @pytest.mark.sandbox
 async def test_a_failed_check_shows_failures_first_with_room_figure_and_its_hint(
-        grader_service, studytool_home):
+    grader_service, studytool_home
+):
     from studytool import workspace
     from studytool.tui.widgets import Heatmap
 
@@ -137,7 +139,8 @@ async def test_a_failed_check_shows_failures_first_with_room_figure_and_its_hint
 
         # a pass names the checklist item it ticked, and n opens the next exercise
         workspace.workspace_file("sinusoidal_pe").write_text(
-            workspace.solution_source("sinusoidal_pe"), encoding="utf-8")
+            workspace.solution_source("sinusoidal_pe"), encoding="utf-8"
+        )
         await pilot.press("c")
         await settle(pilot)
         assert screen.results["sinusoidal_pe"]["status"] == "pass"
@@ -171,7 +174,8 @@ async def test_esc_cancels_a_running_check_without_quitting(studytool_home):
             await pilot.press("s")
             await settle(pilot)
             workspace.workspace_file("sinusoidal_pe").write_text(
-                "import time\ntime.sleep(60)\n", encoding="utf-8")
+                "import time\ntime.sleep(60)\n", encoding="utf-8"
+            )
             await pilot.press("c")
             await pilot.pause()
             assert screen.checking == "sinusoidal_pe"
@@ -196,6 +200,7 @@ async def test_esc_cancels_a_running_check_without_quitting(studytool_home):
 
 
 # ---------------------------------------------------------------------------- review (bug 7, counts)
+
 
 def _status(app) -> str:
     return str(app.screen.query_one("#review-status").content)
@@ -228,8 +233,9 @@ async def test_review_three_counts_bury_drops_them_undo_names_the_card_cram_says
         await pilot.pause()
         ratings = str(screen.query_one("#review-ratings").content)
         assert "no change" in ratings
-        assert not any(c.label_in("en") in ratings for c in screen.choices.values()
-                       if "cram" not in c.label_in("en"))
+        assert not any(
+            c.label_in("en") in ratings for c in screen.choices.values() if "cram" not in c.label_in("en")
+        )
         assert "Cram off" in _footer(app)
         await pilot.press("c")
         await pilot.pause()
@@ -313,8 +319,10 @@ async def test_suspended_and_buried_items_are_listed_and_restored_in_the_app():
         await pilot.press("enter")  # the suspended one goes back
         await pilot.pause()
         assert [h.item_id for h in held.held] == [b]
-        assert core.store.conn.execute(
-            "SELECT suspended FROM item_state WHERE item_id = ?", (a,)).fetchone()[0] == 0
+        assert (
+            core.store.conn.execute("SELECT suspended FROM item_state WHERE item_id = ?", (a,)).fetchone()[0]
+            == 0
+        )
         assert any(ta[:20] in n.message for n in app._notifications)
         await pilot.press("space", "escape")  # and the buried one
         await pilot.pause()
@@ -325,6 +333,7 @@ async def test_suspended_and_buried_items_are_listed_and_restored_in_the_app():
 
 
 # ---------------------------------------------------------------------------- the palette
+
 
 async def test_palette_searches_the_content_and_opens_what_it_finds():
     core = make_core(exercises=None)
@@ -486,11 +495,13 @@ async def test_today_and_review_show_the_same_counts():
         await pilot.press("2")
         await settle(pilot)
         from _tui_support import NOW
+
         from studytool.scheduler import review_counts
 
         rc = review_counts(core.store, core.content, now=NOW, config=core.config)
-        assert (f"Due now {rc.learning + rc.review} ({rc.learning} learning, "
-                f"{rc.review} review)") in shown, shown
+        assert (f"Due now {rc.learning + rc.review} ({rc.learning} learning, {rc.review} review)") in shown, (
+            shown
+        )
         assert f"New today {rc.new}" in shown, shown
         # Review: the same numbers, less the item on the screen
         assert app.screen.current.counts.total + 1 == rc.total

@@ -8,7 +8,6 @@ Update with ``pytest tests/test_tui_snapshots.py --snapshot-update`` and look at
 from __future__ import annotations
 
 import pytest
-
 from _tui_support import make_app, make_core, seed_history, settle
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -27,6 +26,7 @@ def _keys(*keys):
         for k in keys:
             await pilot.press(k)
             await settle(pilot)
+
     return run
 
 
@@ -77,8 +77,9 @@ def test_figure_pe(snap_compare, size):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_figure_alibi(snap_compare, size):
-    assert snap_compare(_app(), terminal_size=size, run_before=_keys("3", "down", "down", "down",
-                                                                     "g", "right"))
+    assert snap_compare(
+        _app(), terminal_size=size, run_before=_keys("3", "down", "down", "down", "g", "right")
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -110,6 +111,7 @@ def _lang_app(lang: str, seed: bool = False, exercises=None):
 
 def _to_question():
     """Review, then bury cards until a question is shown (the first is Q13)."""
+
     async def run(pilot):
         await settle(pilot)
         await pilot.press("2")
@@ -121,11 +123,13 @@ def _to_question():
             await pilot.press("b")
         await pilot.press("space", "space", "down", "space")  # reveal, mark points 1 and 2
         await settle(pilot)
+
     return run
 
 
 def _failed_check(pilot_keys=()):
     """Exercises after a failed check (a stored result: no grader needed for a picture)."""
+
     async def run(pilot):
         from studytool.tui.figures import sinusoidal_pe
 
@@ -135,21 +139,31 @@ def _failed_check(pilot_keys=()):
         screen = pilot.app.screen
         await pilot.press("s")
         await settle(pilot)
-        wrong = [[v * (1 if j % 4 else -1) for j, v in enumerate(row)]
-                 for row in sinusoidal_pe(32, 32)]
+        wrong = [[v * (1 if j % 4 else -1) for j, v in enumerate(row)] for row in sinusoidal_pe(32, 32)]
         screen.results["sinusoidal_pe"] = {
-            "exercise": "sinusoidal_pe", "status": "fail", "passed": 2, "total": 4,
+            "exercise": "sinusoidal_pe",
+            "status": "fail",
+            "passed": 2,
+            "total": 4,
             "duration_s": 0.12,
             "tests": [
                 {"name": "returns a float32 tensor of shape [seq_len, d_model]", "status": "pass"},
-                {"name": "position 0 is [0, 1, 0, 1, …] and columns (2i, 2i+1) are sin and cos "
-                         "of one angle", "status": "pass"},
-                {"name": "PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(…) at the "
-                         "default base", "status": "fail",
-                 "message": "the exponent uses i where 2i belongs: values differ at index "
-                            "[1, 2] — expected 0.310984, got 0.533168"},
-                {"name": "uses the base argument (base = 100, 500, 1e6)", "status": "fail",
-                 "message": "base=100: values differ at index [1, 2]"},
+                {
+                    "name": "position 0 is [0, 1, 0, 1, …] and columns (2i, 2i+1) are sin and cos "
+                    "of one angle",
+                    "status": "pass",
+                },
+                {
+                    "name": "PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(…) at the default base",
+                    "status": "fail",
+                    "message": "the exponent uses i where 2i belongs: values differ at index "
+                    "[1, 2] — expected 0.310984, got 0.533168",
+                },
+                {
+                    "name": "uses the base argument (base = 100, 500, 1e6)",
+                    "status": "fail",
+                    "message": "base=100: values differ at index [1, 2]",
+                },
             ],
             "figures": {"pe": wrong},
         }
@@ -158,6 +172,7 @@ def _failed_check(pilot_keys=()):
         for k in pilot_keys:
             await pilot.press(k)
             await settle(pilot)
+
     return run
 
 
@@ -169,6 +184,7 @@ def _end_of_session():
         pilot.app.screen.session.limit = 2
         await pilot.press("space", "1", "space", "3")
         await settle(pilot)
+
     return run
 
 
@@ -184,8 +200,7 @@ def test_small_review_key_points(snap_compare, lang):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_small_review_cram_revealed(snap_compare, lang):
-    assert snap_compare(_lang_app(lang), terminal_size=SMALL,
-                        run_before=_keys("2", "c", "space"))
+    assert snap_compare(_lang_app(lang), terminal_size=SMALL, run_before=_keys("2", "c", "space"))
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -235,11 +250,9 @@ def test_small_stats(snap_compare, lang):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_small_help(snap_compare, lang):
-    assert snap_compare(_lang_app(lang), terminal_size=SMALL,
-                        run_before=_keys("2", "question_mark"))
+    assert snap_compare(_lang_app(lang), terminal_size=SMALL, run_before=_keys("2", "question_mark"))
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_small_held_items(snap_compare, lang):
-    assert snap_compare(_lang_app(lang), terminal_size=SMALL,
-                        run_before=_keys("2", "s", "b", "S"))
+    assert snap_compare(_lang_app(lang), terminal_size=SMALL, run_before=_keys("2", "s", "b", "S"))

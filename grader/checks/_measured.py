@@ -10,7 +10,8 @@ read as "fine" (it gives an error verdict).
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from studytool.grader.spec import Outcome, ProbeResult
 
@@ -46,8 +47,10 @@ def limit_hit(res: ProbeResult) -> tuple[dict, Any] | None:
 
 
 def not_measured(exc: Exception) -> Outcome:
-    return Outcome.errored(f"the grader could not measure this property ({exc}); this is the "
-                           "grader's failure, not your code's — please check again")
+    return Outcome.errored(
+        f"the grader could not measure this property ({exc}); this is the "
+        "grader's failure, not your code's — please check again"
+    )
 
 
 def run_error(runs: list[Any]) -> Outcome | None:

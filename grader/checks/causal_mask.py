@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 
 import torch
-
 from studytool.grader.compare import check_tensor, close
 from studytool.grader.references.causal_mask import causal_attention as ref_attention
 from studytool.grader.references.causal_mask import causal_mask as ref_mask
@@ -25,15 +24,18 @@ def _inputs(b: int, h: int, n: int, d: int, seed: int, scale: float = 1.0) -> di
 
 # -- known mistakes --------------------------------------------------------------------------
 
+
 def _attn(q, k, v, *, scale="sqrt", mask="tril", fill=float("-inf"), when="before", dim=-1):
     n, d = q.shape[-2], q.shape[-1]
     s = q.double() @ k.double().transpose(-2, -1)
     s = s / {"sqrt": math.sqrt(d), "none": 1.0, "d": float(d)}[scale]
-    m = {"tril": torch.ones(n, n, dtype=torch.bool).tril(),
-         "triu": torch.ones(n, n, dtype=torch.bool).triu(),
-         "strict": torch.ones(n, n, dtype=torch.bool).tril(-1),
-         "inverted": ~torch.ones(n, n, dtype=torch.bool).tril(),
-         "none": torch.ones(n, n, dtype=torch.bool)}[mask]
+    m = {
+        "tril": torch.ones(n, n, dtype=torch.bool).tril(),
+        "triu": torch.ones(n, n, dtype=torch.bool).triu(),
+        "strict": torch.ones(n, n, dtype=torch.bool).tril(-1),
+        "inverted": ~torch.ones(n, n, dtype=torch.bool).tril(),
+        "none": torch.ones(n, n, dtype=torch.bool),
+    }[mask]
     if when == "before":
         s = s.masked_fill(~m, fill)
         w = torch.softmax(s, dim=dim)
@@ -43,24 +45,32 @@ def _attn(q, k, v, *, scale="sqrt", mask="tril", fill=float("-inf"), when="befor
 
 
 ATTENTION_MISTAKES = [
-    ("the mask is transposed: queries see later keys (j ≥ i) instead of earlier ones (j ≤ i)",
-     dict(mask="triu")),
+    (
+        "the mask is transposed: queries see later keys (j ≥ i) instead of earlier ones (j ≤ i)",
+        dict(mask="triu"),
+    ),
     ("no 1/√D scaling: the scores must be q·k / √D (D = head size)", dict(scale="none")),
     ("the scores are divided by D instead of √D", dict(scale="d")),
-    ("the mask is applied after the softmax: zeroing weights afterwards leaves rows that no longer "
-     "sum to one — mask the scores with -inf before the softmax", dict(when="after")),
-    ("softmax over the wrong axis: it must normalise over keys (dim=-1), not over queries (dim=-2)",
-     dict(dim=-2)),
+    (
+        "the mask is applied after the softmax: zeroing weights afterwards leaves rows that no longer "
+        "sum to one — mask the scores with -inf before the softmax",
+        dict(when="after"),
+    ),
+    (
+        "softmax over the wrong axis: it must normalise over keys (dim=-1), not over queries (dim=-2)",
+        dict(dim=-2),
+    ),
     ("no mask is applied: every query sees every key, including later positions", dict(mask="none")),
-    ("masked scores are set to 0 instead of -inf: exp(0) = 1 still gives later keys weight",
-     dict(fill=0.0)),
+    ("masked scores are set to 0 instead of -inf: exp(0) = 1 still gives later keys weight", dict(fill=0.0)),
     ("the diagonal is masked: a query must attend to itself (j ≤ i, not j < i)", dict(mask="strict")),
     ("the mask's meaning is inverted: True means 'may attend'", dict(mask="inverted")),
 ]
 
 
-DIAGONAL_NAN = ("row 0 masks every key, itself included — softmax over all -inf is NaN; a query "
-                "must see its own position (key j ≤ query i, so the diagonal stays visible)")
+DIAGONAL_NAN = (
+    "row 0 masks every key, itself included — softmax over all -inf is NaN; a query "
+    "must see its own position (key j ≤ query i, so the diagonal stays visible)"
+)
 
 
 def nan_rows(actual) -> list[int]:
@@ -84,12 +94,16 @@ def diagnose_nan(actual) -> str | None:
     if rows == [0]:
         return DIAGONAL_NAN
     if rows == [n - 1] and n > 1:
-        return (f"row {n - 1} (the last query) masks every key — softmax over all -inf is NaN: "
-                "the mask is inverted; True in causal_mask means 'may attend', key j ≤ query i")
+        return (
+            f"row {n - 1} (the last query) masks every key — softmax over all -inf is NaN: "
+            "the mask is inverted; True in causal_mask means 'may attend', key j ≤ query i"
+        )
     if rows:
-        return (f"rows {rows[:6]} of the output are NaN: every score of those queries is -inf "
-                "(softmax over all -inf is NaN), or exp() overflowed — each query must see at "
-                "least its own position, and subtract each row's maximum before exp()")
+        return (
+            f"rows {rows[:6]} of the output are NaN: every score of those queries is -inf "
+            "(softmax over all -inf is NaN), or exp() overflowed — each query must see at "
+            "least its own position, and subtract each row's maximum before exp()"
+        )
     return None
 
 
@@ -101,24 +115,32 @@ def diagnose_attention(actual, q, k, v) -> str | None:
     a = actual.detach().double()
     for text, kw in ATTENTION_MISTAKES:
         variant = _attn(q, k, v, **kw)
-        if variant.shape == a.shape and torch.allclose(a, variant, atol=1e-4, rtol=1e-3,
-                                                       equal_nan=True):
+        if variant.shape == a.shape and torch.allclose(a, variant, atol=1e-4, rtol=1e-3, equal_nan=True):
             return text
     if not bool(torch.isfinite(a).all()):
-        return ("the output holds NaN or inf: a row with every score masked, or exp() of large "
-                "scores overflowing (subtract the row maximum, or use torch.softmax)")
+        return (
+            "the output holds NaN or inf: a row with every score masked, or exp() of large "
+            "scores overflowing (subtract the row maximum, or use torch.softmax)"
+        )
     return None
 
 
 MASK_MISTAKES = [
-    ("the mask is transposed: True must be on and below the diagonal (key j ≤ query i)",
-     lambda n: torch.ones(n, n, dtype=torch.bool).triu()),
-    ("the mask is inverted: yours marks the keys to block, as nn.MultiheadAttention's attn_mask "
-     "does, but this exercise uses the convention of torch's scaled_dot_product_attention: True "
-     "means 'may attend', so True where j ≤ i", lambda n: ~torch.ones(n, n, dtype=torch.bool).tril()),
-    ("the diagonal is False: position i may attend to itself (j ≤ i). With this mask row 0 "
-     "masks every key, itself included, and softmax over all -inf gives NaN",
-     lambda n: torch.ones(n, n, dtype=torch.bool).tril(-1)),
+    (
+        "the mask is transposed: True must be on and below the diagonal (key j ≤ query i)",
+        lambda n: torch.ones(n, n, dtype=torch.bool).triu(),
+    ),
+    (
+        "the mask is inverted: yours marks the keys to block, as nn.MultiheadAttention's attn_mask "
+        "does, but this exercise uses the convention of torch's scaled_dot_product_attention: True "
+        "means 'may attend', so True where j ≤ i",
+        lambda n: ~torch.ones(n, n, dtype=torch.bool).tril(),
+    ),
+    (
+        "the diagonal is False: position i may attend to itself (j ≤ i). With this mask row 0 "
+        "masks every key, itself included, and softmax over all -inf gives NaN",
+        lambda n: torch.ones(n, n, dtype=torch.bool).tril(-1),
+    ),
 ]
 
 
@@ -133,12 +155,15 @@ def _mask_mistake(masks: dict[int, torch.Tensor]) -> str | None:
 
 # -- judges ------------------------------------------------------------------------------------
 
+
 def mask_shape_judge(r: ProbeResult) -> Outcome:
     m = r.data["masks"][0]
     bad = check_tensor(m, "causal_mask(5)", shape=(5, 5), dtype=torch.bool)
     if bad and isinstance(m, torch.Tensor) and m.dtype != torch.bool and tuple(m.shape) == (5, 5):
-        return Outcome.failed(bad.message + " — return a boolean mask (True = may attend), not an "
-                              "additive float mask of 0 and -inf")
+        return Outcome.failed(
+            bad.message + " — return a boolean mask (True = may attend), not an "
+            "additive float mask of 0 and -inf"
+        )
     return bad or Outcome.passed()
 
 
@@ -156,18 +181,24 @@ def mask_values_judge(sizes):
             if torch.equal(m, expected):
                 continue
             i, j = (int(x) for x in torch.nonzero(m != expected)[0])
-            witness = (f"causal_mask({n})[{i}, {j}] (query {i}, key {j}) should be "
-                       f"{bool(expected[i, j])}, got {bool(m[i, j])}")
+            witness = (
+                f"causal_mask({n})[{i}, {j}] (query {i}, key {j}) should be "
+                f"{bool(expected[i, j])}, got {bool(m[i, j])}"
+            )
             return Outcome.failed(f"{why} — {witness}" if why else witness)
         return Outcome.passed()
+
     return judge
 
 
 def attention_shape_judge(case):
     def judge(r: ProbeResult) -> Outcome:
         out = r.data["out"][0]
-        return check_tensor(out, "causal_attention(q, k, v)", shape=tuple(case["v"].shape),
-                            dtype=torch.float32) or Outcome.passed()
+        return (
+            check_tensor(out, "causal_attention(q, k, v)", shape=tuple(case["v"].shape), dtype=torch.float32)
+            or Outcome.passed()
+        )
+
     return judge
 
 
@@ -186,15 +217,17 @@ def attention_values_judge(cases):
                 why = diagnose_attention(out, c["q"], c["k"], c["v"])
                 return Outcome.failed(f"{why} — {o.message}" if why else o.message)
         return Outcome.passed()
+
     return judge
 
 
 def untouched_judge(r: ProbeResult) -> Outcome:
-    for idx, ok in enumerate(r.data["untouched"]):
+    for ok in r.data["untouched"]:
         if ok is not True:
             return Outcome.failed(
                 "causal_attention changed its inputs in place (e.g. q /= √D or masked_fill_ on a "
-                "view): the caller's q, k and v must be left as they were")
+                "view): the caller's q, k and v must be left as they were"
+            )
     return Outcome.passed()
 
 
@@ -208,7 +241,8 @@ def causality_judge(case, delta):
         if (why := diagnose_nan(base)) is not None:
             return Outcome.failed(
                 f"{why}. (Causality cannot be judged from NaN: the output is NaN before any "
-                "position is changed.)")
+                "position is changed.)"
+            )
         perturbed = r.data["perturbed"]
         n = q.shape[-2]
         if not isinstance(perturbed, list) or len(perturbed) != n:
@@ -229,14 +263,19 @@ def causality_judge(case, delta):
         for i in range(n):
             for t in range(i + 1, n):
                 if moved[i, t]:
-                    by = (f"by up to {float(change[i, t]):.4g}" if math.isfinite(change[i, t])
-                          else "from a number to NaN or inf")
+                    by = (
+                        f"by up to {float(change[i, t]):.4g}"
+                        if math.isfinite(change[i, t])
+                        else "from a number to NaN or inf"
+                    )
                     return Outcome.failed(
                         f"a later position leaked into an earlier output: changing position {t} "
                         f"(its query, key and value) changed the output at query {i} {by} — first "
                         f"leaking (query, key) pair: ({i}, {t}); query i may only depend on keys "
-                        "j ≤ i")
+                        "j ≤ i"
+                    )
         return Outcome.passed()
+
     return judge
 
 
@@ -244,8 +283,9 @@ def weights_judge(case):
     def judge(r: ProbeResult) -> Outcome:
         w = r.data["out"][0]
         n = case["q"].shape[-2]
-        bad = check_tensor(w, "attention weights (causal_attention with v = identity)",
-                           shape=tuple(case["v"].shape))
+        bad = check_tensor(
+            w, "attention weights (causal_attention with v = identity)", shape=tuple(case["v"].shape)
+        )
         if bad:
             return bad
         w = w.double()
@@ -257,15 +297,18 @@ def weights_judge(case):
             b, h, i = (int(x) for x in torch.nonzero(off > 1e-4)[0])
             return Outcome.failed(
                 f"{prefix}rows of attention weights must sum to one: the weights of query {i} "
-                f"(batch {b}, head {h}) sum to {float(rows[b, h, i]):.5g}".replace("nan", "NaN"))
+                f"(batch {b}, head {h}) sum to {float(rows[b, h, i]):.5g}".replace("nan", "NaN")
+            )
         upper = torch.ones(n, n, dtype=torch.bool).triu(1)
         leak = w.abs() * upper > 1e-6
         if bool(leak.any()):
             b, h, i, j = (int(x) for x in torch.nonzero(leak)[0])
             return Outcome.failed(
                 f"{prefix}query {i} gives weight {float(w[b, h, i, j]):.4g} to the later key {j}: "
-                "weights on keys j > i must be exactly 0")
+                "weights on keys j > i must be exactly 0"
+            )
         return Outcome.passed()
+
     return judge
 
 
@@ -277,37 +320,75 @@ def stability_judge(case):
                 return Outcome.failed(diagnose_nan(out) + " (not an overflow: only that row is NaN)")
             return Outcome.failed(
                 "large scores overflow: with q scaled by 1000 the output holds NaN or inf — "
-                "subtract each row's maximum before exp(), or use torch.softmax")
+                "subtract each row's maximum before exp(), or use torch.softmax"
+            )
         expected = ref_attention(case["q"], case["k"], case["v"])
         return close(out, expected, "causal_attention with q scaled by 1000", atol=1e-4, rtol=1e-3)
+
     return judge
 
 
 # -- the tests -------------------------------------------------------------------------------
 
 _SHAPE_CASE = _inputs(1, 1, 4, 8, seed=0)
-_VALUE_CASES = [_inputs(1, 1, 5, 8, seed=1), _inputs(2, 3, 7, 16, seed=2),
-                _inputs(3, 2, 1, 4, seed=3), _inputs(2, 4, 9, 32, seed=4)]
+_VALUE_CASES = [
+    _inputs(1, 1, 5, 8, seed=1),
+    _inputs(2, 3, 7, 16, seed=2),
+    _inputs(3, 2, 1, 4, seed=3),
+    _inputs(2, 4, 9, 32, seed=4),
+]
 _PERTURB = _inputs(2, 2, 6, 8, seed=5)
 _W = _inputs(2, 3, 6, 8, seed=6)
 _WEIGHTS_CASE = {"q": _W["q"], "k": _W["k"], "v": torch.eye(6).expand(2, 3, 6, 6).contiguous()}
 _BIG = _inputs(1, 2, 8, 16, seed=7, scale=1000.0)
 
 TESTS = [
-    TestCase("causal_mask returns a bool tensor of shape [seq_len, seq_len]", "probe_mask",
-             args={"sizes": [5]}, judge=mask_shape_judge),
-    TestCase("causal_mask is True exactly where key j ≤ query i (seq_len 1, 4, 7)", "probe_mask",
-             args={"sizes": [1, 4, 7]}, judge=mask_values_judge([1, 4, 7])),
-    TestCase("causal_attention returns a float32 tensor shaped like v", "probe_attention",
-             args={"cases": [_SHAPE_CASE]}, judge=attention_shape_judge(_SHAPE_CASE)),
-    TestCase("causal_attention equals softmax(q kᵀ / √D, masked) v (several B, H, N, D, seeds)",
-             "probe_attention", args={"cases": _VALUE_CASES}, judge=attention_values_judge(_VALUE_CASES)),
-    TestCase("no output depends on a later position (each position perturbed in turn)",
-             "probe_perturb", args={**_PERTURB, "delta": 1.0}, judge=causality_judge(_PERTURB, 1.0)),
-    TestCase("every row of attention weights sums to one, with zero weight on later keys",
-             "probe_attention", args={"cases": [_WEIGHTS_CASE]}, judge=weights_judge(_WEIGHTS_CASE)),
-    TestCase("large scores do not overflow (q scaled by 1000)", "probe_attention",
-             args={"cases": [_BIG]}, judge=stability_judge(_BIG)),
-    TestCase("leaves q, k and v unchanged", "probe_attention", args={"cases": _VALUE_CASES[:2]},
-             judge=untouched_judge),
+    TestCase(
+        "causal_mask returns a bool tensor of shape [seq_len, seq_len]",
+        "probe_mask",
+        args={"sizes": [5]},
+        judge=mask_shape_judge,
+    ),
+    TestCase(
+        "causal_mask is True exactly where key j ≤ query i (seq_len 1, 4, 7)",
+        "probe_mask",
+        args={"sizes": [1, 4, 7]},
+        judge=mask_values_judge([1, 4, 7]),
+    ),
+    TestCase(
+        "causal_attention returns a float32 tensor shaped like v",
+        "probe_attention",
+        args={"cases": [_SHAPE_CASE]},
+        judge=attention_shape_judge(_SHAPE_CASE),
+    ),
+    TestCase(
+        "causal_attention equals softmax(q kᵀ / √D, masked) v (several B, H, N, D, seeds)",
+        "probe_attention",
+        args={"cases": _VALUE_CASES},
+        judge=attention_values_judge(_VALUE_CASES),
+    ),
+    TestCase(
+        "no output depends on a later position (each position perturbed in turn)",
+        "probe_perturb",
+        args={**_PERTURB, "delta": 1.0},
+        judge=causality_judge(_PERTURB, 1.0),
+    ),
+    TestCase(
+        "every row of attention weights sums to one, with zero weight on later keys",
+        "probe_attention",
+        args={"cases": [_WEIGHTS_CASE]},
+        judge=weights_judge(_WEIGHTS_CASE),
+    ),
+    TestCase(
+        "large scores do not overflow (q scaled by 1000)",
+        "probe_attention",
+        args={"cases": [_BIG]},
+        judge=stability_judge(_BIG),
+    ),
+    TestCase(
+        "leaves q, k and v unchanged",
+        "probe_attention",
+        args={"cases": _VALUE_CASES[:2]},
+        judge=untouched_judge,
+    ),
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import torch
-
 from studytool.grader.compare import close
 from studytool.grader.references import prenorm_postnorm as ref
 from studytool.grader.spec import Outcome, ProbeResult, TestCase
@@ -19,7 +18,7 @@ OTHER = {"PreLNBlock": "PostLNBlock", "PostLNBlock": "PreLNBlock"}
 
 def _witness(message: str, label: str) -> str:
     """The comparison's witness without the label already said at the start of the message."""
-    return message[len(label) + 2:] if message.startswith(label + ": ") else message
+    return message[len(label) + 2 :] if message.startswith(label + ": ") else message
 
 
 def _error(res: ProbeResult) -> Outcome | None:
@@ -97,18 +96,27 @@ def _judge_forward(args, kind, causal, label):
             swapped = other_block.eval()(args["x"], causal=causal)
         hints = [
             (swapped, f"{kind} computes the {other} block: {FORMULA[kind]}"),
-            (_run(kind, args, not causal),
-             "causal=True is ignored: pass attn_mask (True above the diagonal) to self.attn"
-             if causal else "causal=False, but a causal mask is applied"),
-            (_run(kind, args, causal, _flipped_mask),
-             "the causal mask has the wrong polarity: nn.MultiheadAttention's boolean attn_mask is "
-             "True where attention is NOT allowed (above the diagonal)"),
-            (_run(kind, args, causal, _ln_on_residual),
-             "the LayerNorms sit on the residual path (x = ln1(x); x = x + attn(x) …): in Pre-LN "
-             "they only normalise the sublayer's input, x + attn(ln1(x)), so the residual path "
-             "stays the identity"),
-            (_run(kind, args, causal, _one_ln),
-             "ln1 is used where ln2 belongs: each sublayer has its own LayerNorm"),
+            (
+                _run(kind, args, not causal),
+                "causal=True is ignored: pass attn_mask (True above the diagonal) to self.attn"
+                if causal
+                else "causal=False, but a causal mask is applied",
+            ),
+            (
+                _run(kind, args, causal, _flipped_mask),
+                "the causal mask has the wrong polarity: nn.MultiheadAttention's boolean attn_mask is "
+                "True where attention is NOT allowed (above the diagonal)",
+            ),
+            (
+                _run(kind, args, causal, _ln_on_residual),
+                "the LayerNorms sit on the residual path (x = ln1(x); x = x + attn(x) …): in Pre-LN "
+                "they only normalise the sublayer's input, x + attn(ln1(x)), so the residual path "
+                "stays the identity",
+            ),
+            (
+                _run(kind, args, causal, _one_ln),
+                "ln1 is used where ln2 belongs: each sublayer has its own LayerNorm",
+            ),
         ]
         for wrong, why in hints:
             if torch.allclose(got, wrong, atol=1e-4, rtol=1e-3):
@@ -123,15 +131,17 @@ def _judge_identity(args):
         if (bad := _error(res)) is not None:
             return bad
         x, got = args["x"], res.data["out"]
-        out = close(got, x, "PreLNBlock with attn and ff zeroed, compared with its input x",
-                    atol=1e-6, rtol=1e-5)
+        out = close(
+            got, x, "PreLNBlock with attn and ff zeroed, compared with its input x", atol=1e-6, rtol=1e-5
+        )
         if out.status == "pass":
             return out
         return Outcome.failed(
             "with every parameter of attn and ff set to zero, a Pre-LN block must return x "
             "unchanged (x + 0, then h + 0): the residual path is the identity and carries the "
             "gradient ∂out/∂x = I + … through every layer. Yours changes x — a LayerNorm (or "
-            "something else) sits on the residual path, which is Post-LN. " + out.message)
+            "something else) sits on the residual path, which is Post-LN. " + out.message
+        )
 
     return judge
 
@@ -153,24 +163,33 @@ def _judge_depth(args):
         mean = {}
         for name in ("pre_ln", "post_ln"):
             per_seed = res.data.get(name)
-            if (not isinstance(per_seed, list) or len(per_seed) != len(seeds)
-                    or any(not isinstance(r, list) or len(r) != len(depths) for r in per_seed)):
+            if (
+                not isinstance(per_seed, list)
+                or len(per_seed) != len(seeds)
+                or any(not isinstance(r, list) or len(r) != len(depths) for r in per_seed)
+            ):
                 return Outcome.errored("the gradient measurement came back incomplete")
             vals = [[float(g) for g in r] for r in per_seed]
             if not all(math.isfinite(g) and g > 0 for r in vals for g in r):
                 return Outcome.failed(
                     f"the last layer's gradient norm of a {'Pre' if name == 'pre_ln' else 'Post'}"
                     f"-LN stack is not a positive finite number (depths {depths}: {vals[0]}) — "
-                    "the blocks must pass gradients to W2 of ff")
+                    "the blocks must pass gradients to W2 of ff"
+                )
             mean[name] = [sum(col) / len(col) for col in zip(*vals)]
         pre, post = mean["pre_ln"], mean["post_ln"]
         s_pre, s_post = _loglog_slope(depths, pre), _loglog_slope(depths, post)
-        figures = {"grad_norm_by_depth": {
-            "depths": list(depths), "pre_ln": [round(g, 4) for g in pre],
-            "post_ln": [round(g, 4) for g in post], "slope_pre_ln": round(s_pre, 2),
-            "slope_post_ln": round(s_post, 2),
-            "what": "‖∂L/∂W2‖ of the last layer at initialisation (Xavier), mean of "
-                    f"{len(seeds)} seeds, against the number of layers L"}}
+        figures = {
+            "grad_norm_by_depth": {
+                "depths": list(depths),
+                "pre_ln": [round(g, 4) for g in pre],
+                "post_ln": [round(g, 4) for g in post],
+                "slope_pre_ln": round(s_pre, 2),
+                "slope_post_ln": round(s_post, 2),
+                "what": "‖∂L/∂W2‖ of the last layer at initialisation (Xavier), mean of "
+                f"{len(seeds)} seeds, against the number of layers L",
+            }
+        }
 
         def trend(s: float) -> str:
             slope = f"{s:+.2f}".replace("-", "−")
@@ -186,7 +205,8 @@ def _judge_depth(args):
             f"{pre[0]:.3f} → {pre[-1]:.3f} for Pre-LN, which {trend(s_pre)}, and "
             f"{post[0]:.3f} → {post[-1]:.3f} for Post-LN, which {trend(s_post)}. Xiong et al. "
             f"2020, Theorem 1: Post-LN's does not shrink with L, Pre-LN's scales like 1/√L",
-            **figures)
+            **figures,
+        )
 
     return judge
 
@@ -198,23 +218,45 @@ def _tests() -> list[TestCase]:
         for b, t, d, h, f, causal in ((2, 7, 16, 4, 32, False), (1, 9, 24, 3, 40, True)):
             seed += 1
             g = torch.Generator().manual_seed(100 + seed)
-            a = {"kind": kind, "d_model": d, "n_heads": h, "d_ff": f,
-                 "x": torch.randn(b, t, d, generator=g), "causal": causal,
-                 "state": _state(kind, d, h, f, seed)}
-            label = (f"{kind}({d}, {h}, {f}) forward, x [{b}, {t}, {d}]"
-                     + (", causal=True" if causal else ""))
+            a = {
+                "kind": kind,
+                "d_model": d,
+                "n_heads": h,
+                "d_ff": f,
+                "x": torch.randn(b, t, d, generator=g),
+                "causal": causal,
+                "state": _state(kind, d, h, f, seed),
+            }
+            label = f"{kind}({d}, {h}, {f}) forward, x [{b}, {t}, {d}]" + (", causal=True" if causal else "")
             tests.append(TestCase(label, "probe_forward", _judge_forward(a, kind, causal, label), a))
     g = torch.Generator().manual_seed(200)
-    a = {"kind": "PreLNBlock", "d_model": 16, "n_heads": 2, "d_ff": 24,
-         "x": 3.0 * torch.randn(2, 5, 16, generator=g) + 1.0,
-         "state": _state("PreLNBlock", 16, 2, 24, 50)}
-    tests.append(TestCase("Pre-LN residual path: with attn and ff zeroed the block is the identity",
-                          "probe_zeroed", _judge_identity(a), a))
-    a = {"depths": [2, 4, 8, 16, 32], "d_model": 64, "n_heads": 4, "d_ff": 256,
-         "seeds": [0, 1]}
-    tests.append(TestCase("gradient of the last layer against depth (2 to 32 layers), Pre-LN and "
-                          "Post-LN at initialisation (figure)", "probe_grad_by_depth",
-                          _judge_depth(a), a, time_limit_s=30))
+    a = {
+        "kind": "PreLNBlock",
+        "d_model": 16,
+        "n_heads": 2,
+        "d_ff": 24,
+        "x": 3.0 * torch.randn(2, 5, 16, generator=g) + 1.0,
+        "state": _state("PreLNBlock", 16, 2, 24, 50),
+    }
+    tests.append(
+        TestCase(
+            "Pre-LN residual path: with attn and ff zeroed the block is the identity",
+            "probe_zeroed",
+            _judge_identity(a),
+            a,
+        )
+    )
+    a = {"depths": [2, 4, 8, 16, 32], "d_model": 64, "n_heads": 4, "d_ff": 256, "seeds": [0, 1]}
+    tests.append(
+        TestCase(
+            "gradient of the last layer against depth (2 to 32 layers), Pre-LN and "
+            "Post-LN at initialisation (figure)",
+            "probe_grad_by_depth",
+            _judge_depth(a),
+            a,
+            time_limit_s=30,
+        )
+    )
     return tests
 
 

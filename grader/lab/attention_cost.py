@@ -17,7 +17,6 @@ import statistics
 import time
 
 import torch
-
 from studytool.grader.lab import runner
 
 VARIANTS = ["naive", "tiled", "linear", "sdpa"]
@@ -94,8 +93,9 @@ def measure(variant, comps, n, d, seed, warm_n, repeats, measure_it) -> tuple[li
         msg = json.loads(data.decode().strip().splitlines()[-1])
     except (ValueError, IndexError):
         sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-        raise RuntimeError(f"{variant} at N = {n}: the measuring process died"
-                           + (f" (signal {sig})" if sig else "")) from None
+        raise RuntimeError(
+            f"{variant} at N = {n}: the measuring process died" + (f" (signal {sig})" if sig else "")
+        ) from None
     if "error" in msg:
         raise RuntimeError(f"{variant} at N = {n}: {msg['error']}")
     return msg["times"], ru.ru_maxrss / 1024.0

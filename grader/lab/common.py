@@ -7,12 +7,11 @@ import math
 import os
 import select
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
-
 from studytool.grader.lab import runner
-
 
 # --------------------------------------------------------------------------- the task
 
@@ -64,8 +63,13 @@ def lr_at(step: int, steps: int, warmup: int, cosine: bool) -> float:
 WORKER_CPU: list[float] = []  # CPU seconds of each finished worker (for the benchmark)
 
 
-def parallel(tasks: list[dict], fn: Callable[[dict, Callable[[int], None]], Any], workers: int,
-             progress: "runner.Progress", stage: Callable[[dict], str]) -> list[Any]:
+def parallel(
+    tasks: list[dict],
+    fn: Callable[[dict, Callable[[int], None]], Any],
+    workers: int,
+    progress: runner.Progress,
+    stage: Callable[[dict], str],
+) -> list[Any]:
     """Run ``fn(task, step)`` for every task, spread over ``workers`` forked processes.
 
     ``step(n)`` reports n more units of progress. Each task has a "cost" used to balance the
@@ -96,10 +100,10 @@ def parallel(tasks: list[dict], fn: Callable[[dict, Callable[[int], None]], Any]
                 runner.set_pdeathsig()
                 torch.set_num_threads(1)
 
-                def send(obj):
+                def send(obj, wfd=wfd):
                     data = (json.dumps(obj, allow_nan=True) + "\n").encode()
                     while data:
-                        data = data[os.write(wfd, data):]
+                        data = data[os.write(wfd, data) :]
 
                 for i in assign[w]:
                     t = tasks[i]
@@ -107,7 +111,7 @@ def parallel(tasks: list[dict], fn: Callable[[dict, Callable[[int], None]], Any]
                         res = fn(t, lambda n, i=i: send({"p": n, "i": i}))
                     except BaseException as exc:  # noqa: BLE001
                         send({"err": runner.describe(exc), "i": i})
-                        raise SystemExit(1)
+                        raise SystemExit(1) from None
                     send({"r": res, "i": i})
                 code = 0
             except BaseException:  # noqa: BLE001

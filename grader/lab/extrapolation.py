@@ -11,9 +11,8 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
-
 from studytool.grader.lab import common, runner
+from torch import nn
 
 VARIANTS = ["none", "sinusoidal", "learned", "rope", "alibi"]
 
@@ -76,8 +75,10 @@ class TinyLM(nn.Module):
         self.tok = nn.Embedding(v + 1, d)  # + BOS
         if enc == "learned":
             self.pos = nn.Embedding(self.train_len, d)
-        self.blocks = nn.ModuleList(Block(d, int(s["n_heads"]), enc, comps, int(s.get("mlp_ratio", 2)))
-                                    for _ in range(int(s["n_layers"])))
+        self.blocks = nn.ModuleList(
+            Block(d, int(s["n_heads"]), enc, comps, int(s.get("mlp_ratio", 2)))
+            for _ in range(int(s["n_layers"]))
+        )
         self.ln = nn.LayerNorm(d)
         self.head = nn.Linear(d, v)
         self._pe: dict[int, torch.Tensor] = {}
@@ -131,8 +132,13 @@ def train_variant(task: dict, step) -> dict:
         return _train_variant(task, step)
     except Exception as exc:  # noqa: BLE001 — reported, and the variant's losses are null
         n = len(task["settings"]["eval_factors"])
-        return {"variant": task["variant"], "loss": [None] * n, "oracle": [None] * n,
-                "distance": {}, "error": runner.describe(exc)}
+        return {
+            "variant": task["variant"],
+            "loss": [None] * n,
+            "oracle": [None] * n,
+            "distance": {},
+            "error": runner.describe(exc),
+        }
 
 
 def _train_variant(task: dict, step) -> dict:
@@ -150,7 +156,7 @@ def _train_variant(task: dict, step) -> dict:
     for i in range(steps):
         for g in opt.param_groups:
             g["lr"] = base * common.lr_at(i, steps, int(s["warmup"]), cosine=True)
-        inp, tgt = common.with_bos(data[i * batch:(i + 1) * batch], bos)
+        inp, tgt = common.with_bos(data[i * batch : (i + 1) * batch], bos)
         loss = nn.functional.cross_entropy(model(inp).reshape(-1, bos), tgt.reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -178,8 +184,9 @@ def _train_variant(task: dict, step) -> dict:
                 errors.append(f"at length {n}: {runner.describe(exc)}")
                 step(1)
                 continue
-            nll = nn.functional.cross_entropy(logits.reshape(-1, bos), tgt.reshape(-1),
-                                              reduction="none").view_as(tgt)
+            nll = nn.functional.cross_entropy(
+                logits.reshape(-1, bos), tgt.reshape(-1), reduction="none"
+            ).view_as(tgt)
             onll = common.oracle_nll(table, x)
             cut = L if n > L else 0  # past the training length only, where there is a past
             losses.append(common.clean(nll[:, cut:].mean()))
@@ -189,8 +196,13 @@ def _train_variant(task: dict, step) -> dict:
                 if n == long_len:
                     heat = _heatmap(rec[-1], HEAT)
             step(1)
-    out = {"variant": enc, "loss": losses, "oracle": oracle, "distance": dist,
-           "heatmap": {"length": long_len, "size": HEAT, "values": heat} if heat else None}
+    out = {
+        "variant": enc,
+        "loss": losses,
+        "oracle": oracle,
+        "distance": dist,
+        "heatmap": {"length": long_len, "size": HEAT, "values": heat} if heat else None,
+    }
     if errors:
         out["error"] = "; ".join(errors)[:1000]
     return out
@@ -199,12 +211,21 @@ def _train_variant(task: dict, step) -> dict:
 def run(settings: dict, seed: int, comps: dict) -> dict:
     steps = int(settings["steps"])
     n_eval = len(settings["eval_factors"])
-    tasks = [{"variant": v, "settings": settings, "seed": seed, "comps": comps,
-              "cost": 1.0 + (0.2 if v in ("rope", "alibi") else 0.0)} for v in VARIANTS]
+    tasks = [
+        {
+            "variant": v,
+            "settings": settings,
+            "seed": seed,
+            "comps": comps,
+            "cost": 1.0 + (0.2 if v in ("rope", "alibi") else 0.0),
+        }
+        for v in VARIANTS
+    ]
     progress = runner.Progress(len(VARIANTS) * (steps + n_eval))
     progress.set(0, "training", force=True)
-    out = common.parallel(tasks, train_variant, int(settings.get("workers", 2)), progress,
-                          lambda t: f"training {t['variant']}")
+    out = common.parallel(
+        tasks, train_variant, int(settings.get("workers", 2)), progress, lambda t: f"training {t['variant']}"
+    )
     L = int(settings["train_length"])
     return {
         "train_length": L,

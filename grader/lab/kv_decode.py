@@ -6,9 +6,8 @@ from __future__ import annotations
 import time
 
 import torch
-from torch import nn
-
 from studytool.grader.lab import runner
+from torch import nn
 
 
 class Decoder(nn.Module):
@@ -19,18 +18,27 @@ class Decoder(nn.Module):
         self.tok, self.pos = nn.Embedding(v, d), nn.Embedding(max_len, d)
         self.layers = nn.ModuleList()
         for _ in range(int(s["n_layers"])):
-            self.layers.append(nn.ModuleDict({
-                "ln1": nn.LayerNorm(d), "attn": comp.CachedSelfAttention(d, h),
-                "ln2": nn.LayerNorm(d),
-                "mlp": nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))}))
+            self.layers.append(
+                nn.ModuleDict(
+                    {
+                        "ln1": nn.LayerNorm(d),
+                        "attn": comp.CachedSelfAttention(d, h),
+                        "ln2": nn.LayerNorm(d),
+                        "mlp": nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d)),
+                    }
+                )
+            )
         self.ln = nn.LayerNorm(d)
         self.head = nn.Linear(d, v)
 
     def forward(self, idx: torch.Tensor, start: int, caches=None) -> torch.Tensor:
         x = self.tok(idx) + self.pos(torch.arange(start, start + idx.shape[1]))
         for i, layer in enumerate(self.layers):
-            a = layer["attn"](layer["ln1"](x), cache=caches[i]) if caches is not None \
+            a = (
+                layer["attn"](layer["ln1"](x), cache=caches[i])
+                if caches is not None
                 else layer["attn"](layer["ln1"](x))
+            )
             x = x + a
             x = x + layer["mlp"](layer["ln2"](x))
         return self.head(self.ln(x[:, -1]))

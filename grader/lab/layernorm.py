@@ -9,9 +9,8 @@ initialisation the gradient norm of the last block's parameters is measured agai
 from __future__ import annotations
 
 import torch
-from torch import nn
-
 from studytool.grader.lab import common, runner
+from torch import nn
 
 
 class Stack(nn.Module):
@@ -57,7 +56,7 @@ def train_one(task: dict, step) -> dict:
     for i in range(steps):
         for g in opt.param_groups:
             g["lr"] = base * common.lr_at(i, steps, wu, cosine=False)
-        loss = _loss(model, data[i * batch:(i + 1) * batch], bos)
+        loss = _loss(model, data[i * batch : (i + 1) * batch], bos)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -88,12 +87,14 @@ def grad_norms(task: dict, step) -> dict:
             for b in range(int(s["grad_batches"])):
                 torch.manual_seed(seed * 1000 + 7 * int(depth) + b)
                 model = Stack(s, kind, int(depth), comp, embed_std=0.02)
-                x = common.sample(table, int(s["batch"]), n,
-                                  torch.Generator().manual_seed(60_013 + seed * 100 + b))
+                x = common.sample(
+                    table, int(s["batch"]), n, torch.Generator().manual_seed(60_013 + seed * 100 + b)
+                )
                 _loss(model, x, bos).backward()
-                sq = sum(float((p.grad ** 2).sum()) for p in model.blocks[-1].parameters()
-                         if p.grad is not None)
-                norms.append(sq ** 0.5)
+                sq = sum(
+                    float((p.grad**2).sum()) for p in model.blocks[-1].parameters() if p.grad is not None
+                )
+                norms.append(sq**0.5)
             out[kind].append(common.clean(sum(norms) / len(norms)))
         step(int(depth))
     return out
@@ -102,12 +103,31 @@ def grad_norms(task: dict, step) -> dict:
 def run(settings: dict, seed: int, comps: dict) -> dict:
     comp = comps["prenorm_postnorm"]
     depths = [int(d) for d in settings["depths"]]
-    tasks = [{"kind": k, "depth": d, "warmup": w, "settings": settings, "seed": seed,
-              "comp": comp, "cost": d * int(settings["steps"]), "fn": "train"}
-             for d in depths for k in ("pre", "post") for w in (False, True)]
+    tasks = [
+        {
+            "kind": k,
+            "depth": d,
+            "warmup": w,
+            "settings": settings,
+            "seed": seed,
+            "comp": comp,
+            "cost": d * int(settings["steps"]),
+            "fn": "train",
+        }
+        for d in depths
+        for k in ("pre", "post")
+        for w in (False, True)
+    ]
     gd = [int(d) for d in settings["grad_depths"]]
-    tasks.append({"settings": settings, "seed": seed, "comp": comp, "fn": "grad",
-                  "cost": sum(gd) * 2 * int(settings["grad_batches"]) * 3})
+    tasks.append(
+        {
+            "settings": settings,
+            "seed": seed,
+            "comp": comp,
+            "fn": "grad",
+            "cost": sum(gd) * 2 * int(settings["grad_batches"]) * 3,
+        }
+    )
     total = sum(d * int(settings["steps"]) for d in depths) * 4 + sum(gd)
     progress = runner.Progress(total)
     progress.set(0, "training", force=True)
@@ -121,10 +141,12 @@ def run(settings: dict, seed: int, comps: dict) -> dict:
         return f"{task['kind']}-LN depth {task['depth']}" + (" warm-up" if task["warmup"] else "")
 
     out = common.parallel(tasks, fn, int(settings.get("workers", 2)), progress, stage)
-    final = {k: {"warmup": [None] * len(depths), "no_warmup": [None] * len(depths)}
-             for k in ("pre", "post")}
+    final = {k: {"warmup": [None] * len(depths), "no_warmup": [None] * len(depths)} for k in ("pre", "post")}
     for r in out[:-1]:
         final[r["kind"]]["warmup" if r["warmup"] else "no_warmup"][depths.index(r["depth"])] = r["loss"]
     g = out[-1]
-    return {"depths": depths, "final_loss": final,
-            "grad_norm_last_layer": {"depths": gd, "pre": g["pre"], "post": g["post"]}}
+    return {
+        "depths": depths,
+        "final_loss": final,
+        "grad_norm_last_layer": {"depths": gd, "pre": g["pre"], "post": g["post"]},
+    }

@@ -70,7 +70,7 @@ class Progress:
 
 
 def _set_limits(req: dict) -> None:
-    mem = int(req.get("mem_bytes") or 1024 ** 3)
+    mem = int(req.get("mem_bytes") or 1024**3)
     data_now = _status_kib("VmData") * 1024
     limits = [
         (resource.RLIMIT_DATA, (data_now + mem, data_now + mem)),
@@ -114,8 +114,11 @@ def load_components(req: dict) -> dict[str, types.ModuleType]:
 
 class ComponentError(Exception):
     def __init__(self, comp: str, spec: dict, exc: BaseException) -> None:
-        who = (f"your {spec.get('exercise', comp)} code (attempt #{spec.get('attempt')})"
-               if spec.get("origin") == "yours" else f"the reference {spec.get('exercise', comp)}")
+        who = (
+            f"your {spec.get('exercise', comp)} code (attempt #{spec.get('attempt')})"
+            if spec.get("origin") == "yours"
+            else f"the reference {spec.get('exercise', comp)}"
+        )
         super().__init__(f"{who} failed to load: {type(exc).__name__}: {str(exc)[:300]}")
 
 
@@ -165,12 +168,21 @@ def main() -> None:
         _set_limits(req)
         mods = load_components(req)
         results = exp.run(req["settings"], int(req.get("seed", 0)), mods)
-        emit({"ev": "result", "results": results,
-              "env": {"torch": torch.__version__, "python": sys.version.split()[0],
-                      "threads": torch.get_num_threads(),
-                      "workers": int(req["settings"].get("workers", 1)),
-                      "cpu_count": os.cpu_count() or 1, "cpu_s": _cpu_s(),
-                      "worker_cpu_s": _worker_cpu()}})
+        emit(
+            {
+                "ev": "result",
+                "results": results,
+                "env": {
+                    "torch": torch.__version__,
+                    "python": sys.version.split()[0],
+                    "threads": torch.get_num_threads(),
+                    "workers": int(req["settings"].get("workers", 1)),
+                    "cpu_count": os.cpu_count() or 1,
+                    "cpu_s": _cpu_s(),
+                    "worker_cpu_s": _worker_cpu(),
+                },
+            }
+        )
         code = 0
     except ComponentError as exc:
         emit({"ev": "error", "message": str(exc)})

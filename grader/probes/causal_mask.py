@@ -15,8 +15,9 @@ def probe_attention(mod, cases):
     for case in cases:
         q, k, v = (case[x].clone() for x in ("q", "k", "v"))
         outs.append(mod.causal_attention(q, k, v))
-        untouched.append(bool(torch.equal(q, case["q"]) and torch.equal(k, case["k"])
-                              and torch.equal(v, case["v"])))
+        untouched.append(
+            bool(torch.equal(q, case["q"]) and torch.equal(k, case["k"]) and torch.equal(v, case["v"]))
+        )
     return {"out": outs, "untouched": untouched}
 
 

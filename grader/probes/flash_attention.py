@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-
 import torch
-
 from studytool.grader.sandbox_api import snapshot
 
 
@@ -59,15 +57,50 @@ def probe_memory_run(mod, n, d, block_size, causal=False, seed=0):
 # or the mode gone from the stack after the call, is a failure too.
 
 _Q, _K, _V = 1, 2, 4
-_MATMUL = {"mm": (0, 1), "bmm": (0, 1), "addmm": (1, 2), "baddbmm": (1, 2), "addbmm": (1, 2),
-           "mv": (0, 1), "addmv": (1, 2), "dot": (0, 1), "vdot": (0, 1)}
-_EXP = {"exp", "exp_", "exp2", "exp2_", "expm1", "_softmax", "_log_softmax", "logsumexp",
-        "_safe_softmax", "logaddexp", "sigmoid", "pow", "softmax"}
+_MATMUL = {
+    "mm": (0, 1),
+    "bmm": (0, 1),
+    "addmm": (1, 2),
+    "baddbmm": (1, 2),
+    "addbmm": (1, 2),
+    "mv": (0, 1),
+    "addmv": (1, 2),
+    "dot": (0, 1),
+    "vdot": (0, 1),
+}
+_EXP = {
+    "exp",
+    "exp_",
+    "exp2",
+    "exp2_",
+    "expm1",
+    "_softmax",
+    "_log_softmax",
+    "logsumexp",
+    "_safe_softmax",
+    "logaddexp",
+    "sigmoid",
+    "pow",
+    "softmax",
+}
 _MAX_KEPT = 8  # examples kept per kind
 # ops whose result holds no data of their inputs (zeros_like(q) is not "computed from q")
-_NO_DATA = {"empty_like", "zeros_like", "ones_like", "full_like", "new_empty", "new_zeros",
-            "new_ones", "new_full", "new_empty_strided", "empty_strided", "rand_like",
-            "randn_like", "zero_", "fill_"}
+_NO_DATA = {
+    "empty_like",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "new_empty",
+    "new_zeros",
+    "new_ones",
+    "new_full",
+    "new_empty_strided",
+    "empty_strided",
+    "rand_like",
+    "randn_like",
+    "zero_",
+    "fill_",
+}
 
 
 def _extent_matmul(name, a, b, side):
@@ -102,17 +135,32 @@ def _observe(mod, q, k, v, causal, block_size):
 
     tags = WeakIdKeyDictionary()
     tags[q], tags[k], tags[v] = _Q, _K, _V
-    facts = {"score_ops": 0, "pv_ops": 0, "ops": 0, "score_max": 0, "score_max_ex": None,
-             "pv_max": 0, "pv_max_ex": None, "keys_scored": 0, "keys_before_pv": None,
-             "keys_before_exp": None, "score_examples": [], "pv_examples": []}
+    facts = {
+        "score_ops": 0,
+        "pv_ops": 0,
+        "ops": 0,
+        "score_max": 0,
+        "score_max_ex": None,
+        "pv_max": 0,
+        "pv_max_ex": None,
+        "keys_scored": 0,
+        "keys_before_pv": None,
+        "keys_before_exp": None,
+        "score_examples": [],
+        "pv_examples": [],
+    }
 
     def tag_of(x):
         return tags.get(x, 0) if isinstance(x, torch.Tensor) else 0
 
     def example(name, ext, tensors, out, queries=None):
-        return {"op": name, "keys": ext, "queries": queries,
-                "shapes": [list(t.shape) for t in tensors],
-                "out": list(out.shape) if isinstance(out, torch.Tensor) else None}
+        return {
+            "op": name,
+            "keys": ext,
+            "queries": queries,
+            "shapes": [list(t.shape) for t in tensors],
+            "out": list(out.shape) if isinstance(out, torch.Tensor) else None,
+        }
 
     class Observer(TorchDispatchMode):
         @classmethod
@@ -131,11 +179,14 @@ def _observe(mod, q, k, v, causal, block_size):
             pair = None
             if name in _MATMUL:
                 i, j = _MATMUL[name]
-                if len(args) > j and isinstance(args[i], torch.Tensor) \
-                        and isinstance(args[j], torch.Tensor):
+                if len(args) > j and isinstance(args[i], torch.Tensor) and isinstance(args[j], torch.Tensor):
                     pair = (args[i], args[j])
-            elif name in ("mul", "mul_") and len(args) > 1 and isinstance(args[0], torch.Tensor) \
-                    and isinstance(args[1], torch.Tensor):
+            elif (
+                name in ("mul", "mul_")
+                and len(args) > 1
+                and isinstance(args[0], torch.Tensor)
+                and isinstance(args[1], torch.Tensor)
+            ):
                 pair = (args[0], args[1])
             if pair is not None:
                 ta, tb = tag_of(pair[0]), tag_of(pair[1])
@@ -153,8 +204,7 @@ def _observe(mod, q, k, v, causal, block_size):
                         ext = _extent_matmul(name, pair[0], pair[1], side)
                         rows = _extent_matmul(name, pair[0], pair[1], 1 - side)
                     kind = "score" if ext else None
-                elif ((is_p(ta) and is_v(tb)) or (is_v(ta) and is_p(tb))) \
-                        and not name.startswith("mul"):
+                elif ((is_p(ta) and is_v(tb)) or (is_v(ta) and is_p(tb))) and not name.startswith("mul"):
                     ext = int(pair[0].shape[-1])  # the contraction dimension
                     kind = "pv"
                 if kind == "score":
@@ -194,8 +244,10 @@ def _observe(mod, q, k, v, causal, block_size):
         try:
             out = mod.tiled_attention(q, k, v, causal=causal, block_size=block_size)
         finally:
-            intact = (torch._C._len_torch_dispatch_stack() == depth + 1
-                      and torch.utils._python_dispatch._get_current_dispatch_mode() is mode)
+            intact = (
+                torch._C._len_torch_dispatch_stack() == depth + 1
+                and torch.utils._python_dispatch._get_current_dispatch_mode() is mode
+            )
             if intact:
                 mode.__exit__(None, None, None)
     facts["observer_intact"] = bool(intact)

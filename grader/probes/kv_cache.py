@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-
 from studytool.grader.sandbox_api import snapshot
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -22,8 +21,11 @@ def _storages(obj, seen: set[int] | None = None, depth: int = 0) -> set[int]:
     if isinstance(obj, torch.Tensor):
         found.add(obj.untyped_storage().data_ptr())
         return found
-    if isinstance(obj, (str, bytes, int, float, bool, type(None), type)) or callable(obj) and \
-            not hasattr(obj, "__dict__"):
+    if (
+        isinstance(obj, (str, bytes, int, float, bool, type(None), type))
+        or callable(obj)
+        and not hasattr(obj, "__dict__")
+    ):
         return found
     items: list = []
     if isinstance(obj, (list, tuple, set, frozenset)):
@@ -68,7 +70,9 @@ def probe_cache(mod, k, v, chunks, max_len, dtype="float32"):
     first = {}
     start = 0
     for step, size in enumerate(chunks):
-        k_all, v_all = cache.update(k[:, :, start:start + size].to(dt), v[:, :, start:start + size].to(dt))
+        k_all, v_all = cache.update(
+            k[:, :, start : start + size].to(dt), v[:, :, start : start + size].to(dt)
+        )
         start += size
         out[f"k_{step}"] = snapshot(k_all)
         out[f"v_{step}"] = snapshot(v_all)
@@ -92,8 +96,12 @@ def probe_overflow(mod, max_len, chunks):
         try:
             cache.update(torch.randn(1, 2, size, 4), torch.randn(1, 2, size, 4))
         except Exception as exc:  # noqa: BLE001 - we report whatever the learner raised
-            return {"raised_at": step, "type": type(exc).__name__, "message": str(exc)[:200],
-                    "len": int(len(cache))}
+            return {
+                "raised_at": step,
+                "type": type(exc).__name__,
+                "message": str(exc)[:200],
+                "len": int(len(cache)),
+            }
     return {"raised_at": -1, "type": "", "message": "", "len": int(len(cache))}
 
 
@@ -105,8 +113,10 @@ def _attention(mod, d_model, n_heads, w_q, w_k, w_v, w_o):
             if lin is None:
                 raise AttributeError(f"CachedSelfAttention has no submodule {name!r}")
             if tuple(lin.weight.shape) != tuple(w.shape):
-                raise ValueError(f"{name}.weight has shape {list(lin.weight.shape)}, "
-                                 f"expected {list(w.shape)} (nn.Linear(d_model, d_model, bias=False))")
+                raise ValueError(
+                    f"{name}.weight has shape {list(lin.weight.shape)}, "
+                    f"expected {list(w.shape)} (nn.Linear(d_model, d_model, bias=False))"
+                )
             lin.weight.copy_(w)
             if getattr(lin, "bias", None) is not None:
                 raise ValueError(f"{name} has a bias; the contract says bias=False")
@@ -127,6 +137,7 @@ def probe_decode(mod, x, d_model, n_heads, w_q, w_k, w_v, w_o, chunks, max_len):
     def counter(name):
         def hook(module, inputs, output):
             rows[name].append(int(inputs[0].numel() // inputs[0].shape[-1]))
+
         return hook
 
     handles = [getattr(m, name).register_forward_hook(counter(name)) for name in rows]
@@ -136,14 +147,19 @@ def probe_decode(mod, x, d_model, n_heads, w_q, w_k, w_v, w_o, chunks, max_len):
     try:
         with torch.no_grad():
             for size in chunks:
-                outs.append(m(x[:, start:start + size], cache).detach().clone())
+                outs.append(m(x[:, start : start + size], cache).detach().clone())
                 start += size
                 lens.append(int(len(cache)))
     finally:
         for hdl in handles:
             hdl.remove()
-    return {"out": torch.cat(outs, dim=1), "lens": lens, "q_rows": rows["q_proj"],
-            "k_rows": rows["k_proj"], "v_rows": rows["v_proj"]}
+    return {
+        "out": torch.cat(outs, dim=1),
+        "lens": lens,
+        "q_rows": rows["q_proj"],
+        "k_rows": rows["k_proj"],
+        "v_rows": rows["v_proj"],
+    }
 
 
 def probe_decode_cost(mod, d_model, n_heads, prefill, steps, seed=0):
@@ -154,7 +170,7 @@ def probe_decode_cost(mod, d_model, n_heads, prefill, steps, seed=0):
     the decode steps (code that calls F.linear with the weight skips hooks: this count can only
     ever add a failure, never remove one)."""
     gen = torch.Generator().manual_seed(seed)
-    ws = [torch.randn(d_model, d_model, generator=gen) / d_model ** 0.5 for _ in range(4)]
+    ws = [torch.randn(d_model, d_model, generator=gen) / d_model**0.5 for _ in range(4)]
     x = torch.randn(1, prefill + max(steps, 1), d_model, generator=gen)
     m = _attention(mod, d_model, n_heads, *ws)
     rows = {"k_proj": [], "v_proj": []}
@@ -162,6 +178,7 @@ def probe_decode_cost(mod, d_model, n_heads, prefill, steps, seed=0):
     def counter(name):
         def hook(module, inputs, output):
             rows[name].append(int(inputs[0].numel() // inputs[0].shape[-1]))
+
         return hook
 
     cache = mod.KVCache(1, n_heads, prefill + max(steps, 1), d_model // n_heads, dtype=x.dtype)
@@ -171,7 +188,7 @@ def probe_decode_cost(mod, d_model, n_heads, prefill, steps, seed=0):
         handles = [getattr(m, name).register_forward_hook(counter(name)) for name in rows]
         try:
             for s in range(steps):
-                out = m(x[:, prefill + s:prefill + s + 1], cache)
+                out = m(x[:, prefill + s : prefill + s + 1], cache)
         finally:
             for hdl in handles:
                 hdl.remove()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-
 from studytool.grader.sandbox_api import snapshot
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-
 from studytool.grader.sandbox_api import snapshot
 from torch import nn
 
@@ -17,7 +16,8 @@ def _block(mod, kind, d_model, n_heads, d_ff, state=None):
             raise ValueError(
                 f"{kind}: parameter names differ from the contract (ln1, attn, ln2, "
                 f"ff = Sequential(Linear, GELU, Linear)); missing {sorted(missing)[:4]}, "
-                f"unexpected {sorted(unexpected)[:4]}")
+                f"unexpected {sorted(unexpected)[:4]}"
+            )
     return block.eval()
 
 
@@ -49,7 +49,7 @@ def _stack_grad_norms(mod, kind, n_layers, d_model, n_heads, d_ff, seed):
     final_ln = nn.LayerNorm(d_model)  # a Pre-LN stack ends with a LayerNorm (GPT-2, Xiong 2020)
     gen = torch.Generator().manual_seed(seed + 1)
     x = torch.randn(8, 32, d_model, generator=gen)
-    readout = torch.randn(200, d_model, generator=gen) / d_model ** 0.5
+    readout = torch.randn(200, d_model, generator=gen) / d_model**0.5
     targets = torch.randint(0, 200, (8 * 32,), generator=gen)
     y = x
     for b in blocks:
@@ -71,6 +71,8 @@ def probe_grad_by_depth(mod, depths, d_model, n_heads, d_ff, seeds=(0,)):
     1/√L)."""
     out = {}
     for name, kind in (("pre_ln", "PreLNBlock"), ("post_ln", "PostLNBlock")):
-        out[name] = [[_stack_grad_norms(mod, kind, n, d_model, n_heads, d_ff, seed)[-1]
-                      for n in depths] for seed in seeds]
+        out[name] = [
+            [_stack_grad_norms(mod, kind, n, d_model, n_heads, d_ff, seed)[-1] for n in depths]
+            for seed in seeds
+        ]
     return out

@@ -21,10 +21,21 @@ def probe_raises(mod, cases):
         try:
             got = _call(mod, *case)
         except Exception as exc:  # noqa: BLE001 — report whatever the learner raised
-            rows.append({"raised": type(exc).__name__, "is_value_error": isinstance(exc, ValueError),
-                         "message": str(exc)[:200]})
+            rows.append(
+                {
+                    "raised": type(exc).__name__,
+                    "is_value_error": isinstance(exc, ValueError),
+                    "message": str(exc)[:200],
+                }
+            )
         else:
             shape = list(got.shape) if hasattr(got, "shape") else None
-            rows.append({"raised": None, "is_value_error": False, "returned": type(got).__name__,
-                         "shape": [int(s) for s in shape] if shape is not None else None})
+            rows.append(
+                {
+                    "raised": None,
+                    "is_value_error": False,
+                    "returned": type(got).__name__,
+                    "shape": [int(s) for s in shape] if shape is not None else None,
+                }
+            )
     return {"rows": rows}

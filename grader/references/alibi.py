@@ -17,12 +17,12 @@ import torch
 
 
 def _power_of_two_slopes(n: int) -> list[float]:
-    start = 2.0 ** (-8.0 / n)                # 2^(−8/n); slope h is start^(h+1)
+    start = 2.0 ** (-8.0 / n)  # 2^(−8/n); slope h is start^(h+1)
     return [start ** (h + 1) for h in range(n)]
 
 
 def _slopes(n: int) -> list[float]:
-    if n & (n - 1) == 0:                     # a power of two
+    if n & (n - 1) == 0:  # a power of two
         return _power_of_two_slopes(n)
     closest = 2 ** math.floor(math.log2(n))  # largest power of two below n
     extra = _slopes(2 * closest)[0::2][: n - closest]
@@ -40,6 +40,6 @@ def alibi_bias(n_heads: int, seq_len: int) -> torch.Tensor:
     """[n_heads, seq_len, seq_len]: −slope_h·(i − j) for j ≤ i, −inf for j > i (the future)."""
     i = torch.arange(seq_len)[:, None]
     j = torch.arange(seq_len)[None, :]
-    distance = (i - j).to(torch.float32)                          # ≥ 0 on and below the diagonal
-    bias = -alibi_slopes(n_heads)[:, None, None] * distance       # [H, N, N]
+    distance = (i - j).to(torch.float32)  # ≥ 0 on and below the diagonal
+    bias = -alibi_slopes(n_heads)[:, None, None] * distance  # [H, N, N]
     return bias.masked_fill((j > i)[None], float("-inf"))

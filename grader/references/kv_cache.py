@@ -18,8 +18,15 @@ from torch import nn
 class KVCache:
     """Keys and values of the tokens seen so far, in buffers allocated once."""
 
-    def __init__(self, batch_size: int, n_heads: int, max_len: int, head_dim: int,
-                 dtype: torch.dtype = torch.float32, device=None):
+    def __init__(
+        self,
+        batch_size: int,
+        n_heads: int,
+        max_len: int,
+        head_dim: int,
+        dtype: torch.dtype = torch.float32,
+        device=None,
+    ):
         shape = (batch_size, n_heads, max_len, head_dim)
         # Allocated once, here. update() writes into these and never reallocates.
         self.k = torch.zeros(shape, dtype=dtype, device=device)
@@ -35,11 +42,10 @@ class KVCache:
         t_new = k_new.shape[2]
         end = self.length + t_new
         if end > self.max_len:
-            raise ValueError(
-                f"KVCache is full: {self.length} stored + {t_new} new > max_len {self.max_len}")
+            raise ValueError(f"KVCache is full: {self.length} stored + {t_new} new > max_len {self.max_len}")
         # In-place writes into the preallocated buffers: O(T_new) work, no copy of the past.
-        self.k[:, :, self.length:end] = k_new
-        self.v[:, :, self.length:end] = v_new
+        self.k[:, :, self.length : end] = k_new
+        self.v[:, :, self.length : end] = v_new
         self.length = end
         # Views (slices) of the buffers: no copy, same storage.
         return self.k[:, :, :end], self.v[:, :, :end]
@@ -69,12 +75,12 @@ class CachedSelfAttention(nn.Module):
         v = self._heads(self.v_proj(x))
         past = 0
         if cache is not None:
-            past = len(cache)              # the new tokens sit at positions past, past+1, ...
-            k, v = cache.update(k, v)      # all keys/values so far: [B, H, past + t, D]
+            past = len(cache)  # the new tokens sit at positions past, past+1, ...
+            k, v = cache.update(k, v)  # all keys/values so far: [B, H, past + t, D]
         scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)  # [B, H, t, past + t]
         # Query r is at absolute position past + r; it may see key s iff s <= past + r.
         rows = torch.arange(t, device=x.device)[:, None] + past
         cols = torch.arange(k.shape[2], device=x.device)[None, :]
         scores = scores.masked_fill(cols > rows, float("-inf"))
-        out = torch.softmax(scores, dim=-1) @ v                        # [B, H, t, D]
+        out = torch.softmax(scores, dim=-1) @ v  # [B, H, t, D]
         return self.out_proj(out.transpose(1, 2).reshape(b, t, d))

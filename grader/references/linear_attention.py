@@ -21,20 +21,21 @@ def feature_map(x: torch.Tensor) -> torch.Tensor:
     return F.elu(x) + 1.0
 
 
-def linear_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                     causal: bool = False, eps: float = 1e-6) -> torch.Tensor:
+def linear_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False, eps: float = 1e-6
+) -> torch.Tensor:
     """q, k: [B, H, N, D]; v: [B, H, N, Dv]. Returns [B, H, N, Dv]."""
     phi_q, phi_k = feature_map(q), feature_map(k)
     if not causal:
-        kv = phi_k.transpose(-2, -1) @ v                  # [B, H, D, Dv]: Σ_j φ(k_j) v_jᵀ
-        z = phi_k.sum(dim=-2)                              # [B, H, D]:     Σ_j φ(k_j)
-        num = phi_q @ kv                                   # [B, H, N, Dv]
+        kv = phi_k.transpose(-2, -1) @ v  # [B, H, D, Dv]: Σ_j φ(k_j) v_jᵀ
+        z = phi_k.sum(dim=-2)  # [B, H, D]:     Σ_j φ(k_j)
+        num = phi_q @ kv  # [B, H, N, Dv]
         den = (phi_q * z.unsqueeze(-2)).sum(-1, keepdim=True)  # [B, H, N, 1]
     else:
         # Prefix sums over positions: S_i = Σ_{j≤i} φ(k_j) v_jᵀ, z_i = Σ_{j≤i} φ(k_j).
         # Memory O(N·D·Dv); a chunked version (or a loop over i) brings it to O(D·Dv) per step.
         kv = torch.einsum("bhnd,bhne->bhnde", phi_k, v).cumsum(dim=2)  # [B, H, N, D, Dv]
-        z = phi_k.cumsum(dim=2)                                          # [B, H, N, D]
-        num = torch.einsum("bhnd,bhnde->bhne", phi_q, kv)                # [B, H, N, Dv]
-        den = (phi_q * z).sum(-1, keepdim=True)                          # [B, H, N, 1]
+        z = phi_k.cumsum(dim=2)  # [B, H, N, D]
+        num = torch.einsum("bhnd,bhnde->bhne", phi_q, kv)  # [B, H, N, Dv]
+        den = (phi_q * z).sum(-1, keepdim=True)  # [B, H, N, 1]
     return num / (den + eps)

@@ -32,9 +32,9 @@ class PreLNBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, causal: bool = False) -> torch.Tensor:
         mask = _causal_mask(x.shape[1], x.device) if causal else None
-        h = self.ln1(x)                                    # normalise the sublayer's input only
+        h = self.ln1(x)  # normalise the sublayer's input only
         x = x + self.attn(h, h, h, attn_mask=mask, need_weights=False)[0]
-        return x + self.ff(self.ln2(x))                    # residual path stays the identity
+        return x + self.ff(self.ln2(x))  # residual path stays the identity
 
 
 class PostLNBlock(nn.Module):
@@ -48,4 +48,4 @@ class PostLNBlock(nn.Module):
     def forward(self, x: torch.Tensor, causal: bool = False) -> torch.Tensor:
         mask = _causal_mask(x.shape[1], x.device) if causal else None
         h = self.ln1(x + self.attn(x, x, x, attn_mask=mask, need_weights=False)[0])
-        return self.ln2(h + self.ff(h))                    # LN after the residual sum
+        return self.ln2(h + self.ff(h))  # LN after the residual sum

@@ -15,8 +15,7 @@ from __future__ import annotations
 import torch
 
 
-def apply_rope(x: torch.Tensor, positions: torch.Tensor | None = None,
-               base: float = 10000.0) -> torch.Tensor:
+def apply_rope(x: torch.Tensor, positions: torch.Tensor | None = None, base: float = 10000.0) -> torch.Tensor:
     """x: [B, H, N, D], D even; positions: LongTensor [N] (default arange(N))."""
     n, d = x.shape[-2], x.shape[-1]
     if d % 2:
@@ -25,9 +24,9 @@ def apply_rope(x: torch.Tensor, positions: torch.Tensor | None = None,
         positions = torch.arange(n, device=x.device)
     # Angles in float64, then cast: large positions × frequencies stay accurate.
     inv_freq = base ** (-torch.arange(0, d, 2, dtype=torch.float64, device=x.device) / d)  # θ_i
-    angles = positions.to(torch.float64)[:, None] * inv_freq[None, :]                      # [N, D/2]
+    angles = positions.to(torch.float64)[:, None] * inv_freq[None, :]  # [N, D/2]
     cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
-    x_even, x_odd = x[..., 0::2], x[..., 1::2]            # the pairs (x[2i], x[2i+1])
+    x_even, x_odd = x[..., 0::2], x[..., 1::2]  # the pairs (x[2i], x[2i+1])
     out = torch.empty_like(x)
     out[..., 0::2] = x_even * cos - x_odd * sin
     out[..., 1::2] = x_even * sin + x_odd * cos

@@ -32,11 +32,10 @@ class UsageError(Exception):
 # registered without one (their list help is used for any other).
 DESCRIPTIONS = {
     "stats": "Progress statistics: items by state, reviews per day, true retention, streak, "
-             "the 30-day forecast, exercises and checklist.",
+    "the 30-day forecast, exercises and checklist.",
     "hint": "Show the next hint for an exercise (each call reveals one more).",
     "solution": "Show an exercise's reference solution, once your own passes.",
-    "export": "Print all loaded content (questions, insights, cards, checklist, exercises) "
-              "in one document.",
+    "export": "Print all loaded content (questions, insights, cards, checklist, exercises) in one document.",
 }
 
 
@@ -54,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, p in sub.choices.items():
         if not p.description:
             p.description = DESCRIPTIONS.get(name) or (
-                helps.get(name, "")[:1].upper() + helps.get(name, "")[1:] + "."
-                if helps.get(name) else None)
+                helps.get(name, "")[:1].upper() + helps.get(name, "")[1:] + "." if helps.get(name) else None
+            )
     return parser
 
 
@@ -81,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
             close = suggest(argv[0], names)
             hint = f"; did you mean {' or '.join(close)}?" if close else ""
             parser.print_usage(sys.stderr)
-            print(f"studytool: error: unknown command {argv[0]!r}{hint} "
-                  "(studytool --help lists the commands)", file=sys.stderr)
+            print(
+                f"studytool: error: unknown command {argv[0]!r}{hint} (studytool --help lists the commands)",
+                file=sys.stderr,
+            )
             return 2
     args = parser.parse_args(argv)
     if args.command is None:

@@ -9,40 +9,65 @@ from pathlib import Path
 
 from studytool import locations
 from studytool.cli import UsageError
-from studytool.content import (CONTENT_FILES, TOPIC_LABELS, Question, Text, default_content,
-                               load_content, validate_decks_only)
+from studytool.content import (
+    CONTENT_FILES,
+    TOPIC_LABELS,
+    Question,
+    Text,
+    default_content,
+    load_content,
+    validate_decks_only,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "validate", help="check content YAML and print every problem as file:line: message",
+        "validate",
+        help="check content YAML and print every problem as file:line: message",
         description="Check a content directory (questions, insights, flashcards, checklist) or a "
-        "folder of learner decks. Exit 0 when clean, 2 when any problem is found.")
-    p.add_argument("dir", nargs="?", type=Path,
-                   help="content directory or deck folder (default: the built-in content and "
-                   "your decks)")
-    p.add_argument("--exercises", type=Path, metavar="EXDIR",
-                   help="exercises directory to validate DIR with (default: the built-in exercises)")
+        "folder of learner decks. Exit 0 when clean, 2 when any problem is found.",
+    )
+    p.add_argument(
+        "dir",
+        nargs="?",
+        type=Path,
+        help="content directory or deck folder (default: the built-in content and your decks)",
+    )
+    p.add_argument(
+        "--exercises",
+        type=Path,
+        metavar="EXDIR",
+        help="exercises directory to validate DIR with (default: the built-in exercises)",
+    )
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("questions", help="Q13–Q24 by topic, or one question in full",
-                       description="Without an id: the twelve questions grouped by topic. With an "
-                       "id (q13 … q24, or 13 … 24): the question, the model answer, its key points, "
-                       "the misconception checks and its links.")
+    p = sub.add_parser(
+        "questions",
+        help="Q13–Q24 by topic, or one question in full",
+        description="Without an id: the twelve questions grouped by topic. With an "
+        "id (q13 … q24, or 13 … 24): the question, the model answer, its key points, "
+        "the misconception checks and its links.",
+    )
     p.add_argument("id", nargs="?", help="question id, e.g. q16 or 16")
     p.add_argument("--lang", choices=["en", "zh", "both"], default="en")
     p.set_defaults(func=cmd_questions)
 
     p = sub.add_parser(
-        "export", help="all content as JSON, or an Anki package to take along",
+        "export",
+        help="all content as JSON, or an Anki package to take along",
         description="json: print all loaded content as one JSON document. apkg: write an Anki "
         "package with every flashcard and the twelve questions, English and Chinese as fields, "
         "the topic as tags; re-importing a newer export updates the notes instead of "
-        "duplicating them.")
+        "duplicating them.",
+    )
     p.add_argument("format", choices=["json", "apkg"], help="output format")
-    p.add_argument("path", nargs="?", type=Path,
-                   help="apkg only: the file to write (default ./studytool-lecture03.apkg; a "
-                   "folder gets that name inside it)")
+    p.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        help="apkg only: the file to write (default ./studytool-lecture03.apkg; a "
+        "folder gets that name inside it)",
+    )
     p.set_defaults(func=cmd_export)
 
 
@@ -60,8 +85,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             scope = str(args.dir)
         else:
             if not any(args.dir.glob("*.y*ml")):
-                raise UsageError(f"{args.dir}: no content files ({', '.join(CONTENT_FILES)}) "
-                                 "and no decks (*.yaml) found")
+                raise UsageError(
+                    f"{args.dir}: no content files ({', '.join(CONTENT_FILES)}) and no decks (*.yaml) found"
+                )
             problems = validate_decks_only(args.dir)
             scope = f"decks in {args.dir}"
     for problem in problems:
@@ -88,8 +114,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
         kinds = ", ".join(f"{n} {kind}" for kind, n in result.by_kind.items())
         print(f"wrote {result.notes} notes ({kinds}) to {result.path}")
-        print("import it in Anki (File → Import); importing a newer export updates these notes",
-              file=sys.stderr)
+        print(
+            "import it in Anki (File → Import); importing a newer export updates these notes", file=sys.stderr
+        )
         return 0
     json.dump(content.to_json(), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")

@@ -17,36 +17,52 @@ MARK = {"pass": "✓", "fail": "✗", "error": "!"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("exercises", help="list the exercises with their status",
-                       description="Every exercise with its status (not started, failing, passed) "
-                       "and best attempt.")
+    p = sub.add_parser(
+        "exercises",
+        help="list the exercises with their status",
+        description="Every exercise with its status (not started, failing, passed) and best attempt.",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--lang", choices=["en", "zh"], default="en")
     p.set_defaults(func=cmd_exercises)
 
-    p = sub.add_parser("start", help="copy an exercise's starter into your workspace",
-                       description="Copy the starter file into the workspace and print its path. "
-                       "Existing work is never overwritten unless --reset.")
+    p = sub.add_parser(
+        "start",
+        help="copy an exercise's starter into your workspace",
+        description="Copy the starter file into the workspace and print its path. "
+        "Existing work is never overwritten unless --reset.",
+    )
     p.add_argument("id", help="exercise id, e.g. sinusoidal_pe")
-    p.add_argument("--reset", action="store_true",
-                   help="replace your file with the starter (the old one is kept as .py.bak)")
+    p.add_argument(
+        "--reset",
+        action="store_true",
+        help="replace your file with the starter (the old one is kept as .py.bak)",
+    )
     p.set_defaults(func=cmd_start)
 
-    p = sub.add_parser("check", help="grade your solution in the sandbox",
-                       description="Grade the workspace file (or PATH) in the sandbox. Exit 0 when "
-                       "every test passes, 1 when any fails, 2 for a usage error.")
+    p = sub.add_parser(
+        "check",
+        help="grade your solution in the sandbox",
+        description="Grade the workspace file (or PATH) in the sandbox. Exit 0 when "
+        "every test passes, 1 when any fails, 2 for a usage error.",
+    )
     p.add_argument("id", help="exercise id")
     p.add_argument("--file", type=Path, metavar="PATH", help="grade this file instead")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("watch", help="regrade on every save",
-                       description="Grade now and again on every save of the workspace file "
-                       "(Ctrl-C to stop).")
+    p = sub.add_parser(
+        "watch",
+        help="regrade on every save",
+        description="Grade now and again on every save of the workspace file (Ctrl-C to stop).",
+    )
     p.add_argument("id", help="exercise id")
     p.add_argument("--file", type=Path, metavar="PATH", help="watch this file instead")
-    p.add_argument("--poll", action="store_true",
-                   help="poll for changes (when file events do not arrive, e.g. network drives)")
+    p.add_argument(
+        "--poll",
+        action="store_true",
+        help="poll for changes (when file events do not arrive, e.g. network drives)",
+    )
     p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("hint", help="show the next hint")
@@ -118,8 +134,11 @@ def print_summary(result: dict, output: str = "", out: TextIO | None = None) -> 
         for line in output.strip().splitlines()[:20]:
             print(f"    | {line}", file=out)
     verdict = {"pass": "PASSED", "fail": "FAILED", "error": "ERROR"}[result["status"]]
-    print(f"{verdict} {result['exercise']}: {result['passed']}/{result['total']} tests passed "
-          f"in {result['duration_s']:.2f} s", file=out)
+    print(
+        f"{verdict} {result['exercise']}: {result['passed']}/{result['total']} tests passed "
+        f"in {result['duration_s']:.2f} s",
+        file=out,
+    )
     # figures are data for the TUI's plots (and check --json); each test's message already says
     # in a sentence what was measured
     out.flush()
@@ -158,8 +177,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if result["status"] == "pass" else 1
 
 
-def watch_loop(exercise_id: str, path: Path, grader: Any, out: TextIO | None = None,
-               stop: threading.Event | None = None, poll: bool = False) -> int:
+def watch_loop(
+    exercise_id: str,
+    path: Path,
+    grader: Any,
+    out: TextIO | None = None,
+    stop: threading.Event | None = None,
+    poll: bool = False,
+) -> int:
     """Grade ``path`` now and after every change; returns the number of grades run."""
     out = out or sys.stdout
     import watchfiles
@@ -176,8 +201,11 @@ def watch_loop(exercise_id: str, path: Path, grader: Any, out: TextIO | None = N
             result = grader.check(exercise_id, path, on_test=lambda ev: print_test(ev, out))
             print_summary(result, grader.last_output, out)
             if result["status"] == "pass":
-                print("All tests pass. `studytool solution "
-                      f"{exercise_id}` shows the reference to compare with.", file=out)
+                print(
+                    "All tests pass. `studytool solution "
+                    f"{exercise_id}` shows the reference to compare with.",
+                    file=out,
+                )
         except grading.SourceTooLarge as exc:
             print(f"  ! {exc}", file=out)
         except grading.GradingError as exc:
@@ -187,10 +215,15 @@ def watch_loop(exercise_id: str, path: Path, grader: Any, out: TextIO | None = N
 
     grade()
     target = str(path.resolve())
-    for _changes in watchfiles.watch(str(path.resolve().parent), stop_event=stop,
-                                     force_polling=poll or None, debounce=200, rust_timeout=500,
-                                     yield_on_timeout=False,
-                                     watch_filter=lambda _c, p: str(Path(p).resolve()) == target):
+    for _changes in watchfiles.watch(
+        str(path.resolve().parent),
+        stop_event=stop,
+        force_polling=poll or None,
+        debounce=200,
+        rust_timeout=500,
+        yield_on_timeout=False,
+        watch_filter=lambda _c, p: str(Path(p).resolve()) == target,
+    ):
         if stop is not None and stop.is_set():
             break
         if path.exists():
@@ -228,8 +261,10 @@ def cmd_hint(args: argparse.Namespace) -> int:
 def cmd_solution(args: argparse.Namespace) -> int:
     _meta(args.id)
     if not args.force and not workspace.has_passed(args.id):
-        print(f"Pass {args.id} first (studytool check {args.id}), or use --force to see the "
-              "reference now.", file=sys.stderr)
+        print(
+            f"Pass {args.id} first (studytool check {args.id}), or use --force to see the reference now.",
+            file=sys.stderr,
+        )
         return 1
     sys.stdout.write(workspace.solution_source(args.id))
     return 0

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
 from typing import Any
 
 from studytool import i18n
@@ -28,29 +27,41 @@ from studytool.store import Store, utcnow
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "review", help="spaced-repetition review of the flashcards and questions",
-        description="Review what is due (FSRS), then new items up to the daily limit.")
-    p.add_argument("--plain", action="store_true",
-                   help="line mode for plain terminals, screen readers and scripts (this "
-                   "command's only mode; the app's review is `studytool`, then 2)")
+        "review",
+        help="spaced-repetition review of the flashcards and questions",
+        description="Review what is due (FSRS), then new items up to the daily limit.",
+    )
+    p.add_argument(
+        "--plain",
+        action="store_true",
+        help="line mode for plain terminals, screen readers and scripts (this "
+        "command's only mode; the app's review is `studytool`, then 2)",
+    )
     p.add_argument("--limit", type=int, metavar="N", help="stop after N ratings")
-    p.add_argument("--cram", action="store_true",
-                   help="review everything without touching the schedule or the log")
+    p.add_argument(
+        "--cram", action="store_true", help="review everything without touching the schedule or the log"
+    )
     p.add_argument("--topic", metavar="T", help="only items of this topic")
-    p.add_argument("--lang", choices=["en", "zh", "both"], default="both",
-                   help="language of the texts (default: both)")
+    p.add_argument(
+        "--lang", choices=["en", "zh", "both"], default="both", help="language of the texts (default: both)"
+    )
     p.set_defaults(func=cmd_review)
 
     p = sub.add_parser(
-        "optimize", help="fit personal FSRS parameters from your review log",
+        "optimize",
+        help="fit personal FSRS parameters from your review log",
         description="Fit FSRS parameters to your own reviews with fsrs' Optimizer (needs the "
-        f"optional extra and at least {sch.MIN_OPTIMIZER_REVIEWS} reviews), then reschedule.")
+        f"optional extra and at least {sch.MIN_OPTIMIZER_REVIEWS} reviews), then reschedule.",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the parameters, keep nothing")
     p.set_defaults(func=cmd_optimize)
 
-    p = sub.add_parser("unsuspend", help="put suspended or buried items back into review",
-                       description="Put suspended or buried items back into review. Without "
-                       "ids: list the suspended and buried items with their titles.")
+    p = sub.add_parser(
+        "unsuspend",
+        help="put suspended or buried items back into review",
+        description="Put suspended or buried items back into review. Without "
+        "ids: list the suspended and buried items with their titles.",
+    )
     p.add_argument("ids", nargs="*", metavar="ID")
     p.add_argument("--all", action="store_true", help="every suspended and buried item")
     p.add_argument("--lang", choices=["en", "zh"], default="en")
@@ -150,8 +161,9 @@ def cmd_review(args: argparse.Namespace) -> int:
     if args.topic is not None and args.topic not in topics:
         raise UsageError(f"unknown topic {args.topic!r} (topics: {', '.join(topics)})")
     with Store() as store:
-        session = ReviewSession(store, content, config=config, topic=args.topic, cram=args.cram,
-                                limit=args.limit)
+        session = ReviewSession(
+            store, content, config=config, topic=args.topic, cram=args.cram, limit=args.limit
+        )
         _PlainReview(session, _Text(args.lang), _Input()).run()
     return 0
 
@@ -180,12 +192,20 @@ class _PlainReview:
         c = s.counts()
         counts = i18n.tr("counts", self.lang, new=c.new, learning=c.learning, review=c.review)
         if s.cram:
-            print(self.w(f"Review (cram: the schedule and the log stay untouched): {counts}.",
-                         f"复习（突击模式：日程和记录都不改动）：{counts}。"))
+            print(
+                self.w(
+                    f"Review (cram: the schedule and the log stay untouched): {counts}.",
+                    f"复习（突击模式：日程和记录都不改动）：{counts}。",
+                )
+            )
         else:
             print(self.w(f"Review: {counts}.", f"复习：{counts}。"))
-        print(self.w("Keys: Enter reveal, 1-4 rate, u undo, s suspend, b bury, q quit.",
-                     "按键：回车 翻面，1-4 评分，u 撤销，s 暂停，b 搁置，q 退出。"))
+        print(
+            self.w(
+                "Keys: Enter reveal, 1-4 rate, u undo, s suspend, b bury, q quit.",
+                "按键：回车 翻面，1-4 评分，u 撤销，s 暂停，b 搁置，q 退出。",
+            )
+        )
         try:
             while True:
                 cur = s.next()
@@ -210,28 +230,38 @@ class _PlainReview:
     def item(self, cur) -> None:
         it = cur.item
         lang = self.lang
-        recall = (self.w(f" · recall {cur.retrievability:.0%}", f" · 记忆 {cur.retrievability:.0%}")
-                  if cur.retrievability is not None else "")
-        kind = (self.w("question", "问题") if it.kind == "question"
-                else self.w(f"{it.type} card", {"basic": "问答卡", "cloze": "填空卡",
-                                                "truefalse": "判断卡"}.get(it.type, "卡片")))
+        recall = (
+            self.w(f" · recall {cur.retrievability:.0%}", f" · 记忆 {cur.retrievability:.0%}")
+            if cur.retrievability is not None
+            else ""
+        )
+        kind = (
+            self.w("question", "问题")
+            if it.kind == "question"
+            else self.w(
+                f"{it.type} card",
+                {"basic": "问答卡", "cloze": "填空卡", "truefalse": "判断卡"}.get(it.type, "卡片"),
+            )
+        )
         c = cur.counts
         counts = i18n.tr("counts", lang, new=c.new, learning=c.learning, review=c.review)
         from studytool.content import TOPIC_LABELS
 
         topic = TOPIC_LABELS.get(it.topic, (it.topic, it.topic))[1 if lang == "zh" else 0]
-        print(f"\n── {kind} {it.id} · {topic} · {i18n.state_name(cur.state, lang)}{recall}"
-              f" · {self.w('left: ', '剩余：')}{counts} ──")
+        print(
+            f"\n── {kind} {it.id} · {topic} · {i18n.state_name(cur.state, lang)}{recall}"
+            f" · {self.w('left: ', '剩余：')}{counts} ──"
+        )
         obj = it.obj
         answer_text, verdict = "", None
         if it.kind == "question":
             print(self.t(obj.question))
-            prompt = self.w("Type your answer (optional), Enter to reveal",
-                            "输入你的答案（可选），回车显示答案")
+            prompt = self.w(
+                "Type your answer (optional), Enter to reveal", "输入你的答案（可选），回车显示答案"
+            )
         elif it.type == "truefalse":
             print(self.t(obj.statement))
-            prompt = self.w("True or false? t/f, or Enter to reveal",
-                            "正确还是错误？t/f，或回车直接显示")
+            prompt = self.w("True or false? t/f, or Enter to reveal", "正确还是错误？t/f，或回车直接显示")
         else:
             print(self.t.both(obj.prompt))
             prompt = self.w("Enter to reveal", "回车翻面")
@@ -263,8 +293,9 @@ class _PlainReview:
             try:
                 undone = s.undo()
             except sch.ChangedElsewhere as exc:
-                print(i18n.tr("undo_changed_elsewhere", lang, title=self.title(exc.item_id))
-                      + self.w(".", "。"))
+                print(
+                    i18n.tr("undo_changed_elsewhere", lang, title=self.title(exc.item_id)) + self.w(".", "。")
+                )
                 return False
             if undone is None:
                 print(i18n.tr("nothing_to_undo", lang) + self.w(".", "。"))
@@ -273,9 +304,12 @@ class _PlainReview:
             return True
         if key == "s":
             item_id = s.suspend()
-            print(self.w(f"Suspended: {self.title(item_id)} (studytool unsuspend {item_id} brings "
-                         "it back).",
-                         f"已暂停：{self.title(item_id)}（studytool unsuspend {item_id} 可以恢复）。"))
+            print(
+                self.w(
+                    f"Suspended: {self.title(item_id)} (studytool unsuspend {item_id} brings it back).",
+                    f"已暂停：{self.title(item_id)}（studytool unsuspend {item_id} 可以恢复）。",
+                )
+            )
             return True
         if key == "b":
             print(i18n.tr("buried", lang, title=self.title(s.bury())) + self.w(".", "。"))
@@ -296,14 +330,22 @@ class _PlainReview:
             for i, kp in enumerate(obj.key_points, 1):
                 print(f"  {i}. " + self.t(kp).replace("\n", "\n     "))
             for m in getattr(obj, "misconceptions", ()) or ():
-                print(self.w("Misconception: ", "常见误解：") + self.t(m.claim).replace("\n", " / ")
-                      + " → " + self.t(m.correction).replace("\n", " / "))
+                print(
+                    self.w("Misconception: ", "常见误解：")
+                    + self.t(m.claim).replace("\n", " / ")
+                    + " → "
+                    + self.t(m.correction).replace("\n", " / ")
+                )
         else:
             if it.type == "truefalse" and verdict is not None:
                 right = verdict == bool(obj.answer)
                 said = self.w("true" if verdict else "false", "正确" if verdict else "错误")
-                print(self.w(f"You said {said}: {'right' if right else 'wrong'}.",
-                             f"你的判断是“{said}”：{'答对了' if right else '答错了'}。"))
+                print(
+                    self.w(
+                        f"You said {said}: {'right' if right else 'wrong'}.",
+                        f"你的判断是“{said}”：{'答对了' if right else '答错了'}。",
+                    )
+                )
                 suggestion = 3 if right else 1
             print(self.t.both(obj.reveal))
         choices = self.s.reveal()
@@ -312,8 +354,10 @@ class _PlainReview:
         while True:
             prompt = self.w("Rate: ", "评分：") + _choices_line(choices, lang)
             if it.kind == "question":
-                prompt += self.w(f"   (k 1 3: mark recalled key points of 1-{total})",
-                                 f"   （k 1 3：标记回忆起的要点，编号 1-{total}）")
+                prompt += self.w(
+                    f"   (k 1 3: mark recalled key points of 1-{total})",
+                    f"   （k 1 3：标记回忆起的要点，编号 1-{total}）",
+                )
             if suggestion is not None:
                 name = i18n.rating_name(suggestion, lang)
                 prompt += self.w(f"   Enter: {name} (suggested)", f"   回车：{name}（建议）")
@@ -323,32 +367,43 @@ class _PlainReview:
             key = line.strip().lower()
             if key in ("1", "2", "3", "4") or (key == "" and suggestion is not None):
                 rating = int(key) if key else suggestion
-                answer = (sch.QuestionAnswer(answer_text, tuple(recalled), total)
-                          if it.kind == "question" else None)
+                answer = (
+                    sch.QuestionAnswer(answer_text, tuple(recalled), total) if it.kind == "question" else None
+                )
                 rated = self.s.rate(rating, answer=answer)
-                when = "" if rated.due is None else self.w(
-                    f", due {i18n.when_text(rated.due, self.s.clock(), lang)}",
-                    f"，到期：{i18n.when_text(rated.due, self.s.clock(), lang)}")
+                when = (
+                    ""
+                    if rated.due is None
+                    else self.w(
+                        f", due {i18n.when_text(rated.due, self.s.clock(), lang)}",
+                        f"，到期：{i18n.when_text(rated.due, self.s.clock(), lang)}",
+                    )
+                )
                 name = i18n.rating_name(rated.rating, lang)
-                line = f"→ {name}{self.w(':', '：')}{' ' if lang == 'en' else ''}" \
-                       f"{rated.label_in(lang)}{when}"
+                line = f"→ {name}{self.w(':', '：')}{' ' if lang == 'en' else ''}{rated.label_in(lang)}{when}"
                 if rated.recomputed:
-                    line += self.w(f" ({i18n.tr('recomputed', lang)})",
-                                   f"（{i18n.tr('recomputed', lang)}）")
+                    line += self.w(f" ({i18n.tr('recomputed', lang)})", f"（{i18n.tr('recomputed', lang)}）")
                 print(line)
                 return
             if it.kind == "question" and (key == "k" or key.startswith("k ")):
                 points = _parse_points(key[1:], total)
                 if points is None:
-                    print(self.w(f"Key points are numbered 1-{total}, e.g. k 1 3 (or k all, k none).",
-                                 f"要点编号为 1-{total}，例如 k 1 3（或 k all、k none）。"))
+                    print(
+                        self.w(
+                            f"Key points are numbered 1-{total}, e.g. k 1 3 (or k all, k none).",
+                            f"要点编号为 1-{total}，例如 k 1 3（或 k all、k none）。",
+                        )
+                    )
                     continue
                 recalled = points
                 suggestion = suggest_rating(len(recalled), total)
                 name = i18n.rating_name(suggestion, lang)
-                print(self.w(f"Recalled {len(recalled)}/{total} key points: suggests "
-                             f"{suggestion} {name}.",
-                             f"回忆起 {len(recalled)}/{total} 个要点：建议 {suggestion} {name}。"))
+                print(
+                    self.w(
+                        f"Recalled {len(recalled)}/{total} key points: suggests {suggestion} {name}.",
+                        f"回忆起 {len(recalled)}/{total} 个要点：建议 {suggestion} {name}。",
+                    )
+                )
                 continue
             handled = self.command(key)
             if handled:
@@ -356,10 +411,12 @@ class _PlainReview:
             if handled is not None:
                 continue
             n = {r: i18n.rating_name(r, lang) for r in (1, 2, 3, 4)}
-            print(self.w(f"Keys: 1 {n[1]}, 2 {n[2]}, 3 {n[3]}, 4 {n[4]}; u undo, s suspend, "
-                         "b bury, q quit.",
-                         f"按键：1 {n[1]}，2 {n[2]}，3 {n[3]}，4 {n[4]}；u 撤销，s 暂停，b 搁置，"
-                         "q 退出。"))
+            print(
+                self.w(
+                    f"Keys: 1 {n[1]}, 2 {n[2]}, 3 {n[3]}, 4 {n[4]}; u undo, s suspend, b bury, q quit.",
+                    f"按键：1 {n[1]}，2 {n[2]}，3 {n[3]}，4 {n[4]}；u 撤销，s 暂停，b 搁置，q 退出。",
+                )
+            )
 
     def summary_lines(self) -> list[str]:
         """The end of the session (review.summary_lines), then the ratings in detail."""
@@ -368,9 +425,13 @@ class _PlainReview:
         r = sm.by_rating
         n = {k: i18n.rating_name(k, self.lang) for k in (1, 2, 3, 4)}
         if sm.rated:
-            lines.insert(min(2, len(lines)), self.w(f"Ratings: {n[1]} {r[1]}, {n[2]} {r[2]}, {n[3]} {r[3]}, "
-                                f"{n[4]} {r[4]}.",
-                                f"评分：{n[1]} {r[1]}，{n[2]} {r[2]}，{n[3]} {r[3]}，{n[4]} {r[4]}。"))
+            lines.insert(
+                min(2, len(lines)),
+                self.w(
+                    f"Ratings: {n[1]} {r[1]}, {n[2]} {r[2]}, {n[3]} {r[3]}, {n[4]} {r[4]}.",
+                    f"评分：{n[1]} {r[1]}，{n[2]} {r[2]}，{n[3]} {r[3]}，{n[4]} {r[4]}。",
+                ),
+            )
         return lines
 
 
@@ -383,9 +444,11 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         n = sch.optimizer_review_count(store)
         need = sch.MIN_OPTIMIZER_REVIEWS
         if n < need:
-            print(f"FSRS fits personal parameters from at least {need} reviews made on a later day "
-                  f"than the item's previous review; you have {n}, so {need - n} more are needed. "
-                  "Until then fsrs' default parameters are used.")
+            print(
+                f"FSRS fits personal parameters from at least {need} reviews made on a later day "
+                f"than the item's previous review; you have {n}, so {need - n} more are needed. "
+                "Until then fsrs' default parameters are used."
+            )
             return 0
         try:
             from fsrs import Optimizer  # the optional extra: imports torch
@@ -393,11 +456,13 @@ def cmd_optimize(args: argparse.Namespace) -> int:
             logs = sch.fsrs_review_logs(store)
             optimizer = Optimizer(logs)
         except ImportError as exc:
-            print(f"studytool: error: fsrs' Optimizer is not available ({exc}); install the "
-                  "extra: pip install 'studytool[optimizer]'", file=sys.stderr)
+            print(
+                f"studytool: error: fsrs' Optimizer is not available ({exc}); install the "
+                "extra: pip install 'studytool[optimizer]'",
+                file=sys.stderr,
+            )
             return 1
-        print(f"Fitting FSRS parameters to {len(logs)} reviews ({n} count for fitting)...",
-              flush=True)
+        print(f"Fitting FSRS parameters to {len(logs)} reviews ({n} count for fitting)...", flush=True)
         params = [float(p) for p in optimizer.compute_optimal_parameters()]
         shown = ", ".join(f"{p:.4f}" for p in params)
         if args.dry_run:
@@ -420,16 +485,20 @@ def cmd_unsuspend(args: argparse.Namespace) -> int:
         held = sch.held_items(store, content, now)
         if not args.ids and not args.all:
             for h in held:
-                how = ({"suspended": "已暂停", "buried": "已搁置"}[h.how] if zh else h.how)
+                how = {"suspended": "已暂停", "buried": "已搁置"}[h.how] if zh else h.how
                 print(f"{h.item_id}  {how}  {h.title(args.lang, 60)}")
             n_s = sum(h.how == "suspended" for h in held)
             n_b = len(held) - n_s
             if zh:
-                print(f"暂停 {n_s} 张，搁置 {n_b} 张" + (
-                    "（studytool unsuspend ID… 或 --all 恢复）" if held else ""))
+                print(
+                    f"暂停 {n_s} 张，搁置 {n_b} 张"
+                    + ("（studytool unsuspend ID… 或 --all 恢复）" if held else "")
+                )
             else:
-                print(f"{n_s} suspended, {n_b} buried" + (
-                    " (studytool unsuspend ID... or --all)" if held else ""))
+                print(
+                    f"{n_s} suspended, {n_b} buried"
+                    + (" (studytool unsuspend ID... or --all)" if held else "")
+                )
             return 0
         by_id = {h.item_id: h for h in held}
         ids = [h.item_id for h in held] if args.all else args.ids

@@ -9,16 +9,16 @@ subprocess (:mod:`studytool.grading`).
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 import threading
-import time
-import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from textual import work
 from textual.app import App
@@ -46,11 +46,12 @@ def _factory(mode: str) -> Callable[[], Any]:
     def make():
         module, _, name = SCREEN_CLASSES[mode].partition(":")
         return getattr(importlib.import_module(module), name)()
+
     return make
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -105,9 +106,16 @@ class StudyApp(App):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(self, *, clock: Callable[[], datetime] | None = None, core: Core | None = None,
-                 grader: Any = None, lang: str | None = None, warm: bool = True,
-                 cursor_blink: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        core: Core | None = None,
+        grader: Any = None,
+        lang: str | None = None,
+        warm: bool = True,
+        cursor_blink: bool = True,
+    ) -> None:
         super().__init__()
         self.clock = clock or _utcnow
         self.core: Core | None = core
@@ -147,11 +155,14 @@ class StudyApp(App):
             lang = self.lang
             n = len(warnings)
             more = tr(lang, f"\n… and {n - 1} more", f"\n……还有 {n - 1} 个") if n > 1 else ""
-            self.notify(f"{warnings[0]}{more}\n"
-                        + tr(lang, "(`studytool validate` lists them all)",
-                             "（`studytool validate` 会列出全部）"),
-                        title=tr(lang, f"{n} content problem(s)", f"{n} 个内容问题"),
-                        severity="warning", timeout=8, markup=False)
+            self.notify(
+                f"{warnings[0]}{more}\n"
+                + tr(lang, "(`studytool validate` lists them all)", "（`studytool validate` 会列出全部）"),
+                title=tr(lang, f"{n} content problem(s)", f"{n} 个内容问题"),
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
         screen = self.screen
         if hasattr(screen, "core_ready"):
             screen.core_ready()
@@ -166,16 +177,22 @@ class StudyApp(App):
 
         if event.state == WorkerState.ERROR:
             err = event.worker.error
-            self.notify(f"{type(err).__name__}: {err}", title=tr(self.lang, "Error", "出错了"),
-                        severity="error", timeout=10, markup=False)
+            self.notify(
+                f"{type(err).__name__}: {err}",
+                title=tr(self.lang, "Error", "出错了"),
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
 
     async def on_unmount(self) -> None:
         if self.grader is not None and self._own_grader:
             # Never wait for the grading service here: quitting must be instant. Its close runs
             # in a daemon thread; if the process exits first, the service reads EOF on its stdin
             # and exits by itself (it and its sandbox never outlive the app).
-            threading.Thread(target=self._close_grader, args=(self.grader,), daemon=True,
-                             name="grader-close").start()
+            threading.Thread(
+                target=self._close_grader, args=(self.grader,), daemon=True, name="grader-close"
+            ).start()
         # The store's connection is not closed here: a thread worker may still be using it (Today
         # or Stats computing, a check recording its attempt, a lab run being stored), and closing
         # a sqlite connection under another thread crashes the process (SIGSEGV). It closes when
@@ -242,8 +259,11 @@ class StudyApp(App):
         try:
             prefs.save_lang(self.lang)
         except OSError as exc:
-            self.notify(tr(self.lang, f"could not remember the language: {exc}",
-                           f"无法记住语言设置：{exc}"), severity="warning", markup=False)
+            self.notify(
+                tr(self.lang, f"could not remember the language: {exc}", f"无法记住语言设置：{exc}"),
+                severity="warning",
+                markup=False,
+            )
         self.update_lang_binding()
         screen = self.screen
         if hasattr(screen, "language_changed"):
@@ -260,7 +280,7 @@ class StudyApp(App):
         screen = self.screen
         rows: list[tuple[str, str]] = []
         seen = set()
-        for key, active in screen.active_bindings.items():
+        for active in screen.active_bindings.values():
             b = active.binding
             if active.node not in (screen, self):  # scrolling keys of the focused widget
                 continue
@@ -273,8 +293,16 @@ class StudyApp(App):
             seen.add((b.action, b.description))
             rows.append((self.get_key_display(b), b.description))
         lang = self.lang
-        rows.append(("1–7", tr(lang, "sections: " + ", ".join(s[2] for s in SECTIONS),
-                               "分区：" + "、".join(s[3] for s in SECTIONS))))
+        rows.append(
+            (
+                "1–7",
+                tr(
+                    lang,
+                    "sections: " + ", ".join(s[2] for s in SECTIONS),
+                    "分区：" + "、".join(s[3] for s in SECTIONS),
+                ),
+            )
+        )
         rows.append(("ctrl+p", tr(lang, "command palette (every action)", "命令面板（所有操作）")))
         rows.append(("tab", tr(lang, "move between panes", "在面板之间移动")))
         about = ""
@@ -289,10 +317,16 @@ class StudyApp(App):
         lang = self.lang
         out: list[tuple[str, str, Callable[[], Any]]] = []
         for mode, key, en, zh in SECTIONS:
-            out.append((tr(lang, f"Go to {en}", f"转到{zh}"), f"key {key}",
-                        partial(self.action_section, mode)))
-        out.append((tr(lang, "Switch language (English / 中文)", "切换语言（English / 中文）"),
-                    "key l", self.action_toggle_lang))
+            out.append(
+                (tr(lang, f"Go to {en}", f"转到{zh}"), f"key {key}", partial(self.action_section, mode))
+            )
+        out.append(
+            (
+                tr(lang, "Switch language (English / 中文)", "切换语言（English / 中文）"),
+                "key l",
+                self.action_toggle_lang,
+            )
+        )
         out.append((tr(lang, "Show the keys (help)", "显示按键（帮助）"), "key ?", self.action_help))
         out.append((tr(lang, "Quit", "退出"), "ctrl+q", self.exit))
         if hasattr(screen, "palette_commands"):
@@ -321,32 +355,47 @@ class StudyApp(App):
             out.append((score, name, kind, action))
 
         for q in content.questions:
-            consider(f"Q{q.number} {q.title.get(lang)}", tr(lang, "question", "问题"),
-                     [q.id, q.title.en, q.title.zh, q.question.en, q.question.zh],
-                     q.insights + q.exercises, partial(self.goto, "questions", q.id))
+            consider(
+                f"Q{q.number} {q.title.get(lang)}",
+                tr(lang, "question", "问题"),
+                [q.id, q.title.en, q.title.zh, q.question.en, q.question.zh],
+                q.insights + q.exercises,
+                partial(self.goto, "questions", q.id),
+            )
         for i in content.insights:
-            consider(tr(lang, f"Insight {i.number}: ", f"要点 {i.number}：") + i.title.get(lang),
-                     tr(lang, "insight", "要点"),
-                     [i.id, i.title.en, i.title.zh, i.explanation.en, i.explanation.zh,
-                      i.formula or ""], i.questions,
-                     partial(self.goto, "insights", i.id))
+            consider(
+                tr(lang, f"Insight {i.number}: ", f"要点 {i.number}：") + i.title.get(lang),
+                tr(lang, "insight", "要点"),
+                [i.id, i.title.en, i.title.zh, i.explanation.en, i.explanation.zh, i.formula or ""],
+                i.questions,
+                partial(self.goto, "insights", i.id),
+            )
         for e in content.exercises:
-            consider(tr(lang, f"Exercise {e.order}: ", f"练习 {e.order}：") + e.title.get(lang),
-                     tr(lang, "exercise", "练习") + f" · {e.id}",
-                     [e.id, e.title.en, e.title.zh], e.questions + e.checklist,
-                     partial(self.goto, "exercises", e.id))
+            consider(
+                tr(lang, f"Exercise {e.order}: ", f"练习 {e.order}：") + e.title.get(lang),
+                tr(lang, "exercise", "练习") + f" · {e.id}",
+                [e.id, e.title.en, e.title.zh],
+                e.questions + e.checklist,
+                partial(self.goto, "exercises", e.id),
+            )
         for c in content.checklist:
-            consider(tr(lang, f"Checklist {c.id}: ", f"清单 {c.id}：") + c.text.get(lang),
-                     tr(lang, "checklist", "清单"), [c.id, c.text.en, c.text.zh],
-                     c.questions + c.exercises,
-                     partial(self.goto, "checklist", c.id))
+            consider(
+                tr(lang, f"Checklist {c.id}: ", f"清单 {c.id}：") + c.text.get(lang),
+                tr(lang, "checklist", "清单"),
+                [c.id, c.text.en, c.text.zh],
+                c.questions + c.exercises,
+                partial(self.goto, "checklist", c.id),
+            )
         for card in content.cards:
             front = " ".join(card.prompt(lang).split())
             name = tr(lang, "Card: ", "卡片：") + (front if len(front) <= 70 else front[:69] + "…")
-            consider(name, tr(lang, "card", "卡片") + f" · {card.id}",
-                     [card.id, card.prompt("en"), card.prompt("zh"), card.reveal("en"),
-                      card.reveal("zh")], card.questions + card.insights,
-                     partial(self.show_card, card.id))
+            consider(
+                name,
+                tr(lang, "card", "卡片") + f" · {card.id}",
+                [card.id, card.prompt("en"), card.prompt("zh"), card.reveal("en"), card.reveal("zh")],
+                card.questions + card.insights,
+                partial(self.show_card, card.id),
+            )
         out.sort(key=lambda h: -h[0])
         return out[:60]
 
@@ -357,8 +406,11 @@ class StudyApp(App):
         card = self.core.content.item(card_id)
         lang = self.lang
         body = f"{card.prompt(lang)}\n\n{'─' * 20}\n{card.reveal(lang)}"
-        links = [f"Q{self.core.content.item(q).number}" for q in card.questions
-                 if self.core.content.item(q) is not None]
+        links = [
+            f"Q{self.core.content.item(q).number}"
+            for q in card.questions
+            if self.core.content.item(q) is not None
+        ]
         if links:
             body += tr(lang, "\n\nQuestions: ", "\n\n问题：") + ", ".join(links)
         self.push_screen(TextDialog(tr(lang, f"Card {card.id}", f"卡片 {card.id}"), body, lang=lang))

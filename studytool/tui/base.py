@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -30,8 +31,13 @@ def guarded(fn: F) -> F:
         except Exception as exc:  # noqa: BLE001 - shown to the learner, the app keeps running
             log.exception("action failed")
             zh = getattr(self.app, "lang", "en") == "zh"
-            self.app.notify(f"{type(exc).__name__}: {exc}", title="出错了" if zh else "Error",
-                            severity="error", timeout=8, markup=False)
+            self.app.notify(
+                f"{type(exc).__name__}: {exc}",
+                title="出错了" if zh else "Error",
+                severity="error",
+                timeout=8,
+                markup=False,
+            )
             return None
 
     return wrapper  # type: ignore[return-value]
@@ -65,11 +71,11 @@ class Section(Screen):
     # -- conveniences
 
     @property
-    def study(self) -> "StudyApp":
+    def study(self) -> StudyApp:
         return self.app  # type: ignore[return-value]
 
     @property
-    def core(self) -> "Core | None":
+    def core(self) -> Core | None:
         return self.study.core
 
     @property
@@ -143,8 +149,13 @@ class Section(Screen):
 
     def compute_in_worker(self) -> None:
         self._generation += 1
-        self.run_worker(functools.partial(self._compute, self._generation), thread=True,
-                        exclusive=True, group=f"compute-{self.SECTION}", exit_on_error=False)
+        self.run_worker(
+            functools.partial(self._compute, self._generation),
+            thread=True,
+            exclusive=True,
+            group=f"compute-{self.SECTION}",
+            exit_on_error=False,
+        )
 
     def _compute(self, generation: int) -> None:
         data = self.compute()
@@ -186,17 +197,19 @@ class Section(Screen):
     def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         out = []
         seen = set()
-        for key, active in self.active_bindings.items():
+        for active in self.active_bindings.values():
             b = active.binding
             if active.node is not self or not active.enabled or not b.description:
                 continue
             if b.action in seen:
                 continue
             seen.add(b.action)
-            name = self.t(f"{self.section_label()}: {b.description}",
-                          f"{self.section_label()}：{b.description}")
-            out.append((name, f"key {self.app.get_key_display(b)}",
-                        functools.partial(self.run_action, b.action)))
+            name = self.t(
+                f"{self.section_label()}: {b.description}", f"{self.section_label()}：{b.description}"
+            )
+            out.append(
+                (name, f"key {self.app.get_key_display(b)}", functools.partial(self.run_action, b.action))
+            )
         out.extend(self.extra_commands())
         return out
 

@@ -12,17 +12,21 @@ from textual.widgets.option_list import Option
 from studytool.tui.base import Section, guarded
 from studytool.tui.wrapping import Wrapped
 
-GROUPS = {"theory": ("Theory", "理论"), "programming": ("Programming", "编程"),
-          "systems": ("Systems thinking", "系统思维")}
+GROUPS = {
+    "theory": ("Theory", "理论"),
+    "programming": ("Programming", "编程"),
+    "systems": ("Systems thinking", "系统思维"),
+}
 
 
 class ChecklistScreen(Section):
     SECTION = "checklist"
-    HELP = ("Space or enter ticks and unticks the highlighted item. Items with complete evidence "
-            "are ticked for you; your own choice always wins.",
-            "空格或 Enter 勾选/取消高亮的条目。证据齐全的条目会自动勾选；你的选择始终优先。")
-    BINDINGS = [Binding("space", "toggle", "Tick/untick"),
-                Binding("o", "open", "Open linked")]
+    HELP = (
+        "Space or enter ticks and unticks the highlighted item. Items with complete evidence "
+        "are ticked for you; your own choice always wins.",
+        "空格或 Enter 勾选/取消高亮的条目。证据齐全的条目会自动勾选；你的选择始终优先。",
+    )
+    BINDINGS = [Binding("space", "toggle", "Tick/untick"), Binding("o", "open", "Open linked")]
 
     def body(self) -> ComposeResult:
         yield Static(id="c-summary")
@@ -45,9 +49,15 @@ class ChecklistScreen(Section):
                 group = s.item.group
                 done = sum(1 for x in status if x.item.group == group and x.done)
                 total = sum(1 for x in status if x.item.group == group)
-                options.append(Option(RichText(
-                    f"{GROUPS[group][1 if lang == 'zh' else 0]}  {done}/{total}",
-                    style="bold underline"), disabled=True))
+                options.append(
+                    Option(
+                        RichText(
+                            f"{GROUPS[group][1 if lang == 'zh' else 0]}  {done}/{total}",
+                            style="bold underline",
+                        ),
+                        disabled=True,
+                    )
+                )
             t = RichText()
             t.append("[x] " if s.done else "[ ] ", style="bold green" if s.done else "bold")
             t.append(f"{s.item.id}  ", style="dim")
@@ -59,8 +69,12 @@ class ChecklistScreen(Section):
                 t.append(self.t("; ", "；").join(evidence), style="green")
             elif s.evidence and s.missing:
                 t.append(self.t("\n      evidence: ", "\n      证据："), style="dim")
-                t.append(self.t("; ", "；").join(evidence) + self.t(" · missing: ", " · 缺少：")
-                         + self.t("; ", "；").join(missing), style="dim")
+                t.append(
+                    self.t("; ", "；").join(evidence)
+                    + self.t(" · missing: ", " · 缺少：")
+                    + self.t("; ", "；").join(missing),
+                    style="dim",
+                )
             elif s.source == "unticked" and s.evidence:
                 t.append(self.t("\n      (unticked by you)", "\n      （你取消了勾选）"), style="dim")
             # a wrapped line stays under the text, not under the box
@@ -68,10 +82,18 @@ class ChecklistScreen(Section):
         ol.add_options(options)
         ol.highlighted = keep if keep is not None else 1
         done = sum(1 for s in status if s.done)
-        self.query_one("#c-summary", Static).update(RichText.assemble(  # one line: no_wrap below
-            (self.t(f"{done}/{len(status)} done", f"已完成 {done}/{len(status)}"), "bold"),
-            (self.t("   space tick/untick · o open the linked question or exercise",
-                    "   空格 勾选/取消 · o 打开关联的问题或练习"), "dim")))
+        self.query_one("#c-summary", Static).update(
+            RichText.assemble(  # one line: no_wrap below
+                (self.t(f"{done}/{len(status)} done", f"已完成 {done}/{len(status)}"), "bold"),
+                (
+                    self.t(
+                        "   space tick/untick · o open the linked question or exercise",
+                        "   空格 勾选/取消 · o 打开关联的问题或练习",
+                    ),
+                    "dim",
+                ),
+            )
+        )
         ol.focus()
 
     def _fact(self, fact: str) -> str:

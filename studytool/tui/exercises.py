@@ -28,20 +28,26 @@ from textual.worker import Worker, WorkerState
 from studytool.tui.base import Section, guarded
 from studytool.tui.wrapping import Wrapped
 
-STATUS_MARK = {"passed": ("✓", "green"), "failing": ("✗", "red"), "started": ("◐", "yellow"),
-               "not started": ("○", "grey62")}
+STATUS_MARK = {
+    "passed": ("✓", "green"),
+    "failing": ("✗", "red"),
+    "started": ("◐", "yellow"),
+    "not started": ("○", "grey62"),
+}
 
 
 class ExercisesScreen(Section):
     SECTION = "exercises"
-    HELP = ("s starts the exercise (copies the starter into your workspace), e opens it in "
-            "$EDITOR, c checks it (esc cancels a running check), w regrades on every save, "
-            "h shows the next hint (the one for the test that failed first), o the solution "
-            "once you passed, n the next exercise, g the figure, d folds the description "
-            "away or back after a check.",
-            "s 开始练习（把起始文件复制到你的工作区），e 用 $EDITOR 打开，c 检查（esc 取消正在运行的检查），"
-            "w 每次保存时自动重新评分，h 显示下一个提示（先给出针对失败测试的提示），o 通过后查看参考答案，"
-            "n 下一个练习，g 显示图示，d 在检查后折叠或展开题目说明。")
+    HELP = (
+        "s starts the exercise (copies the starter into your workspace), e opens it in "
+        "$EDITOR, c checks it (esc cancels a running check), w regrades on every save, "
+        "h shows the next hint (the one for the test that failed first), o the solution "
+        "once you passed, n the next exercise, g the figure, d folds the description "
+        "away or back after a check.",
+        "s 开始练习（把起始文件复制到你的工作区），e 用 $EDITOR 打开，c 检查（esc 取消正在运行的检查），"
+        "w 每次保存时自动重新评分，h 显示下一个提示（先给出针对失败测试的提示），o 通过后查看参考答案，"
+        "n 下一个练习，g 显示图示，d 在检查后折叠或展开题目说明。",
+    )
     BINDINGS = [
         Binding("s", "start", "Start"),
         Binding("e", "edit", "Edit"),
@@ -93,8 +99,11 @@ class ExercisesScreen(Section):
 
     def _statuses(self) -> dict:
         # the exercises of the loaded content (a bad exercise directory is reported and left out)
-        return {st.id: st for st in self._ws().statuses(self.core.store)
-                if self.core.content.exercise(st.id) is not None}
+        return {
+            st.id: st
+            for st in self._ws().statuses(self.core.store)
+            if self.core.content.exercise(st.id) is not None
+        }
 
     @staticmethod
     def _label(st) -> str:
@@ -121,8 +130,7 @@ class ExercisesScreen(Section):
                 t.append(f" {e.best['passed']}/{e.best['total']}", style="dim")
             ol.add_option(Option(Wrapped(t, indent=2 + len(f"{e.order}. ")), id=e.id))
         if not exercises:
-            self.query_one("#x-status", Static).update(self.t("No exercises installed.",
-                                                              "没有安装练习。"))
+            self.query_one("#x-status", Static).update(self.t("No exercises installed.", "没有安装练习。"))
             return
         ol.highlighted = keep if keep is not None else 0
         if self.eid is None:
@@ -164,16 +172,22 @@ class ExercisesScreen(Section):
         """After a check the results get the room and the description folds away (d unfolds)."""
         folded = has_results and self.eid not in self.unfold
         self.query_one("#x-main").set_class(folded, "-results")
-        self.query_one("#x-fold", Static).update(RichText(
-            self.t("▸ description folded — d shows it", "▸ 题目说明已折叠——按 d 展开"),
-            style="dim italic"))
+        self.query_one("#x-fold", Static).update(
+            RichText(
+                self.t("▸ description folded — d shows it", "▸ 题目说明已折叠——按 d 展开"), style="dim italic"
+            )
+        )
 
     def _show_status(self) -> None:
         ex = self._meta(self.eid)
         est = self._statuses()[ex.id]
         st = self._label(est)
-        label = {"passed": self.t("passed", "已通过"), "failing": self.t("failing", "未通过"),
-                 "started": self.t("started", "已开始"), "not started": self.t("not started", "未开始")}
+        label = {
+            "passed": self.t("passed", "已通过"),
+            "failing": self.t("failing", "未通过"),
+            "started": self.t("started", "已开始"),
+            "not started": self.t("not started", "未开始"),
+        }
         mark, colour = STATUS_MARK[st]
         t = RichText(no_wrap=True, overflow="ellipsis")
         t.append(f"{mark} {label[st]}", style=f"bold {colour}")
@@ -181,8 +195,9 @@ class ExercisesScreen(Section):
             t.append(self.t(f" · {est.attempts} attempt(s)", f" · 尝试 {est.attempts} 次"))
         if self.checking == ex.id:
             n = len(self.live.get(ex.id, []))
-            t.append(self.t(f" · checking… {n} test(s) so far", f" · 检查中… 已完成 {n} 项"),
-                     style="bold yellow")
+            t.append(
+                self.t(f" · checking… {n} test(s) so far", f" · 检查中… 已完成 {n} 项"), style="bold yellow"
+            )
         if self.watching == ex.id:
             t.append(self.t(" · watching for saves", " · 正在监视保存"), style="bold magenta")
         if self.checking == ex.id:
@@ -198,8 +213,13 @@ class ExercisesScreen(Section):
             attempts = self.core.store.exercise_attempts(eid)
             if attempts:
                 a = attempts[-1]
-                result = {"status": a.status, "passed": a.passed, "total": a.total,
-                          "tests": a.tests, "duration_s": a.duration_s}
+                result = {
+                    "status": a.status,
+                    "passed": a.passed,
+                    "total": a.total,
+                    "tests": a.tests,
+                    "duration_s": a.duration_s,
+                }
         return result
 
     def _failing(self, eid: str) -> list[str]:
@@ -220,17 +240,29 @@ class ExercisesScreen(Section):
         if result is None and not tests and self.checking != eid:
             path = self._path(eid)
             if path.exists():
-                t.append(self.t(f"No results yet — e edits {path}, c checks it.",
-                                f"还没有结果——e 编辑 {path}，c 检查。"), style="dim")
+                t.append(
+                    self.t(
+                        f"No results yet — e edits {path}, c checks it.",
+                        f"还没有结果——e 编辑 {path}，c 检查。",
+                    ),
+                    style="dim",
+                )
             else:
-                t.append(self.t("No results yet — s starts the exercise.",
-                                "还没有结果——按 s 开始练习。"), style="dim")
+                t.append(
+                    self.t("No results yet — s starts the exercise.", "还没有结果——按 s 开始练习。"),
+                    style="dim",
+                )
         blocks: list = []
         if result is not None:
             colour = "green" if result["status"] == "pass" else "red"
             head = RichText()
-            head.append(self.t(f"{result['passed']}/{result['total']} passed",
-                               f"通过 {result['passed']}/{result['total']}"), style=f"bold {colour}")
+            head.append(
+                self.t(
+                    f"{result['passed']}/{result['total']} passed",
+                    f"通过 {result['passed']}/{result['total']}",
+                ),
+                style=f"bold {colour}",
+            )
             head.append(f" · {float(result.get('duration_s') or 0):.2f} s", style="dim")
             if result["status"] == "pass" and self._next_id() is not None:
                 head.append(self.t(" · n: next exercise", " · n：下一个练习"), style="bold")
@@ -239,8 +271,10 @@ class ExercisesScreen(Section):
         for test in sorted(tests, key=lambda x: x.get("status") == "pass"):
             ok = test.get("status") == "pass"
             line = RichText()
-            line.append("✓ " if ok else ("✗ " if test.get("status") == "fail" else "! "),
-                        style="bold green" if ok else "bold red")
+            line.append(
+                "✓ " if ok else ("✗ " if test.get("status") == "fail" else "! "),
+                style="bold green" if ok else "bold red",
+            )
             line.append(str(test.get("name", "")))
             blocks.append(Wrapped(line, indent=2))
             if test.get("message"):  # a pass says what was measured; a fail names the fault
@@ -284,8 +318,9 @@ class ExercisesScreen(Section):
             panels = [replace(ref.panels[0], title="reference"), mine]
         panels = [localized_panel(p, self.lang) for p in panels]
         width = max(8, (box.size.width or (self.size.width - 34)) // len(panels) - 2)
-        box.mount_all([Heatmap(p, max_cols=width, max_rows=2 * width, classes="figure-panel")
-                       for p in panels])
+        box.mount_all(
+            [Heatmap(p, max_cols=width, max_rows=2 * width, classes="figure-panel") for p in panels]
+        )
 
     # ------------------------------------------------------------------ actions
 
@@ -322,7 +357,7 @@ class ExercisesScreen(Section):
         if self.eid not in ids or len(ids) < 2:
             return None
         k = ids.index(self.eid)
-        after = order[k + 1:] + order[:k]
+        after = order[k + 1 :] + order[:k]
         return next((e.id for e in after if e.status != "passed"), None)
 
     @guarded
@@ -330,8 +365,9 @@ class ExercisesScreen(Section):
         path, copied = self._ws().start(self.eid)
         self.note = self.t("e edits, c checks", "e 编辑，c 检查")
         if not copied:
-            self.notify(self.t(f"Already started (your work is kept): {path}",
-                               f"已经开始（保留你的代码）：{path}"))
+            self.notify(
+                self.t(f"Already started (your work is kept): {path}", f"已经开始（保留你的代码）：{path}")
+            )
         self.load()
         self.refresh_bindings()  # e and c are offered at once
 
@@ -342,16 +378,22 @@ class ExercisesScreen(Section):
         if not editor:
             editor = next((e for e in ("nano", "vim", "vi") if shutil.which(e)), None)
         if not editor:
-            self.notify(self.t(f"Set $EDITOR, or edit {path} yourself.",
-                               f"请设置 $EDITOR，或自行编辑 {path}。"), severity="warning")
+            self.notify(
+                self.t(f"Set $EDITOR, or edit {path} yourself.", f"请设置 $EDITOR，或自行编辑 {path}。"),
+                severity="warning",
+            )
             return
         try:
             with self.app.suspend():
                 subprocess.call([*shlex.split(editor), str(path)])
         except Exception as exc:  # noqa: BLE001 - e.g. SuspendNotSupported in a headless run
-            self.notify(self.t(f"Could not open the editor ({type(exc).__name__}); edit {path}",
-                               f"无法打开编辑器（{type(exc).__name__}）；请编辑 {path}"),
-                        severity="warning")
+            self.notify(
+                self.t(
+                    f"Could not open the editor ({type(exc).__name__}); edit {path}",
+                    f"无法打开编辑器（{type(exc).__name__}）；请编辑 {path}",
+                ),
+                severity="warning",
+            )
             return
         self.refresh()
         if self.watching != self.eid:
@@ -369,8 +411,7 @@ class ExercisesScreen(Section):
             return
         path = self._path(eid)
         if not path.exists():
-            self.notify(self.t("Start the exercise first (s).", "请先开始练习（s）。"),
-                        severity="warning")
+            self.notify(self.t("Start the exercise first (s).", "请先开始练习（s）。"), severity="warning")
             return
         self.checking = eid
         self.note = ""
@@ -463,8 +504,9 @@ class ExercisesScreen(Section):
         if self._next_id() is not None:
             msg += self.t("\nn opens the next exercise.", "\n按 n 打开下一个练习。")
         ids = [c.split()[0] for c in ticked]
-        self.note = (self.t(f"checklist ticked: {', '.join(ids)}", f"已勾选清单 {'、'.join(ids)}")
-                     if ids else "")
+        self.note = (
+            self.t(f"checklist ticked: {', '.join(ids)}", f"已勾选清单 {'、'.join(ids)}") if ids else ""
+        )
         self.notify(msg, title=eid, timeout=6)
 
     def action_next_exercise(self) -> None:
@@ -497,13 +539,22 @@ class ExercisesScreen(Section):
         more = len(hints) - shown
         keys = self.t("esc close", "esc 关闭")
         if more:
-            keys = self.t(f"h next hint ({more} more) · esc close",
-                          f"h 下一个提示（还有 {more} 个）· esc 关闭")
+            keys = self.t(
+                f"h next hint ({more} more) · esc close", f"h 下一个提示（还有 {more} 个）· esc 关闭"
+            )
         if self._failing(self.eid) and shown:
-            lines.insert(0, self.t(f"For the failing test {self._failing(self.eid)[0]}:",
-                                   f"针对未通过的测试 {self._failing(self.eid)[0]}："))
-        return (self.t(f"Hints ({shown}/{len(hints)})", f"提示（{shown}/{len(hints)}）"),
-                "\n\n".join(lines), keys)
+            lines.insert(
+                0,
+                self.t(
+                    f"For the failing test {self._failing(self.eid)[0]}:",
+                    f"针对未通过的测试 {self._failing(self.eid)[0]}：",
+                ),
+            )
+        return (
+            self.t(f"Hints ({shown}/{len(hints)})", f"提示（{shown}/{len(hints)}）"),
+            "\n\n".join(lines),
+            keys,
+        )
 
     @guarded
     def action_hint(self) -> None:
@@ -526,8 +577,14 @@ class ExercisesScreen(Section):
                 n = min(store.bump_hint(eid), len(hints))
             return self._hint_body(hints, n)
 
-        self.app.push_screen(HintDialog(*self._hint_body(hints, shown)[:2], next_hint,
-                                        lang=self.lang, keys=self._hint_body(hints, shown)[2]))
+        self.app.push_screen(
+            HintDialog(
+                *self._hint_body(hints, shown)[:2],
+                next_hint,
+                lang=self.lang,
+                keys=self._hint_body(hints, shown)[2],
+            )
+        )
 
     @guarded
     def action_solution(self) -> None:
@@ -537,9 +594,14 @@ class ExercisesScreen(Section):
             self.notify(self.t("The solution opens once you have passed.", "通过之后才能查看参考答案。"))
             return
         text = self._ws().solution_source(self.eid)
-        self.app.push_screen(TextDialog(self.t("Reference solution", "参考答案"),
-                                        f"```python\n{text}\n```", markdown=True,
-                                        lang=self.lang))
+        self.app.push_screen(
+            TextDialog(
+                self.t("Reference solution", "参考答案"),
+                f"```python\n{text}\n```",
+                markdown=True,
+                lang=self.lang,
+            )
+        )
 
     def action_figure(self) -> None:
         from studytool.tui.figures import figure, figures_for, learner_panel
@@ -569,16 +631,18 @@ class ExercisesScreen(Section):
             self.watching = self.eid
             self._watch_stop = threading.Event()
             self.watch_file(self.eid, path, self._watch_stop)
-            self.notify(self.t("Watching: every save is checked (w stops).",
-                               "监视中：每次保存都会检查（w 停止）。"))
+            self.notify(
+                self.t("Watching: every save is checked (w stops).", "监视中：每次保存都会检查（w 停止）。")
+            )
         self._show_status()
 
     @work(thread=True, group="watch", exit_on_error=False)
     def watch_file(self, eid: str, path: Path, stop: threading.Event) -> None:
         from watchfiles import watch
 
-        for changes in watch(path.parent, stop_event=stop, debounce=300, rust_timeout=500,
-                             yield_on_timeout=False):
+        for changes in watch(
+            path.parent, stop_event=stop, debounce=300, rust_timeout=500, yield_on_timeout=False
+        ):
             if any(Path(p) == path for _, p in changes):
                 self.app.call_from_thread(self._changed, eid)
 
@@ -595,33 +659,49 @@ def depth_figure(result: dict | None, lang: str = "en") -> RichText | None:
     """prenorm_postnorm's figure: the last layer's gradient norm against depth for Pre-LN and
     Post-LN (Xiong et al. 2020, Theorem 1), as bars the learner can read at 80 columns."""
     figs = (result or {}).get("figures") or {}
-    data = next((f["grad_norm_by_depth"] for f in figs.values()
-                 if isinstance(f, dict) and isinstance(f.get("grad_norm_by_depth"), dict)), None)
+    data = next(
+        (
+            f["grad_norm_by_depth"]
+            for f in figs.values()
+            if isinstance(f, dict) and isinstance(f.get("grad_norm_by_depth"), dict)
+        ),
+        None,
+    )
     if data is None:
         return None
     try:
         depths = [int(d) for d in data["depths"]]
-        rows = [("Pre-LN ", [float(x) for x in data["pre_ln"]], data.get("slope_pre_ln")),
-                ("Post-LN", [float(x) for x in data["post_ln"]], data.get("slope_post_ln"))]
+        rows = [
+            ("Pre-LN ", [float(x) for x in data["pre_ln"]], data.get("slope_pre_ln")),
+            ("Post-LN", [float(x) for x in data["post_ln"]], data.get("slope_post_ln")),
+        ]
     except (KeyError, TypeError, ValueError):
         return None
     top = max(max(v) for _, v, _ in rows) or 1.0
     ticks = "▁▂▃▄▅▆▇█"
     t = RichText()
-    t.append("‖∂L/∂W2‖ of the last layer against depth L\n" if lang != "zh"
-             else "最后一层的 ‖∂L/∂W2‖ 随深度 L 的变化\n", style="bold")
+    t.append(
+        "‖∂L/∂W2‖ of the last layer against depth L\n"
+        if lang != "zh"
+        else "最后一层的 ‖∂L/∂W2‖ 随深度 L 的变化\n",
+        style="bold",
+    )
     t.append("L      " + "".join(f"{d:>6}" for d in depths) + "\n", style="dim")
     for name, values, _ in rows:
         t.append(name)
         t.append("".join(f"{v:6.3f}" for v in values) + "  ")
-        t.append("".join(ticks[min(7, int(8 * v / top))] for v in values) + "\n",
-                 style="cyan" if name.startswith("Pre") else "magenta")
-    slopes = [f"{name.strip()} {slope:+.2f}" for name, _, slope in rows
-              if isinstance(slope, (int, float))]
+        t.append(
+            "".join(ticks[min(7, int(8 * v / top))] for v in values) + "\n",
+            style="cyan" if name.startswith("Pre") else "magenta",
+        )
+    slopes = [f"{name.strip()} {slope:+.2f}" for name, _, slope in rows if isinstance(slope, (int, float))]
     if slopes:
         t.append(("log-log slope: " if lang != "zh" else "对数斜率：") + ", ".join(slopes) + "\n")
-    t.append("Theorem 1 (Xiong et al. 2020): Post-LN's does not shrink with L; Pre-LN's "
-             "scales like 1/√L (slope −0.5)." if lang != "zh" else
-             "定理 1（Xiong 等，2020）：Post-LN 的不随 L 变小；Pre-LN 的约按 1/√L 缩小（斜率 −0.5）。",
-             style="dim")
+    t.append(
+        "Theorem 1 (Xiong et al. 2020): Post-LN's does not shrink with L; Pre-LN's "
+        "scales like 1/√L (slope −0.5)."
+        if lang != "zh"
+        else "定理 1（Xiong 等，2020）：Post-LN 的不随 L 变小；Pre-LN 的约按 1/√L 缩小（斜率 −0.5）。",
+        style="dim",
+    )
     return t

@@ -7,8 +7,8 @@ matrix means "masked" (drawn dark). The conventions are the exercises' contracts
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 Matrix = list[list[float | None]]
 
@@ -34,8 +34,7 @@ def causal_mask(seq_len: int) -> Matrix:
 def rope_angles(seq_len: int, d_model: int, base: float = 10000.0) -> Matrix:
     """The rotation angle p·θ_i (mod 2π) of pair i at position p, θ_i = base^(-2i/d)."""
     half = d_model // 2
-    return [[(p * base ** (-2 * i / d_model)) % (2 * math.pi) for i in range(half)]
-            for p in range(seq_len)]
+    return [[(p * base ** (-2 * i / d_model)) % (2 * math.pi) for i in range(half)] for p in range(seq_len)]
 
 
 def alibi_slopes(n_heads: int) -> list[float]:
@@ -45,8 +44,7 @@ def alibi_slopes(n_heads: int) -> list[float]:
 
 def alibi_bias(seq_len: int, slope: float) -> Matrix:
     """bias[i, j] = -m·(i - j) for j ≤ i; future keys are masked (None)."""
-    return [[-slope * (i - j) if j <= i else None for j in range(seq_len)]
-            for i in range(seq_len)]
+    return [[-slope * (i - j) if j <= i else None for j in range(seq_len)] for i in range(seq_len)]
 
 
 @dataclass(frozen=True)
@@ -69,51 +67,65 @@ class Figure:
 
 def _pe(seq_len: int = 32, d_model: int = 32) -> Figure:
     return Figure(
-        "pe", ("Sinusoidal position encoding", "正弦位置编码"),
-        (f"PE[p, 2i] = sin(p/10000^(2i/d)), PE[p, 2i+1] = cos(...); {seq_len} positions × "
-         f"d={d_model}. Fast columns on the left, slow on the right.",
-         f"PE[p, 2i] = sin(p/10000^(2i/d))，PE[p, 2i+1] = cos(...)；{seq_len} 个位置 × d={d_model}。"
-         "左侧维度变化快，右侧变化慢。"),
+        "pe",
+        ("Sinusoidal position encoding", "正弦位置编码"),
+        (
+            f"PE[p, 2i] = sin(p/10000^(2i/d)), PE[p, 2i+1] = cos(...); {seq_len} positions × "
+            f"d={d_model}. Fast columns on the left, slow on the right.",
+            f"PE[p, 2i] = sin(p/10000^(2i/d))，PE[p, 2i+1] = cos(...)；{seq_len} 个位置 × d={d_model}。"
+            "左侧维度变化快，右侧变化慢。",
+        ),
         [Panel("reference", sinusoidal_pe(seq_len, d_model), -1.0, 1.0, "diverging")],
-        ("position p ↓", "dimension →"))
+        ("position p ↓", "dimension →"),
+    )
 
 
 def _mask(seq_len: int = 16) -> Figure:
     return Figure(
-        "mask", ("Causal mask", "因果掩码"),
-        ("True (bright) where query i may attend key j ≤ i; the upper triangle — the future — "
-         "is hidden.",
-         "亮色表示查询 i 可以关注键 j ≤ i；上三角（未来）被遮住。"),
+        "mask",
+        ("Causal mask", "因果掩码"),
+        (
+            "True (bright) where query i may attend key j ≤ i; the upper triangle — the future — is hidden.",
+            "亮色表示查询 i 可以关注键 j ≤ i；上三角（未来）被遮住。",
+        ),
         [Panel("mask", causal_mask(seq_len), 0.0, 1.0, "binary")],
-        ("query i ↓", "key j →"))
+        ("query i ↓", "key j →"),
+    )
 
 
 def _rope(seq_len: int = 32, d_model: int = 64) -> Figure:
     return Figure(
-        "rope", ("RoPE rotation angles", "RoPE 旋转角度"),
-        ("Angle p·θ_i mod 2π of each 2-D pair i at position p, θ_i = 10000^(-2i/d). "
-         "Early pairs spin fast, late pairs barely turn.",
-         "位置 p 上第 i 对维度的旋转角 p·θ_i mod 2π，θ_i = 10000^(-2i/d)。前面的维度对转得快，后面的几乎不转。"),
+        "rope",
+        ("RoPE rotation angles", "RoPE 旋转角度"),
+        (
+            "Angle p·θ_i mod 2π of each 2-D pair i at position p, θ_i = 10000^(-2i/d). "
+            "Early pairs spin fast, late pairs barely turn.",
+            "位置 p 上第 i 对维度的旋转角 p·θ_i mod 2π，θ_i = 10000^(-2i/d)。前面的维度对转得快，后面的几乎不转。",
+        ),
         [Panel("angle", rope_angles(seq_len, d_model), 0.0, 2 * math.pi, "cyclic")],
-        ("position p ↓", "pair i →"))
+        ("position p ↓", "pair i →"),
+    )
 
 
 def _alibi(seq_len: int = 8, n_heads: int = 8) -> Figure:
     slopes = alibi_slopes(n_heads)
     lo = -slopes[0] * (seq_len - 1)
     return Figure(
-        "alibi", ("ALiBi bias per head", "ALiBi 每个头的偏置"),
-        (f"Heads 1–{n_heads}, left to right. bias = −m_h·(i − j), m_h = 2^(−8h/H): steep heads "
-         "look local, gentle heads look far. No rotation, no embedding — a parallel alternative "
-         "to RoPE.",
-         f"从左到右为第 1–{n_heads} 个头。偏置 = −m_h·(i − j)，m_h = 2^(−8h/H)：陡的头关注近处，缓的头看得远。"
-         "不旋转、不加嵌入——是 RoPE 的并列替代方案。"),
+        "alibi",
+        ("ALiBi bias per head", "ALiBi 每个头的偏置"),
+        (
+            f"Heads 1–{n_heads}, left to right. bias = −m_h·(i − j), m_h = 2^(−8h/H): steep heads "
+            "look local, gentle heads look far. No rotation, no embedding — a parallel alternative "
+            "to RoPE.",
+            f"从左到右为第 1–{n_heads} 个头。偏置 = −m_h·(i − j)，m_h = 2^(−8h/H)：陡的头关注近处，缓的头看得远。"
+            "不旋转、不加嵌入——是 RoPE 的并列替代方案。",
+        ),
         [Panel(f"m={m:.2g}", alibi_bias(seq_len, m), lo, 0.0, "sequential") for m in slopes],
-        ("query i ↓", "key j →"))
+        ("query i ↓", "key j →"),
+    )
 
 
-FIGURES: dict[str, Callable[[], Figure]] = {"pe": _pe, "mask": _mask, "rope": _rope,
-                                           "alibi": _alibi}
+FIGURES: dict[str, Callable[[], Figure]] = {"pe": _pe, "mask": _mask, "rope": _rope, "alibi": _alibi}
 
 # Which exercise each figure belongs to; questions and insights reach a figure through their links.
 EXERCISE_FIGURE = {"sinusoidal_pe": "pe", "causal_mask": "mask", "rope": "rope", "alibi": "alibi"}
@@ -163,4 +175,3 @@ def learner_panel(result: dict | None, kind: str) -> Panel | None:
         return None
     ref = figure(kind).panels[0]
     return Panel("yours", matrix, ref.vmin, ref.vmax, ref.cmap)
-

@@ -16,9 +16,10 @@ from studytool.tui.wrapping import Wrapped
 
 class InsightsScreen(Section):
     SECTION = "insights"
-    HELP = ("Browse the ten insights. q opens the linked question, c lists the linked cards, "
-            "g shows the figure.",
-            "浏览十个要点。q 打开关联的问题，c 列出关联的卡片，g 显示图示。")
+    HELP = (
+        "Browse the ten insights. q opens the linked question, c lists the linked cards, g shows the figure.",
+        "浏览十个要点。q 打开关联的问题，c 列出关联的卡片，g 显示图示。",
+    )
     BINDINGS = [
         Binding("q", "question", "Question"),
         Binding("c", "cards", "Cards"),
@@ -39,8 +40,12 @@ class InsightsScreen(Section):
         ol = self.query_one("#i-list", OptionList)
         keep = ol.highlighted
         ol.clear_options()
-        ol.add_options([Option(Wrapped(f"{i.number:>2}. {i.title.get(self.lang)}", indent=4),
-                               id=i.id) for i in self.core.content.insights])
+        ol.add_options(
+            [
+                Option(Wrapped(f"{i.number:>2}. {i.title.get(self.lang)}", indent=4), id=i.id)
+                for i in self.core.content.insights
+            ]
+        )
         ol.highlighted = keep if keep is not None else 0
         if self.iid is None and self.core.content.insights:
             self.iid = self.core.content.insights[0].id
@@ -123,9 +128,11 @@ class InsightsScreen(Section):
             if c is None:
                 continue
             lines.append(f"▸ {c.prompt(lang)}\n  {c.reveal(lang)}\n")
-        self.app.push_screen(TextDialog(self.t(f"Cards of insight {i.number}",
-                                               f"要点 {i.number} 的卡片"), "\n".join(lines),
-                                        lang=lang))
+        self.app.push_screen(
+            TextDialog(
+                self.t(f"Cards of insight {i.number}", f"要点 {i.number} 的卡片"), "\n".join(lines), lang=lang
+            )
+        )
 
     def action_figure(self) -> None:
         from studytool.tui.figures import figure, figures_for

@@ -34,14 +34,16 @@ class LabProgress(Message):
 
 class LabScreen(Section):
     SECTION = "lab"
-    HELP = ("Run the lecture's experiments on your own code: r runs the highlighted experiment "
-            "(a minute or two), k runs a quick version (seconds, too small to judge the claim), "
-            "n changes the seed, esc cancels a run. A component uses your code once its exercise "
-            "has passed (the code of your latest passing attempt), the reference otherwise; your "
-            "code runs only in the grader's sandbox.",
-            "用你自己的代码运行本讲的实验：r 运行选中的实验（一两分钟），k 运行快速版本（几秒钟，"
-            "规模太小，不足以判断论文结论），n 换随机种子，esc 取消运行。某个组件的练习通过后就用你的"
-            "代码（最近一次通过的那份），否则用参考实现；你的代码只在评分沙箱里运行。")
+    HELP = (
+        "Run the lecture's experiments on your own code: r runs the highlighted experiment "
+        "(a minute or two), k runs a quick version (seconds, too small to judge the claim), "
+        "n changes the seed, esc cancels a run. A component uses your code once its exercise "
+        "has passed (the code of your latest passing attempt), the reference otherwise; your "
+        "code runs only in the grader's sandbox.",
+        "用你自己的代码运行本讲的实验：r 运行选中的实验（一两分钟），k 运行快速版本（几秒钟，"
+        "规模太小，不足以判断论文结论），n 换随机种子，esc 取消运行。某个组件的练习通过后就用你的"
+        "代码（最近一次通过的那份），否则用参考实现；你的代码只在评分沙箱里运行。",
+    )
     BINDINGS = [
         Binding("r", "run(False)", "Run"),
         Binding("k", "run(True)", "Quick run"),
@@ -117,10 +119,14 @@ class LabScreen(Section):
         t.append(e.claim[self.lang] + "\n")
         t.append(self.t("Code: ", "代码："), style="bold")
         t.append("  ".join(f"{c} {lab.source_label(k, self.lang)}" for c, k in sources.items()))
-        t.append("\n" + self.t(f"Serves {', '.join(q.upper() for q in e.questions)}; checklist "
-                               f"{', '.join(e.checklist)}.",
-                               f"对应 {'、'.join(q.upper() for q in e.questions)}；清单 "
-                               f"{'、'.join(e.checklist)}。"), style="dim")
+        t.append(
+            "\n"
+            + self.t(
+                f"Serves {', '.join(q.upper() for q in e.questions)}; checklist {', '.join(e.checklist)}.",
+                f"对应 {'、'.join(q.upper() for q in e.questions)}；清单 {'、'.join(e.checklist)}。",
+            ),
+            style="dim",
+        )
         self.query_one("#lab-claim", Static).update(Wrapped(t))
         done = lab.runs(store, eid)
         self.show_run(done[-1] if done else None)
@@ -133,8 +139,10 @@ class LabScreen(Section):
             if self.running:
                 text = self.t("Running… esc cancels", "运行中……按 esc 取消")
             else:
-                text = self.t(f"r run · k quick run · n seed ({self.seed})",
-                              f"r 运行 · k 快速运行 · n 种子（{self.seed}）")
+                text = self.t(
+                    f"r run · k quick run · n seed ({self.seed})",
+                    f"r 运行 · k 快速运行 · n 种子（{self.seed}）",
+                )
         self.query_one("#lab-status", Static).update(text)
 
     def show_run(self, run) -> None:
@@ -153,9 +161,13 @@ class LabScreen(Section):
         v = RichText("\n")
         when = run.finished_at.astimezone().strftime("%Y-%m-%d %H:%M")
         quick = self.t(", quick", "，快速") if run.quick else ""
-        v.append(self.t(f"Run #{run.id}, {when}{quick}, seed {run.seed}, {run.duration_s:.0f} s\n",
-                        f"运行 #{run.id}，{when}{quick}，种子 {run.seed}，{run.duration_s:.0f} 秒\n"),
-                 style="dim")
+        v.append(
+            self.t(
+                f"Run #{run.id}, {when}{quick}, seed {run.seed}, {run.duration_s:.0f} s\n",
+                f"运行 #{run.id}，{when}{quick}，种子 {run.seed}，{run.duration_s:.0f} 秒\n",
+            ),
+            style="dim",
+        )
         v.append(self.t("Code: ", "代码："), style="bold")
         v.append("  ".join(f"{c} {lab.source_label(k, self.lang)}" for c, k in run.sources.items()) + "\n")
         style = "bold green" if run.reproduced else "bold red" if run.status != "completed" else "bold yellow"
@@ -164,9 +176,13 @@ class LabScreen(Section):
         for f in run.verdict.get("findings", []):
             v.append("•\u00a0" + f.get(self.lang, f.get("en", "")) + "\n")
         if run.quick and run.status == "completed":
-            v.append(self.t("A quick run checks the machinery; its numbers are too small to judge "
-                            "the claim.\n", "快速运行只检查流程，数字太小，不足以判断论文结论。\n"),
-                     style="italic")
+            v.append(
+                self.t(
+                    "A quick run checks the machinery; its numbers are too small to judge the claim.\n",
+                    "快速运行只检查流程，数字太小，不足以判断论文结论。\n",
+                ),
+                style="italic",
+            )
         verdict.update(Wrapped(v))
         series = lab.series(run, self.lang)
         for i, p in enumerate(plots):
@@ -175,8 +191,14 @@ class LabScreen(Section):
                 self._plot(p, series[i])
         out = []
         for tb in lab.tables(run, self.lang):
-            rt = RichTable(title=tb.title, title_justify="left", title_style="bold",
-                           show_edge=False, pad_edge=False, box=None)
+            rt = RichTable(
+                title=tb.title,
+                title_justify="left",
+                title_style="bold",
+                show_edge=False,
+                pad_edge=False,
+                box=None,
+            )
             for j, h in enumerate(tb.headers):
                 rt.add_column(h, justify="left" if j == 0 else "right", no_wrap=True)
             for row in tb.rows:
@@ -219,7 +241,7 @@ class LabScreen(Section):
             if all_y:
                 lo, hi = min(all_y), max(all_y)
                 ticks = [lo + (hi - lo) * i / 3 for i in range(4)] if hi > lo else [lo]
-                plt.yticks(ticks, [f"{10 ** t:.3g}" for t in ticks])
+                plt.yticks(ticks, [f"{10**t:.3g}" for t in ticks])
         else:
             plt.xticks(list(s.xs), [str(x) for x in s.xs])
         plt.title(s.title + (self.t(" (log scales)", "（对数坐标）") if s.log else ""))
@@ -269,8 +291,7 @@ class LabScreen(Section):
 
         # a connection of its own: this thread's write never interleaves with the screens'
         with Store(self.core.store.path) as store:
-            return lab.run_experiment(store, eid, quick=quick, seed=seed,
-                                      on_progress=progress, cancel=cancel)
+            return lab.run_experiment(store, eid, quick=quick, seed=seed, on_progress=progress, cancel=cancel)
 
     def on_lab_progress(self, msg: LabProgress) -> None:
         if self.running != msg.exp_id:
@@ -282,7 +303,10 @@ class LabScreen(Section):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "lab" or event.state not in (
-                WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
             return
         self.running = None
         self._cancel = None
@@ -290,18 +314,27 @@ class LabScreen(Section):
         if event.state == WorkerState.SUCCESS:
             run = event.worker.result
             if run.status == "cancelled":
-                self.notify(self.t("Cancelled: the run is stored as cancelled, with no results.",
-                                   "已取消：这次运行记为“已取消”，没有任何结果。"))
+                self.notify(
+                    self.t(
+                        "Cancelled: the run is stored as cancelled, with no results.",
+                        "已取消：这次运行记为“已取消”，没有任何结果。",
+                    )
+                )
             elif run.status == "failed":
-                self.notify(run.error or "", title=self.t("The run failed", "运行失败"),
-                            severity="error", timeout=10)
+                self.notify(
+                    run.error or "", title=self.t("The run failed", "运行失败"), severity="error", timeout=10
+                )
         elif event.state == WorkerState.ERROR:
             report = getattr(self.study, "report_worker", None)
             if report is not None:  # the app's one error notification, where the app has one
                 report(event)
             else:
-                self.notify(str(event.worker.error), title=self.t("The run failed", "运行失败"),
-                            severity="error", timeout=10)
+                self.notify(
+                    str(event.worker.error),
+                    title=self.t("The run failed", "运行失败"),
+                    severity="error",
+                    timeout=10,
+                )
         self.reload()
 
     def on_unmount(self) -> None:

@@ -17,14 +17,16 @@ from studytool.tui.wrapping import Wrapped
 
 class QuestionsScreen(Section):
     SECTION = "questions"
-    HELP = ("Pick a question (enter), write your answer (esc when done), reveal the model answer "
-            "(r: the keyboard moves to the answer, PageUp/PageDown scroll it), mark the key "
-            "points you recalled (tab to them, ↑/↓ choose, space marks) and save (s). i / e open "
-            "the linked insight / exercise, g its figure. The pane with the keyboard has a "
-            "bright edge.",
-            "选择问题（Enter），写下答案（完成后按 esc），显示参考答案（r：键盘移到答案，PageUp/PageDown "
-            "滚动），标记回忆起的要点（tab 移到要点，↑/↓ 选择，空格标记）并保存（s）。i / e 打开关联的"
-            "要点 / 练习，g 打开图示。拥有键盘的面板边缘会高亮。")
+    HELP = (
+        "Pick a question (enter), write your answer (esc when done), reveal the model answer "
+        "(r: the keyboard moves to the answer, PageUp/PageDown scroll it), mark the key "
+        "points you recalled (tab to them, ↑/↓ choose, space marks) and save (s). i / e open "
+        "the linked insight / exercise, g its figure. The pane with the keyboard has a "
+        "bright edge.",
+        "选择问题（Enter），写下答案（完成后按 esc），显示参考答案（r：键盘移到答案，PageUp/PageDown "
+        "滚动），标记回忆起的要点（tab 移到要点，↑/↓ 选择，空格标记）并保存（s）。i / e 打开关联的"
+        "要点 / 练习，g 打开图示。拥有键盘的面板边缘会高亮。",
+    )
     BINDINGS = [
         Binding("enter", "write", "Write", show=False),
         Binding("w", "write", "Write"),
@@ -67,12 +69,20 @@ class QuestionsScreen(Section):
             qs = [q for q in core.content.questions if q.topic == topic]
             if not qs:
                 continue
-            options.append(Option(RichText(TOPIC_LABELS[topic][1 if self.lang == "zh" else 0],
-                                           style="bold underline"), disabled=True))
+            options.append(
+                Option(
+                    RichText(TOPIC_LABELS[topic][1 if self.lang == "zh" else 0], style="bold underline"),
+                    disabled=True,
+                )
+            )
             for q in qs:
                 done = " ✓" if self._attempted(q.id) else ""
-                options.append(Option(Wrapped(f"Q{q.number} {q.title.get(self.lang)}{done}",
-                                              indent=len(f"Q{q.number} ")), id=q.id))
+                options.append(
+                    Option(
+                        Wrapped(f"Q{q.number} {q.title.get(self.lang)}{done}", indent=len(f"Q{q.number} ")),
+                        id=q.id,
+                    )
+                )
         ol.add_options(options)
         if keep is not None:
             ol.highlighted = keep
@@ -129,25 +139,29 @@ class QuestionsScreen(Section):
         t.append(q.question.get(lang))
         self.query_one("#q-text", Static).update(Wrapped(t))
         area = self.query_one("#q-answer", TextArea)
-        area.border_title = self.t("Your answer — w to write, esc when done",
-                                   "你的答案 — w 开始写，完成后按 esc")
+        area.border_title = self.t(
+            "Your answer — w to write, esc when done", "你的答案 — w 开始写，完成后按 esc"
+        )
         revealed = self.qid in self.revealed
         model = self.query_one("#q-model", Static)
         points = self.query_one("#q-points", KeyPoints)
         after = self.query_one("#q-after", Static)
         model.display = points.display = revealed
         if not revealed:
-            after.update(RichText(self.t("r  reveal the model answer", "r  显示参考答案"),
-                                  style="dim"))
+            after.update(RichText(self.t("r  reveal the model answer", "r  显示参考答案"), style="dim"))
             self.refresh_bindings()
             return
         m = RichText()
         m.append(self.t("Model answer\n", "参考答案\n"), style="bold green")
         m.append(q.answer.get(lang))
-        m.append(self.t("\n\nKey points — mark what you recalled (tab to them, ↑/↓ choose, "
-                        "space marks), then s to save:",
-                        "\n\n要点——标记你回忆起的（tab 移到要点，↑/↓ 选择，空格标记），然后按 s 保存："),
-                 style="bold")
+        m.append(
+            self.t(
+                "\n\nKey points — mark what you recalled (tab to them, ↑/↓ choose, "
+                "space marks), then s to save:",
+                "\n\n要点——标记你回忆起的（tab 移到要点，↑/↓ 选择，空格标记），然后按 s 保存：",
+            ),
+            style="bold",
+        )
         model.update(Wrapped(m))
         points.set_points([kp.get(lang) for kp in q.key_points])
         after.update(Wrapped(self._after_text(q), indent=2))
@@ -169,20 +183,31 @@ class QuestionsScreen(Section):
         for iid in q.insights:
             i = core.content.item(iid)
             if i is not None:
-                links.append(self.t(f"insight {i.number}: {i.title.get(lang)}",
-                                    f"要点 {i.number}：{i.title.get(lang)}"))
+                links.append(
+                    self.t(
+                        f"insight {i.number}: {i.title.get(lang)}", f"要点 {i.number}：{i.title.get(lang)}"
+                    )
+                )
         for eid in q.exercises:
             e = core.content.exercise(eid)
-            links.append(self.t(f"exercise {e.title.get(lang) if e else eid}",
-                                f"练习 {e.title.get(lang) if e else eid}"))
+            links.append(
+                self.t(
+                    f"exercise {e.title.get(lang) if e else eid}", f"练习 {e.title.get(lang) if e else eid}"
+                )
+            )
         if links:
             t.append(self.t("\nLinks: ", "\n关联："), style="bold")
             t.append("; ".join(links))
         attempts = core.store.question_attempts(q.id)
         if attempts:
             a = attempts[-1]
-            t.append(self.t(f"\nLast saved: {len(a.recalled)}/{a.total_points} key points",
-                            f"\n上次保存：{len(a.recalled)}/{a.total_points} 个要点"), style="dim")
+            t.append(
+                self.t(
+                    f"\nLast saved: {len(a.recalled)}/{a.total_points} key points",
+                    f"\n上次保存：{len(a.recalled)}/{a.total_points} 个要点",
+                ),
+                style="dim",
+            )
         return t
 
     # ------------------------------------------------------------------ actions
@@ -192,8 +217,7 @@ class QuestionsScreen(Section):
         if action == "leave":
             return typing
         if action == "to_points":  # from the answer straight to its key points
-            return (self.qid in self.revealed and self.focused is not None
-                    and self.focused.id == "q-detail")
+            return self.qid in self.revealed and self.focused is not None and self.focused.id == "q-detail"
         if typing and action != "leave":
             return False
         if self.core is None or self.qid is None:
@@ -231,8 +255,7 @@ class QuestionsScreen(Section):
         # the keyboard goes to the answer: PageDown scrolls it, tab reaches the key points
         detail = self.query_one("#q-detail", VerticalScroll)
         detail.focus()
-        self.call_after_refresh(detail.scroll_to_widget, self.query_one("#q-model"),
-                                animate=False, top=True)
+        self.call_after_refresh(detail.scroll_to_widget, self.query_one("#q-model"), animate=False, top=True)
 
     @guarded
     def action_save(self) -> None:
@@ -243,9 +266,14 @@ class QuestionsScreen(Section):
         recalled = sorted(points.selected)
         rating = suggest_rating(len(recalled), len(q.key_points))
         self.core.store.record_question_attempt(
-            q.id, self.query_one("#q-answer", TextArea).text, recalled, len(q.key_points), rating)
-        self.notify(self.t(f"Saved: {len(recalled)}/{len(q.key_points)} key points recalled",
-                           f"已保存：回忆起 {len(recalled)}/{len(q.key_points)} 个要点"))
+            q.id, self.query_one("#q-answer", TextArea).text, recalled, len(q.key_points), rating
+        )
+        self.notify(
+            self.t(
+                f"Saved: {len(recalled)}/{len(q.key_points)} key points recalled",
+                f"已保存：回忆起 {len(recalled)}/{len(q.key_points)} 个要点",
+            )
+        )
         self.load()
 
     async def action_insight(self) -> None:

@@ -28,13 +28,15 @@ def _label(item_type: str, lang: str) -> str:
 
 class ReviewScreen(Section):
     SECTION = "review"
-    HELP = ("Space reveals the back; then 1–4 rate it (the interval each gives is shown). "
-            "For a question you may type an answer first (a); after the reveal mark the key "
-            "points you recalled (↑/↓ choose, space marks) — the share suggests a rating. "
-            "S lists the suspended and buried items and restores them.",
-            "空格翻面；然后按 1–4 评分（每个评分对应的间隔会显示出来）。问答题可以先输入答案（a）；"
-            "翻面后标记回忆起的要点（↑/↓ 选择，空格标记）——按比例给出建议评分。"
-            "S 列出暂停和搁置的条目，并可恢复。")
+    HELP = (
+        "Space reveals the back; then 1–4 rate it (the interval each gives is shown). "
+        "For a question you may type an answer first (a); after the reveal mark the key "
+        "points you recalled (↑/↓ choose, space marks) — the share suggests a rating. "
+        "S lists the suspended and buried items and restores them.",
+        "空格翻面；然后按 1–4 评分（每个评分对应的间隔会显示出来）。问答题可以先输入答案（a）；"
+        "翻面后标记回忆起的要点（↑/↓ 选择，空格标记）——按比例给出建议评分。"
+        "S 列出暂停和搁置的条目，并可恢复。",
+    )
     BINDINGS = [
         Binding("space", "reveal", "Reveal"),
         Binding("t", "verdict(True)", "True"),
@@ -117,8 +119,9 @@ class ReviewScreen(Section):
 
         core = self.core
         assert core is not None
-        self.session = ReviewSession(core.store, core.content, config=core.config,
-                                     clock=self.study.clock, cram=self.cram)
+        self.session = ReviewSession(
+            core.store, core.content, config=core.config, clock=self.study.clock, cram=self.cram
+        )
         self.current = None
         self.choices = None
         self._advance()
@@ -137,7 +140,6 @@ class ReviewScreen(Section):
     # ------------------------------------------------------------------ drawing
 
     def show(self) -> None:
-        lang = self.lang
         cur = self.current
         status = self.query_one("#review-status", Static)
         front = self.query_one("#review-front", Static)
@@ -151,9 +153,15 @@ class ReviewScreen(Section):
             back.display = suggest.display = False
             status.update(self._status_line())
             front.update(Wrapped(self._summary_text()))
-            ratings.update(RichText(
-                self.t("n new session · c cram (changes no schedule) · S suspended & buried",
-                       "n 新的一轮 · c 突击（不改排程）· S 暂停与搁置"), style="dim"))
+            ratings.update(
+                RichText(
+                    self.t(
+                        "n new session · c cram (changes no schedule) · S suspended & buried",
+                        "n 新的一轮 · c 突击（不改排程）· S 暂停与搁置",
+                    ),
+                    style="dim",
+                )
+            )
             self.refresh_bindings()
             return
         item = cur.item
@@ -162,8 +170,9 @@ class ReviewScreen(Section):
         is_q = item.kind == "question"
         answer.display = is_q and (not self.revealed or bool(answer.text))
         answer.read_only = self.revealed
-        answer.border_title = self.t("Your answer (optional) — a to type, esc to stop",
-                                     "你的答案（可选）— a 开始输入，esc 结束")
+        answer.border_title = self.t(
+            "Your answer (optional) — a to type, esc to stop", "你的答案（可选）— a 开始输入，esc 结束"
+        )
         back.display = self.revealed
         if self.revealed:
             back.update(Wrapped(self._back_text()))
@@ -195,13 +204,14 @@ class ReviewScreen(Section):
             sep = "" if lang == "zh" else " "
             for key, colour in (("new", "blue"), ("learning", "red"), ("review", "green")):
                 t.append(f"{getattr(counts, key)}", style=f"bold {colour}")
-                t.append(f"{sep}{count_name(key, lang)}  " if lang != "zh"
-                         else f" {count_name(key, lang)}  ")
+                t.append(f"{sep}{count_name(key, lang)}  " if lang != "zh" else f" {count_name(key, lang)}  ")
             t.append("│ ", style="dim")
         if cur is None:
             done = self.session is None or self.session.summary().finished
-            t.append(self.t("Session finished", "本轮结束") if done
-                     else self.t("Session stopped", "本轮暂停"), style="bold")
+            t.append(
+                self.t("Session finished", "本轮结束") if done else self.t("Session stopped", "本轮暂停"),
+                style="bold",
+            )
         else:
             topic = TOPIC_LABELS.get(cur.item.topic, (cur.item.topic, cur.item.topic))
             t.append(_label(cur.item.type, lang), style="bold cyan")
@@ -225,13 +235,23 @@ class ReviewScreen(Section):
         else:
             t.append(obj.prompt(lang), style="bold")
             if cur.item.type == "truefalse" and not self.revealed:
-                t.append(self.t("\n\nt  true    f  false    space  just show",
-                                "\n\nt  正确    f  错误    空格  直接显示"), style="dim")
+                t.append(
+                    self.t(
+                        "\n\nt  true    f  false    space  just show",
+                        "\n\nt  正确    f  错误    空格  直接显示",
+                    ),
+                    style="dim",
+                )
         if not self.revealed and cur.item.kind != "question" and cur.item.type != "truefalse":
             t.append(self.t("\n\nspace  reveal", "\n\n空格  翻面"), style="dim")
         if not self.revealed and cur.item.kind == "question":
-            t.append(self.t("\n\na  type an answer first (optional)    space  reveal",
-                            "\n\na  先输入答案（可选）    空格  显示答案"), style="dim")
+            t.append(
+                self.t(
+                    "\n\na  type an answer first (optional)    space  reveal",
+                    "\n\na  先输入答案（可选）    空格  显示答案",
+                ),
+                style="dim",
+            )
         return t
 
     def _back_text(self) -> RichText:
@@ -243,16 +263,20 @@ class ReviewScreen(Section):
         if cur.item.kind == "question":
             t.append(self.t("Model answer\n", "参考答案\n"), style="bold green")
             t.append(obj.answer.get(lang))
-            t.append(self.t("\n\nKey points — mark the ones you recalled (↑/↓ choose, space "
-                            "marks; then 1–4 rate):",
-                            "\n\n要点——标记你回忆起的（↑/↓ 选择，空格标记；然后 1–4 评分）："),
-                     style="bold")
+            t.append(
+                self.t(
+                    "\n\nKey points — mark the ones you recalled (↑/↓ choose, space marks; then 1–4 rate):",
+                    "\n\n要点——标记你回忆起的（↑/↓ 选择，空格标记；然后 1–4 评分）：",
+                ),
+                style="bold",
+            )
             return t
         if cur.item.type == "truefalse" and self.verdict is not None:
             right = self.verdict == bool(obj.answer)
-            t.append(self.t("✓ right. " if right else "✗ not quite. ",
-                            "✓ 正确。" if right else "✗ 不对。"),
-                     style="bold green" if right else "bold red")
+            t.append(
+                self.t("✓ right. " if right else "✗ not quite. ", "✓ 正确。" if right else "✗ 不对。"),
+                style="bold green" if right else "bold red",
+            )
         t.append(obj.reveal(lang))
         return t
 
@@ -294,20 +318,34 @@ class ReviewScreen(Section):
         try:
             from studytool import workspace
 
-            todo = [st for st in workspace.statuses(core.store)
-                    if core.content.exercise(st.id) is not None and st.status != "passed"]
+            todo = [
+                st
+                for st in workspace.statuses(core.store)
+                if core.content.exercise(st.id) is not None and st.status != "passed"
+            ]
         except Exception:  # noqa: BLE001 - the list is a suggestion only
             todo = []
         if todo:
             first = min(todo, key=lambda st: st.order)
-            out.append(("5", self.t(f"Exercises: “{first.title.get(self.lang)}” "
-                                    f"({len(todo)} not passed yet)",
-                                    f"练习：“{first.title.get(self.lang)}”（还有 {len(todo)} 个未通过）")))
-        out.append(("3", self.t("Questions: answer one in your own words",
-                                "问题：用自己的话回答一道")))
+            out.append(
+                (
+                    "5",
+                    self.t(
+                        f"Exercises: “{first.title.get(self.lang)}” ({len(todo)} not passed yet)",
+                        f"练习：“{first.title.get(self.lang)}”（还有 {len(todo)} 个未通过）",
+                    ),
+                )
+            )
+        out.append(("3", self.t("Questions: answer one in your own words", "问题：用自己的话回答一道")))
         out.append(("n", self.t("a new session (due cards and new ones)", "新的一轮（到期和新卡片）")))
-        out.append(("c", self.t("cram: go through the cards again, no schedule change",
-                                "突击：再过一遍卡片，不改动排程")))
+        out.append(
+            (
+                "c",
+                self.t(
+                    "cram: go through the cards again, no schedule change", "突击：再过一遍卡片，不改动排程"
+                ),
+            )
+        )
         return out
 
     def _fill_points(self) -> None:
@@ -323,10 +361,15 @@ class ReviewScreen(Section):
         n = len(points.selected)
         r = suggest_rating(n, total)
         self.suggested = r
-        self.query_one("#review-suggest", Static).update(Wrapped(RichText.assemble(
-            (self.t(f"Recalled {n}/{total} → suggested: ", f"回忆起 {n}/{total} → 建议："), "bold"),
-            (f"{r} {rating_name(r, self.lang)}", "bold reverse"),
-            self.t("  (you choose: 1–4)", "（由你决定：1–4）"))))
+        self.query_one("#review-suggest", Static).update(
+            Wrapped(
+                RichText.assemble(
+                    (self.t(f"Recalled {n}/{total} → suggested: ", f"回忆起 {n}/{total} → 建议："), "bold"),
+                    (f"{r} {rating_name(r, self.lang)}", "bold reverse"),
+                    self.t("  (you choose: 1–4)", "（由你决定：1–4）"),
+                )
+            )
+        )
 
     def on_key_points_changed(self, event) -> None:
         if self.current is not None and self.revealed:
@@ -349,8 +392,9 @@ class ReviewScreen(Section):
         self.show()
         if self.current.item.kind == "question":
             self.query_one("#review-points", KeyPoints).focus()
-            self.query_one("#review-card").scroll_to_widget(self.query_one("#review-back"),
-                                                            animate=False, top=True)
+            self.query_one("#review-card").scroll_to_widget(
+                self.query_one("#review-back"), animate=False, top=True
+            )
         else:
             self.query_one("#review-card").focus()
 
@@ -375,9 +419,11 @@ class ReviewScreen(Section):
         answer = None
         if self.current.item.kind == "question":
             points = self.query_one("#review-points", KeyPoints)
-            answer = QuestionAnswer(self.query_one("#review-answer", TextArea).text,
-                                    tuple(sorted(points.selected)),
-                                    len(self.current.item.obj.key_points))
+            answer = QuestionAnswer(
+                self.query_one("#review-answer", TextArea).text,
+                tuple(sorted(points.selected)),
+                len(self.current.item.obj.key_points),
+            )
         rated = self.session.rate(rating, answer=answer)
         self.last = rated.status(self.lang)
         self._advance()
@@ -445,8 +491,9 @@ class ReviewScreen(Section):
                 self._start()
                 self.show()
 
-        self.app.push_screen(HeldScreen(self.core.store, self.core.content, self.study.clock(),
-                                        self.lang), done)
+        self.app.push_screen(
+            HeldScreen(self.core.store, self.core.content, self.study.clock(), self.lang), done
+        )
 
     def action_figure(self) -> None:
         from studytool.tui.figures import figure

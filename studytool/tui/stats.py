@@ -24,11 +24,13 @@ def _int_yticks(plt, values: list[int]) -> None:
 
 class StatsScreen(Section):
     SECTION = "stats"
-    HELP = ("Your progress: reviews per day over the last 30 days, true retention by topic "
-            "(first review of the day of items in review state), and how many items fall due "
-            "on each of the next 30 days.",
-            "你的进度：最近 30 天每天的复习数、各主题的真实保持率（复习状态条目当天的首次复习），"
-            "以及未来 30 天每天到期的条目数。")
+    HELP = (
+        "Your progress: reviews per day over the last 30 days, true retention by topic "
+        "(first review of the day of items in review state), and how many items fall due "
+        "on each of the next 30 days.",
+        "你的进度：最近 30 天每天的复习数、各主题的真实保持率（复习状态条目当天的首次复习），"
+        "以及未来 30 天每天到期的条目数。",
+    )
     BINDINGS = [Binding("r", "refresh", "Refresh")]
 
     def body(self) -> ComposeResult:
@@ -62,24 +64,43 @@ class StatsScreen(Section):
         self.stats = stats
         cards = stats["cards"]
         rows = [
-            self._row(self.t("Items ", "条目 "),
-                      self.t(f"{cards['total']}: {cards['new']} new, {cards['learning']} learning, "
-                             f"{cards['review']} review; {cards['due']} due",
-                             f"{cards['total']}：新 {cards['new']}，学习中 {cards['learning']}，"
-                             f"复习 {cards['review']}；到期 {cards['due']}")),
-            self._row(self.t("Reviews ", "复习 "),
-                      self.t(f"{stats['reviews']} in all, {stats['today']['reviews']} today",
-                             f"共 {stats['reviews']} 次，今天 {stats['today']['reviews']} 次")),
+            self._row(
+                self.t("Items ", "条目 "),
+                self.t(
+                    f"{cards['total']}: {cards['new']} new, {cards['learning']} learning, "
+                    f"{cards['review']} review; {cards['due']} due",
+                    f"{cards['total']}：新 {cards['new']}，学习中 {cards['learning']}，"
+                    f"复习 {cards['review']}；到期 {cards['due']}",
+                ),
+            ),
+            self._row(
+                self.t("Reviews ", "复习 "),
+                self.t(
+                    f"{stats['reviews']} in all, {stats['today']['reviews']} today",
+                    f"共 {stats['reviews']} 次，今天 {stats['today']['reviews']} 次",
+                ),
+            ),
         ]
         ret = stats.get("retention_30d")
-        rows.append(self._row(self.t("Retention (30 d) ", "保持率（30 天）"),
-                              f"{ret:.0%}" if ret is not None else self.t("no data yet", "暂无数据")))
-        rows.append(self._row(self.t("Streak ", "连续 "),
-                              self.t(f"{stats['streak_days']} day(s)", f"{stats['streak_days']} 天")))
+        rows.append(
+            self._row(
+                self.t("Retention (30 d) ", "保持率（30 天）"),
+                f"{ret:.0%}" if ret is not None else self.t("no data yet", "暂无数据"),
+            )
+        )
+        rows.append(
+            self._row(
+                self.t("Streak ", "连续 "),
+                self.t(f"{stats['streak_days']} day(s)", f"{stats['streak_days']} 天"),
+            )
+        )
         passed = sum(1 for e in stats["exercises"].values() if e["passed"])
         rows.append(self._row(self.t("Exercises ", "练习 "), f"{passed}/{len(stats['exercises'])}"))
-        rows.append(self._row(self.t("Checklist ", "清单 "),
-                              f"{stats['checklist']['done']}/{stats['checklist']['total']}"))
+        rows.append(
+            self._row(
+                self.t("Checklist ", "清单 "), f"{stats['checklist']['done']}/{stats['checklist']['total']}"
+            )
+        )
         # the topic legend of the retention chart: an entry never breaks inside (no-break spaces)
         legend = []
         for i, topic in enumerate(stats.get("topics", {}), 1):
@@ -93,8 +114,11 @@ class StatsScreen(Section):
         plt = p.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(self.t("Reviews per day (last 30)", "每天复习数（近 30 天）") if any(daily)
-                  else self.t("Reviews per day: no data yet", "每天复习数：暂无数据"))
+        plt.title(
+            self.t("Reviews per day (last 30)", "每天复习数（近 30 天）")
+            if any(daily)
+            else self.t("Reviews per day: no data yet", "每天复习数：暂无数据")
+        )
         if any(daily):
             plt.bar(list(range(-29, 1)), daily, marker="hd")
             plt.xticks([-29, -20, -10, 0])
@@ -109,12 +133,15 @@ class StatsScreen(Section):
         plt.clear_figure()
         topics = stats.get("topics", {})
         names, values, known = [], [], False
-        for i, (topic, d) in enumerate(topics.items(), 1):
+        for i, d in enumerate(topics.values(), 1):
             names.append(f"T{i}")
             values.append(round(100 * (d.get("retention_30d") or 0)))
             known = known or d.get("retention_30d") is not None
-        plt.title(self.t("Retention % by topic (30 d)", "各主题保持率 %（30 天）") if known
-                  else self.t("Retention by topic: no data yet", "各主题保持率：暂无数据"))
+        plt.title(
+            self.t("Retention % by topic (30 d)", "各主题保持率 %（30 天）")
+            if known
+            else self.t("Retention by topic: no data yet", "各主题保持率：暂无数据")
+        )
         if known:
             plt.bar(names, values, marker="hd")
             plt.ylim(0, 100)
@@ -122,15 +149,19 @@ class StatsScreen(Section):
         else:
             self._no_data(plt)
         p.refresh()
-        p.tooltip = "\n".join(f"T{i}: {TOPIC_LABELS[k][1 if self.lang == 'zh' else 0]}"
-                              for i, k in enumerate(topics, 1))
+        p.tooltip = "\n".join(
+            f"T{i}: {TOPIC_LABELS[k][1 if self.lang == 'zh' else 0]}" for i, k in enumerate(topics, 1)
+        )
 
         p = self.query_one("#plot-forecast", PlotextPlot)
         plt = p.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(self.t("Due in the next 30 days", "未来 30 天到期") if any(stats["forecast_30d"])
-                  else self.t("Due in 30 days: no data yet", "未来 30 天到期：暂无数据"))
+        plt.title(
+            self.t("Due in the next 30 days", "未来 30 天到期")
+            if any(stats["forecast_30d"])
+            else self.t("Due in 30 days: no data yet", "未来 30 天到期：暂无数据")
+        )
         if any(stats["forecast_30d"]):
             plt.bar(list(range(30)), stats["forecast_30d"], marker="hd")
             plt.xticks([0, 10, 20, 29])

@@ -101,8 +101,9 @@ class Heatmap(Widget):
 
     DEFAULT_CSS = "Heatmap { width: auto; height: auto; }"
 
-    def __init__(self, panel: Panel, max_rows: int | None = None, max_cols: int | None = None,
-                 **kwargs) -> None:
+    def __init__(
+        self, panel: Panel, max_rows: int | None = None, max_cols: int | None = None, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self.panel = panel
         rows = panel.matrix[: max_rows or len(panel.matrix)]
@@ -166,9 +167,11 @@ def legend(panel: Panel, width: int = 16, lang: str = "en") -> RichText:
 class FigureScreen(ModalScreen[None]):
     """One figure: the reference (and the learner's own output beside it, when there is one)."""
 
-    BINDINGS = [Binding("escape,q", "close", "Close"),
-                Binding("right,n", "cycle(1)", "Next figure"),
-                Binding("left,p", "cycle(-1)", "Previous")]
+    BINDINGS = [
+        Binding("escape,q", "close", "Close"),
+        Binding("right,n", "cycle(1)", "Next figure"),
+        Binding("left,p", "cycle(-1)", "Previous"),
+    ]
 
     def __init__(self, figures: list[Figure], lang: str, index: int = 0) -> None:
         super().__init__()
@@ -192,24 +195,38 @@ class FigureScreen(ModalScreen[None]):
         fig = self.figures[self.index]
         lang = self.lang
         self.query_one("#figure-title", Static).update(
-            RichText(f"{fig.title[1] if lang == 'zh' else fig.title[0]}   "
-                     f"({fig.axes[0]}, {fig.axes[1]})", style="bold"))
+            RichText(
+                f"{fig.title[1] if lang == 'zh' else fig.title[0]}   ({fig.axes[0]}, {fig.axes[1]})",
+                style="bold",
+            )
+        )
         panels = self.query_one("#figure-panels", Horizontal)
         panels.remove_children()
         width = self.app.size.width - 8
         many = len(fig.panels) > 2
         gap = 1 if many else 2
         per = max(4, (width - gap * len(fig.panels)) // max(1, len(fig.panels)))
-        panels.mount_all([Heatmap(localized_panel(p, lang), max_cols=per,
-                                  classes="figure-panel" + (" small" if many else ""))
-                          for p in fig.panels])
+        panels.mount_all(
+            [
+                Heatmap(
+                    localized_panel(p, lang),
+                    max_cols=per,
+                    classes="figure-panel" + (" small" if many else ""),
+                )
+                for p in fig.panels
+            ]
+        )
         cap = fig.caption[1] if lang == "zh" else fig.caption[0]
         self.query_one("#figure-caption", Static).update(
-            RichText.assemble(legend(fig.panels[0], lang=lang), "\n", cap))
+            RichText.assemble(legend(fig.panels[0], lang=lang), "\n", cap)
+        )
         keys = tr(lang, "esc close", "esc 关闭")
         if len(self.figures) > 1:
-            keys += tr(lang, f"   ←/→ other figures ({self.index + 1}/{len(self.figures)})",
-                       f"   ←/→ 其他图 ({self.index + 1}/{len(self.figures)})")
+            keys += tr(
+                lang,
+                f"   ←/→ other figures ({self.index + 1}/{len(self.figures)})",
+                f"   ←/→ 其他图 ({self.index + 1}/{len(self.figures)})",
+            )
         self.query_one("#figure-keys", Static).update(RichText(keys, style="dim"))
 
     def action_close(self) -> None:
@@ -257,8 +274,9 @@ class TextDialog(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,enter", "close", "Close")]
 
-    def __init__(self, title: str, body: str, markdown: bool = False, lang: str = "en",
-                 keys: str = "") -> None:
+    def __init__(
+        self, title: str, body: str, markdown: bool = False, lang: str = "en", keys: str = ""
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.body = body
@@ -278,8 +296,9 @@ class TextDialog(ModalScreen[None]):
                     yield Markdown(self.body)
                 else:
                     yield Static(Wrapped(self.body), id="dialog-body")
-            yield Static(RichText(self.keys or tr(self.lang, "esc close", "esc 关闭"), style="dim"),
-                         id="dialog-keys")
+            yield Static(
+                RichText(self.keys or tr(self.lang, "esc close", "esc 关闭"), style="dim"), id="dialog-keys"
+            )
 
     def on_mount(self) -> None:
         localize_bindings(self, self.lang)
@@ -301,32 +320,68 @@ class TextDialog(ModalScreen[None]):
 
 BINDING_ZH = {
     # app
-    "Help": "帮助", "Quit": "退出", "中文": "中文", "English": "English",
+    "Help": "帮助",
+    "Quit": "退出",
+    "中文": "中文",
+    "English": "English",
     # review
-    "Reveal": "翻面", "True": "正确", "False": "错误", "Type answer": "输入答案",
-    "Again": "重来", "Hard": "困难", "Good": "良好", "Easy": "简单", "Undo": "撤销",
-    "Suspend": "暂停", "Bury": "搁置", "Figure": "图示", "New session": "新的一轮",
-    "Cram": "突击", "Cram off": "关闭突击", "Done typing": "结束输入",
+    "Reveal": "翻面",
+    "True": "正确",
+    "False": "错误",
+    "Type answer": "输入答案",
+    "Again": "重来",
+    "Hard": "困难",
+    "Good": "良好",
+    "Easy": "简单",
+    "Undo": "撤销",
+    "Suspend": "暂停",
+    "Bury": "搁置",
+    "Figure": "图示",
+    "New session": "新的一轮",
+    "Cram": "突击",
+    "Cram off": "关闭突击",
+    "Done typing": "结束输入",
     "Suspended & buried": "暂停与搁置",
     # key points
-    "Mark point": "标记要点", "Previous point": "上一个要点", "Next point": "下一个要点",
+    "Mark point": "标记要点",
+    "Previous point": "上一个要点",
+    "Next point": "下一个要点",
     # questions
-    "Key points": "要点列表", "Write": "写答案", "Save": "保存", "Insight": "看要点", "Exercise": "练习",
+    "Key points": "要点列表",
+    "Write": "写答案",
+    "Save": "保存",
+    "Insight": "看要点",
+    "Exercise": "练习",
     # insights
-    "Question": "问题", "Cards": "卡片",
+    "Question": "问题",
+    "Cards": "卡片",
     # exercises
-    "Start": "开始", "Edit": "编辑", "Check": "检查", "Hint": "提示", "Watch": "监视",
-    "Solution": "参考答案", "Next exercise": "下一个练习", "Cancel check": "取消检查",
+    "Start": "开始",
+    "Edit": "编辑",
+    "Check": "检查",
+    "Hint": "提示",
+    "Watch": "监视",
+    "Solution": "参考答案",
+    "Next exercise": "下一个练习",
+    "Cancel check": "取消检查",
     "Description": "题目说明",
     # checklist
-    "Tick/untick": "勾选/取消", "Open linked": "打开关联",
+    "Tick/untick": "勾选/取消",
+    "Open linked": "打开关联",
     # today, stats
-    "Do next": "下一步", "Refresh": "刷新",
+    "Do next": "下一步",
+    "Refresh": "刷新",
     # dialogs
-    "Close": "关闭", "Next figure": "下一张图", "Previous": "上一张", "Next hint": "下一个提示",
+    "Close": "关闭",
+    "Next figure": "下一张图",
+    "Previous": "上一张",
+    "Next hint": "下一个提示",
     "Restore": "恢复",
     # lab (section 8)
-    "Run": "运行", "Quick run": "快速运行", "Seed": "换种子", "Cancel": "取消",
+    "Run": "运行",
+    "Quick run": "快速运行",
+    "Seed": "换种子",
+    "Cancel": "取消",
 }
 _BINDING_EN = {zh: en for en, zh in BINDING_ZH.items()}
 
@@ -347,7 +402,8 @@ def localize_bindings(node, lang: str) -> None:
     for key, bindings in bmap.key_to_bindings.items():
         bmap.key_to_bindings[key] = [
             replace(b, description=binding_label(b.description, lang)) if b.description else b
-            for b in bindings]
+            for b in bindings
+        ]
 
 
 def localize_tree(root, lang: str) -> None:
@@ -359,6 +415,7 @@ def localize_tree(root, lang: str) -> None:
 
 
 # ---------------------------------------------------------------------------- key points
+
 
 class KeyPoints(Widget, can_focus=True):
     """The key points of a question, each wrapped in full, marked from the keyboard (↑/↓ choose,
@@ -374,12 +431,12 @@ class KeyPoints(Widget, can_focus=True):
     ]
 
     class Changed(Message):
-        def __init__(self, points: "KeyPoints") -> None:
+        def __init__(self, points: KeyPoints) -> None:
             super().__init__()
             self.points = points
 
         @property
-        def control(self) -> "KeyPoints":
+        def control(self) -> KeyPoints:
             return self.points
 
     def __init__(self, **kwargs) -> None:
@@ -416,8 +473,9 @@ class KeyPoints(Widget, can_focus=True):
             t = RichText()
             here = focused and i == self.cursor
             t.append("▸ " if here else "  ", style="bold")
-            t.append("[x] " if i in self.marked else "[ ] ",
-                     style="bold green" if i in self.marked else "bold")
+            t.append(
+                "[x] " if i in self.marked else "[ ] ", style="bold green" if i in self.marked else "bold"
+            )
             t.append(p, style="bold" if here else "")
             if here:
                 t.stylize("reverse", 0, 1)
@@ -511,8 +569,7 @@ class HeldScreen(ModalScreen[bool]):
     """The suspended and buried items (Review, S): enter or space puts one back in review.
     Dismisses with True when something was restored."""
 
-    BINDINGS = [Binding("escape,q", "close", "Close"),
-                Binding("enter,space", "restore", "Restore")]
+    BINDINGS = [Binding("escape,q", "close", "Close"), Binding("enter,space", "restore", "Restore")]
 
     def __init__(self, store, content, now, lang: str) -> None:
         super().__init__()
@@ -523,11 +580,22 @@ class HeldScreen(ModalScreen[bool]):
         from textual.widgets import OptionList
 
         with Vertical(id="dialog-box"):
-            yield Static(RichText(tr(self.lang, "Suspended & buried", "暂停与搁置的条目"), style="bold"),
-                         id="dialog-title")
+            yield Static(
+                RichText(tr(self.lang, "Suspended & buried", "暂停与搁置的条目"), style="bold"),
+                id="dialog-title",
+            )
             yield OptionList(id="held-list")
-            yield Static(RichText(tr(self.lang, "enter/space put back in review · esc close",
-                                     "enter/空格 恢复复习 · esc 关闭"), style="dim"), id="dialog-keys")
+            yield Static(
+                RichText(
+                    tr(
+                        self.lang,
+                        "enter/space put back in review · esc close",
+                        "enter/空格 恢复复习 · esc 关闭",
+                    ),
+                    style="dim",
+                ),
+                id="dialog-keys",
+            )
 
     def on_mount(self) -> None:
         localize_bindings(self, self.lang)
@@ -545,8 +613,11 @@ class HeldScreen(ModalScreen[bool]):
         keep = ol.highlighted
         ol.clear_options()
         if not self.held:
-            ol.add_option(Option(tr(self.lang, "Nothing is suspended or buried.",
-                                    "没有暂停或搁置的条目。"), disabled=True))
+            ol.add_option(
+                Option(
+                    tr(self.lang, "Nothing is suspended or buried.", "没有暂停或搁置的条目。"), disabled=True
+                )
+            )
             return
         for k, h in enumerate(self.held):
             t = RichText()
@@ -573,8 +644,11 @@ class HeldScreen(ModalScreen[bool]):
         h = self.held[ol.highlighted]
         restore_held(self.store, h, now=self.now)
         self.restored += 1
-        self.app.notify(core_tr("unsuspended" if h.how == "suspended" else "unburied", self.lang,
-                                title=h.title(self.lang, 40)))
+        self.app.notify(
+            core_tr(
+                "unsuspended" if h.how == "suspended" else "unburied", self.lang, title=h.title(self.lang, 40)
+            )
+        )
         self.fill()
 
     def on_option_list_option_selected(self, event) -> None:

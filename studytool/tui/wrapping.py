@@ -8,7 +8,7 @@ any two characters, never a closing mark first on a line, Latin words and formul
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
@@ -67,7 +67,7 @@ class Wrapped:
         return self.text.plain
 
 
-def stack(items: Iterable[Wrapped | RichText]) -> "Stack":
+def stack(items: Iterable[Wrapped | RichText]) -> Stack:
     return Stack(list(items))
 
 
@@ -91,10 +91,13 @@ class Stack:
         yield joined
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        ms = [Wrapped(it).__rich_measure__(console, options) if not isinstance(it, (Wrapped, Flow))
-              else it.__rich_measure__(console, options) for it in self.items]
-        return Measurement(max((m.minimum for m in ms), default=0),
-                           max((m.maximum for m in ms), default=0))
+        ms = [
+            Wrapped(it).__rich_measure__(console, options)
+            if not isinstance(it, (Wrapped, Flow))
+            else it.__rich_measure__(console, options)
+            for it in self.items
+        ]
+        return Measurement(max((m.minimum for m in ms), default=0), max((m.maximum for m in ms), default=0))
 
     def __str__(self) -> str:
         return "\n".join(it.plain if isinstance(it, RichText) else str(it) for it in self.items)
