@@ -17,10 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from studytool.protocol import MAX_SOURCE
+
 from . import sandbox
 from .spec import MESSAGE_CAP, MeasuredRun, Outcome, ProbeError, ProbeResult, TestCase, Usage, cap
 
-MAX_SOURCE = 1024 * 1024  # bytes of learner source; checked before anything is read or parsed
 SCAN_NODES = 200_000  # the forbidden-name scan gives up (with a named verdict) beyond this
 Event = Callable[[dict], None]
 
@@ -34,9 +35,10 @@ class ScanTooDeep(ValueError):
 
 
 def exercises_root() -> Path:
-    from studytool import locations
+    """The exercises' data package (exercise.yaml, starters): data, found like any package data."""
+    from importlib import resources
 
-    return locations.exercises_dir()
+    return Path(str(resources.files("studytool.exercise_data")))
 
 
 def _extra_root() -> Path | None:
@@ -248,8 +250,11 @@ def _probe_result(ev: dict, tc: TestCase | None = None) -> ProbeResult:
 
 
 class Engine:
-    def __init__(self, limits: sandbox.Limits | None = None, start: bool = True) -> None:
+    def __init__(
+        self, limits: sandbox.Limits | None = None, start: bool = True, hide: list[str] | None = None
+    ) -> None:
         self.limits = limits or sandbox.Limits()
+        self.hide = list(hide or [])  # host paths the sandbox must not show (the caller's data dir)
         self.zygote: sandbox.Zygote | None = None
         self.restarts = 0
         self.grades = 0
@@ -257,17 +262,9 @@ class Engine:
             self.start()
 
     # -- zygote management ---------------------------------------------------------------
-    def _hide(self) -> list[str]:
-        try:
-            from studytool import locations
-
-            return [str(locations.data_dir(create=False))]
-        except Exception:  # noqa: BLE001
-            return []
-
     def start(self) -> None:
         if self.zygote is None or not self.zygote.alive():
-            self.zygote = sandbox.start_zygote(self.limits, self._hide())
+            self.zygote = sandbox.start_zygote(self.limits, self.hide)
 
     def ready(self, timeout: float = 60.0) -> dict:
         self.start()

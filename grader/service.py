@@ -22,10 +22,9 @@ import resource
 import sys
 import traceback
 
-from studytool.grading import SourceTooLarge, read_source
+from studytool.protocol import MAX_REQUEST_LINE as MAX_LINE
+from studytool.protocol import SourceTooLarge, parse_service_argv, read_source
 
-MAX_LINE = 8 * 1024 * 1024  # bytes of one request line (a 1 MiB source, JSON-escaped, fits)
-MAX_SOURCE = 1024 * 1024  # bytes of learner source (engine.MAX_SOURCE)
 MEMORY_LIMIT = 6 * 1024 * 1024 * 1024  # the service's own heap (RLIMIT_DATA)
 
 
@@ -59,7 +58,8 @@ def _read_line(stream) -> bytes | None:
     return line
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    hide = parse_service_argv(sys.argv[1:] if argv is None else argv)
     _limit_own_memory()
     # the protocol uses a private copy of stdout; fd 1 now goes to stderr so that nothing printed
     # by a library can corrupt it
@@ -75,7 +75,7 @@ def main() -> int:
     sandbox.plan()
     from studytool.grader.engine import Engine, UnknownExercise  # imports no torch yet
 
-    engine = Engine()  # starts the sandbox's zygote (it imports torch in parallel with us)
+    engine = Engine(hide=hide)  # starts the sandbox's zygote (it imports torch in parallel with us)
     import torch  # noqa: F401  — now, while the zygote imports its own
 
     torch.set_num_threads(1)

@@ -9,11 +9,39 @@ item (a default run, not --quick; items with exercises still need them passed).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from studytool.content import ChecklistItem, Content
+from studytool.i18n import Msg, render
 from studytool.store import Store
 
 GOOD = 3  # fsrs Rating.Good
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One fact behind a checklist item: an exercise passed, a question recalled, a lab run
+    completed. A fact, not a sentence: the interface renders it (``render(lang)``)."""
+
+    kind: Literal["exercise", "question", "lab"]
+    id: str  # exercise id, question id or experiment id
+    run: int | None = None  # the lab run's number
+
+    def msg(self) -> Msg:
+        if self.kind == "question":
+            return Msg("checklist.evidence_question", id=self.id.upper())
+        if self.kind == "lab":
+            return Msg("checklist.evidence_lab", id=self.id, run=self.run)
+        return Msg("checklist.evidence_exercise", id=self.id)
+
+    def render(self, lang: str) -> str:
+        return render(self.msg(), lang)
+
+    def __str__(self) -> str:  # English, for logs
+        return self.render("en")
+
+    def to_json(self) -> dict[str, object]:
+        return {"kind": self.kind, "id": self.id, "run": self.run}
 
 
 @dataclass(frozen=True)
@@ -21,8 +49,8 @@ class ChecklistStatus:
     item: ChecklistItem
     done: bool
     source: str  # "ticked" | "unticked" | "evidence" | ""
-    evidence: tuple[str, ...]  # human-readable facts, e.g. "exercise causal_mask passed"
-    missing: tuple[str, ...]
+    evidence: tuple[Evidence, ...]  # facts, e.g. Evidence("exercise", "causal_mask")
+    missing: tuple[Evidence, ...]
 
 
 def _recalled_questions(store: Store) -> set[str]:
@@ -34,15 +62,15 @@ def _recalled_questions(store: Store) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _lab_evidence(store: Store) -> dict[str, list[str]]:
-    """checklist item -> "lab <experiment> run #N completed" for each experiment serving it."""
+def _lab_evidence(store: Store) -> dict[str, list[Evidence]]:
+    """checklist item -> the completed lab run of each experiment serving it."""
     from studytool import lab
 
-    out: dict[str, list[str]] = {}
+    out: dict[str, list[Evidence]] = {}
     for exp_id, run in lab.completed_experiments(store).items():
         exp = lab.EXPERIMENTS.get(exp_id)
         for item_id in exp.checklist if exp else ():
-            out.setdefault(item_id, []).append(f"lab {exp_id} run #{run.id} completed")
+            out.setdefault(item_id, []).append(Evidence("lab", exp_id, run.id))
     return out
 
 
@@ -53,17 +81,17 @@ def checklist_status(store: Store, content: Content) -> list[ChecklistStatus]:
     lab_done = _lab_evidence(store)
     out = []
     for item in content.checklist:
-        evidence: list[str] = []
-        missing: list[str] = []
+        evidence: list[Evidence] = []
+        missing: list[Evidence] = []
         for eid in item.exercises:
-            (evidence if eid in passed else missing).append(f"exercise {eid} passed")
+            (evidence if eid in passed else missing).append(Evidence("exercise", eid))
         lab_ev = lab_done.get(item.id, [])
         if not item.exercises:
             if lab_ev:  # a completed experiment stands for the questions it serves
                 evidence.extend(lab_ev)
             else:
                 for qid in item.questions:
-                    (evidence if qid in recalled else missing).append(f"{qid.upper()} recalled")
+                    (evidence if qid in recalled else missing).append(Evidence("question", qid))
         else:
             evidence.extend(lab_ev)  # shown beside the exercises, which are still needed
         complete = bool(evidence) and not missing

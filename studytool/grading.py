@@ -23,8 +23,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from studytool import protocol
+from studytool.protocol import MAX_SOURCE, service_argv
+
+__all__ = ["MAX_SOURCE", "GradingError", "Grader", "SourceTooLarge", "read_source", "isolation_report"]
+
 TestEvent = Callable[[dict], None]
-MAX_SOURCE = 1024 * 1024  # bytes; a larger file is refused before it is read (as by the service)
 DEFAULT_TIMEOUT_S = 600.0  # the service enforces the real limits; this only guards a hung service
 
 
@@ -33,7 +37,14 @@ class GradingError(RuntimeError):
 
 
 def service_command() -> list[str]:
-    return [sys.executable, "-m", "studytool.grader.service"]
+    """The service's command line; the learner's data directory is hidden from its sandbox."""
+    from studytool import locations
+
+    try:
+        hide = [str(locations.data_dir(create=False))]
+    except OSError:
+        hide = []
+    return service_argv(sys.executable, hide)
 
 
 class Grader:
@@ -233,23 +244,16 @@ class Grader:
                 pass
 
 
-class SourceTooLarge(GradingError):
+class SourceTooLarge(GradingError, protocol.SourceTooLarge):
     """The learner's file is larger than the grader reads (checked before reading it)."""
 
 
 def read_source(file: str | os.PathLike) -> str:
-    """The file's text; SourceTooLarge (before reading a byte) when it exceeds MAX_SOURCE."""
-    with open(file, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size > MAX_SOURCE:
-            raise SourceTooLarge(
-                f"{file}: the file is {size / 2**20:.1f} MiB; files larger than "
-                f"{MAX_SOURCE // 2**20} MiB are not graded"
-            )
-        data = f.read(MAX_SOURCE + 1)
-    if len(data) > MAX_SOURCE:
-        raise SourceTooLarge(f"{file}: the file is larger than {MAX_SOURCE // 2**20} MiB and is not graded")
-    return data.decode("utf-8", errors="replace")
+    """The file's text (:func:`studytool.protocol.read_source`, as a :class:`GradingError`)."""
+    try:
+        return protocol.read_source(file)
+    except protocol.SourceTooLarge as exc:
+        raise SourceTooLarge(str(exc)) from None
 
 
 def check_once(

@@ -887,7 +887,7 @@ Progress = Callable[[dict], None]
 
 
 def _sandbox_limits(exp: Experiment, quick: bool):
-    from studytool.grader import sandbox
+    from studytool.grader import sandbox_plan as sandbox
 
     return sandbox.Limits(
         time_s=exp.wall_limit(quick),
@@ -939,7 +939,7 @@ class SandboxRun:
 
 
 def start_runner(exp: Experiment, quick: bool) -> tuple[SandboxRun, dict]:
-    from studytool.grader import sandbox
+    from studytool.grader import sandbox_plan as sandbox
 
     p = sandbox.plan()
     argv, env, scratch = sandbox.build_command(

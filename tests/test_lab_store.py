@@ -84,7 +84,7 @@ def test_only_a_completed_run_carries_results(tmp_path):
 
 
 def test_a_completed_default_run_ticks_its_checklist_items(tmp_path):
-    from studytool.checklist import checklist_status
+    from studytool.checklist import Evidence, checklist_status
     from studytool.content import default_content
 
     content, _ = default_content()
@@ -100,10 +100,11 @@ def test_a_completed_default_run_ticks_its_checklist_items(tmp_path):
         r = _record(store, reproduced=False)  # completed, whatever it found
         st = status("t04")
         assert st.done and st.source == "evidence"
-        assert f"lab layernorm run #{r.id} completed" in st.evidence
+        assert Evidence("lab", "layernorm", r.id) in st.evidence
+        assert st.evidence[0].render("zh") == f"实验 layernorm 第 {r.id} 次运行已完成"
         # an item with exercises still needs them: attention_cost serves p05 (linear_attention)
         _record(store, exp="attention_cost")
         p05 = status("p05")
-        assert not p05.done and "exercise linear_attention passed" in p05.missing
-        assert any("lab attention_cost" in e for e in p05.evidence)
+        assert not p05.done and Evidence("exercise", "linear_attention") in p05.missing
+        assert any(e.kind == "lab" and e.id == "attention_cost" for e in p05.evidence)
         assert status("s04").done

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from studytool.grader import sandbox
+from studytool.grader import sandbox_plan as sandbox
 
 needs_root_bwrap = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("bwrap") or not shutil.which("setpriv"),

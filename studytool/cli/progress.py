@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 
 from studytool.checklist import checklist_status, set_done
@@ -59,15 +58,6 @@ def _content():
     return content
 
 
-def _evidence_zh(fact: str) -> str:
-    """checklist.py's evidence facts ("exercise causal_mask passed", "Q13 recalled") in Chinese."""
-    if m := re.fullmatch(r"exercise (\S+) passed", fact):
-        return f"练习 {m.group(1)} 已通过"
-    if m := re.fullmatch(r"(Q\d+) recalled", fact):
-        return f"{m.group(1)} 已回忆起"
-    return fact
-
-
 def cmd_checklist(args: argparse.Namespace) -> int:
     content = _content()
     with Store() as store:
@@ -97,7 +87,8 @@ def cmd_checklist(args: argparse.Namespace) -> int:
                     "text": s.item.text.to_json(),
                     "done": s.done,
                     "source": s.source,
-                    "evidence": list(s.evidence),
+                    "evidence": [e.render(args.lang) for e in s.evidence],
+                    "evidence_facts": [e.to_json() for e in s.evidence],
                 }
                 for s in status
             ],
@@ -115,9 +106,9 @@ def cmd_checklist(args: argparse.Namespace) -> int:
         mark = "[x]" if s.done else "[ ]"
         note = (
             (
-                f"  （{'；'.join(_evidence_zh(e) for e in s.evidence)}）"
+                f"  （{'；'.join(e.render('zh') for e in s.evidence)}）"
                 if args.lang == "zh"
-                else f"  ({'; '.join(s.evidence)})"
+                else f"  ({'; '.join(e.render('en') for e in s.evidence)})"
             )
             if s.source == "evidence"
             else ""

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from studytool.checklist import Evidence
 from studytool.tui.base import Section, guarded
 from studytool.tui.wrapping import Wrapped
 
@@ -96,13 +97,9 @@ class ChecklistScreen(Section):
         )
         ol.focus()
 
-    def _fact(self, fact: str) -> str:
-        """An evidence fact of the core in the learner's language (the CLI's words)."""
-        if self.lang != "zh":
-            return fact
-        from studytool.cli.progress import _evidence_zh
-
-        return _evidence_zh(fact)
+    def _fact(self, fact: Evidence) -> str:
+        """An evidence fact of the core in the learner's language (the catalogue's words)."""
+        return fact.render(self.lang)
 
     def select_item(self, item_id: str) -> None:
         ol = self.query_one("#c-list", OptionList)

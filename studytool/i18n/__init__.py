@@ -1,5 +1,6 @@
-"""The learner-facing words the review flow shares between the CLI and the app, in English and
-Chinese: rating and state names, interval labels, status lines, the end-of-session lines.
+"""The learner's words, in English and Chinese. Messages live in the catalogue
+(:mod:`studytool.i18n.catalog`, ``messages/*.yaml``); this module adds the small formatters the
+review flow shares between the CLI and the app: rating and state names, interval labels, times.
 
 ``lang`` is "en" or "zh" everywhere (anything else falls back to English). No printing, no
 imports of the interface libraries; the content's own text is not here (it carries both languages).
@@ -11,6 +12,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+
+from studytool.i18n.catalog import LANGS, Msg, render, t
+
+__all__ = [
+    "LANGS",
+    "Msg",
+    "render",
+    "t",
+    "tr",
+    "rating_name",
+    "state_name",
+    "count_name",
+    "interval_label",
+    "duration_text",
+    "when_text",
+]
 
 RATING_NAMES: dict[str, dict[int, str]] = {
     "en": {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"},
@@ -34,37 +51,6 @@ _UNITS = {
 }
 
 # status lines and labels of the review flow: key → (English, Chinese); str.format fields
-STRINGS: dict[str, tuple[str, str]] = {
-    "cram_label": ("no change (cram)", "不改日程（突击模式）"),
-    "cram_on": ("Cram mode on: nothing is scheduled", "突击模式开启：不改动日程"),
-    "cram_off": ("Cram mode off: ratings are scheduled again", "突击模式关闭：评分重新计入日程"),
-    "rated": ("{rating} → {interval}: {title}", "{rating} → {interval}：{title}"),
-    "rated_cram": ("{rating}: {title} (cram, no change)", "{rating}：{title}（突击模式，日程不变）"),
-    "undone": ("Undone: {title} is back", "已撤销：{title} 回到当前"),
-    "nothing_to_undo": ("Nothing to undo in this session", "本轮没有可撤销的操作"),
-    "undo_changed_elsewhere": (
-        "Cannot undo {title}: it was reviewed in another window since",
-        "无法撤销 {title}：之后它已在另一个窗口中复习过",
-    ),
-    "suspended": ("Suspended: {title} (unsuspend brings it back)", "已暂停：{title}（可用“恢复”取回）"),
-    "buried": ("Buried until tomorrow: {title}", "已搁置到明天：{title}"),
-    "unsuspended": ("Back in review: {title}", "已恢复复习：{title}"),
-    "unburied": ("Back in review today: {title}", "今天重新复习：{title}"),
-    "changed_elsewhere": (
-        "Updated from another window: the queue and intervals were refreshed",
-        "另一个窗口改动了进度：队列和间隔已刷新",
-    ),
-    "recomputed": (
-        "changed in another window: computed from its latest state",
-        "在另一个窗口中改动过：已按最新状态计算",
-    ),
-    "remaining": ("{n} more", "还有 {n} 张"),
-    "counts": (
-        "{new} new · {learning} learning · {review} review",
-        "新卡片 {new} · 学习中 {learning} · 待复习 {review}",
-    ),
-    "nothing_due": ("Nothing is due right now.", "现在没有要复习的内容。"),
-}
 
 
 def _lang(lang: str) -> str:
@@ -72,9 +58,8 @@ def _lang(lang: str) -> str:
 
 
 def tr(key: str, lang: str, **fields: Any) -> str:
-    """One status string of :data:`STRINGS`, filled in."""
-    en, zh = STRINGS[key]
-    return (zh if _lang(lang) == "zh" else en).format(**fields)
+    """One status line of the review flow (``messages/review.yaml``), filled in."""
+    return t("review." + key, lang, **fields)
 
 
 def rating_name(rating: int, lang: str) -> str:
