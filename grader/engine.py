@@ -17,10 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from studytool.i18n.catalog import render
 from studytool.protocol import MAX_SOURCE
 
 from . import sandbox
-from .spec import MESSAGE_CAP, MeasuredRun, Outcome, ProbeError, ProbeResult, TestCase, Usage, cap
+from .spec import MESSAGE_CAP, MeasuredRun, Outcome, ProbeError, ProbeResult, TestCase, Text, Usage, cap
 
 SCAN_NODES = 200_000  # the forbidden-name scan gives up (with a named verdict) beyond this
 Event = Callable[[dict], None]
@@ -320,11 +321,16 @@ class Engine:
         rows: list[dict] = []
         figures: dict[str, Any] = {}
 
-        def add(name: str, out: Outcome) -> None:
-            row = {"name": name, "status": out.status, "message": cap(out.message, MESSAGE_CAP)}
+        def add(name: Text, out: Outcome) -> None:
+            # English for now; the bilingual result (name/message per language, test ids) follows
+            row = {
+                "name": render(name, "en"),
+                "status": out.status,
+                "message": cap(render(out.message, "en"), MESSAGE_CAP),
+            }
             rows.append(row)
             if out.figures:
-                figures[name] = out.figures
+                figures[row["name"]] = out.figures
             emit({"event": "test", **row})
 
         from . import forbid
@@ -453,7 +459,7 @@ class Engine:
         tests: list[TestCase],
         ops: list[str],
         lim: sandbox.Limits,
-        add: Callable[[str, Outcome], None],
+        add: Callable[[Text, Outcome], None],
         display: str | None,
         hit_rows: list[str],
     ) -> str:

@@ -13,12 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from studytool.i18n.catalog import Msg
+
 Status = Literal["pass", "fail", "error"]
+Text = str | Msg  # a message: a catalogue message (both languages), or a plain string (code, numbers)
 
 MESSAGE_CAP = 500  # characters per test message, as Exercism's runners cap them
 
 
-def cap(text: str, limit: int = MESSAGE_CAP) -> str:
+def cap(text: Text, limit: int = MESSAGE_CAP) -> Text:
+    if isinstance(text, Msg):
+        return text  # capped when rendered
     text = text.rstrip()
     if len(text) <= limit:
         return text
@@ -28,19 +33,19 @@ def cap(text: str, limit: int = MESSAGE_CAP) -> str:
 @dataclass(frozen=True)
 class Outcome:
     status: Status
-    message: str = ""
+    message: Text = ""
     figures: dict[str, Any] = field(default_factory=dict)  # numbers shown beside the verdict
 
     @classmethod
-    def passed(cls, message: str = "", **figures: Any) -> Outcome:
+    def passed(cls, message: Text = "", **figures: Any) -> Outcome:
         return cls("pass", cap(message), figures)
 
     @classmethod
-    def failed(cls, message: str, **figures: Any) -> Outcome:
+    def failed(cls, message: Text, **figures: Any) -> Outcome:
         return cls("fail", cap(message), figures)
 
     @classmethod
-    def errored(cls, message: str, **figures: Any) -> Outcome:
+    def errored(cls, message: Text, **figures: Any) -> Outcome:
         return cls("error", cap(message), figures)
 
 
@@ -110,7 +115,7 @@ Judge = Callable[[ProbeResult], Outcome]
 
 @dataclass(frozen=True)
 class TestCase:
-    name: str  # shown to the learner; says what property is checked
+    name: Text  # shown to the learner; says what property is checked
     probe: str  # function name in studytool.grader.probes.<exercise_id>
     judge: Judge
     args: dict[str, Any] = field(default_factory=dict)  # JSON-able values or plain tensors
@@ -118,6 +123,7 @@ class TestCase:
     memory_limit_mb: int | None = None  # overrides the default heap allowance (RLIMIT_DATA above
     #                                     the warm zygote) for this test
     expect_error: bool = False  # True: the judge also sees probe exceptions (e.g. "raises ValueError")
+    id: str = ""  # stable, language-independent (hints key on it); required once every test has one
     runs: list[dict[str, Any]] | None = None  # measured: one fresh, confined child per entry, run
     #   with {**args, **entry}; the zygote takes each child's rusage (see ProbeResult.runs). Each
     #   run has this test's time and memory limits.
