@@ -1,9 +1,14 @@
 """The practice checklist: the learner's ticks, and evidence from the store.
 
 An item is *done* when the learner ticked it, or — unless they explicitly unticked it — when its
-evidence is complete: every linked exercise passed, or (for items without exercises) every linked
-question recalled at least once with Good or Easy, or a completed lab experiment that serves the
-item (a default run, not --quick; items with exercises still need them passed).
+evidence is complete, and evidence means what the item says:
+
+- every linked exercise passed;
+- every linked figure seen in the app ("draw", "visualise": passing the exercise is not seeing
+  the picture; the app records it with :func:`record_figure_seen` when the figure is on screen);
+- every linked question recalled at least once with Good or Easy ("explain", "derive": passing an
+  exercise is not explaining it) — or a completed lab experiment that serves the item (a default
+  run, not --quick), which stands for its questions.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from studytool.content import ChecklistItem, Content
+from studytool.content import FIGURE_KINDS, ChecklistItem, Content
 from studytool.i18n import Msg, render
 from studytool.store import Store
 
@@ -23,8 +28,8 @@ class Evidence:
     """One fact behind a checklist item: an exercise passed, a question recalled, a lab run
     completed. A fact, not a sentence: the interface renders it (``render(lang)``)."""
 
-    kind: Literal["exercise", "question", "lab"]
-    id: str  # exercise id, question id or experiment id
+    kind: Literal["exercise", "question", "lab", "figure"]
+    id: str  # exercise id, question id, experiment id or figure kind
     run: int | None = None  # the lab run's number
 
     def msg(self) -> Msg:
@@ -32,6 +37,8 @@ class Evidence:
             return Msg("checklist.evidence_question", id=self.id.upper())
         if self.kind == "lab":
             return Msg("checklist.evidence_lab", id=self.id, run=self.run)
+        if self.kind == "figure":
+            return Msg("checklist.evidence_figure", figure=Msg(f"checklist.figure.{self.id}"))
         return Msg("checklist.evidence_exercise", id=self.id)
 
     def render(self, lang: str) -> str:
@@ -54,12 +61,15 @@ class ChecklistStatus:
 
 
 def _recalled_questions(store: Store) -> set[str]:
-    rows = store.conn.execute(
-        "SELECT DISTINCT item_id FROM review_log WHERE kind = 'question' AND rating >= ? "
-        "UNION SELECT DISTINCT question_id FROM question_attempts WHERE rating >= ?",
-        (GOOD, GOOD),
-    )
-    return {r[0] for r in rows}
+    return store.recalled_questions(GOOD)
+
+
+def record_figure_seen(store: Store, kind: str) -> None:
+    """The app showed figure ``kind`` (``content.FIGURE_KINDS``): evidence for the checklist items
+    that link it."""
+    if kind not in FIGURE_KINDS:
+        raise ValueError(f"unknown figure {kind!r} (known: {', '.join(FIGURE_KINDS)})")
+    store.record_figure_seen(kind)
 
 
 def _lab_evidence(store: Store) -> dict[str, list[Evidence]]:
@@ -78,6 +88,7 @@ def checklist_status(store: Store, content: Content) -> list[ChecklistStatus]:
     ticks = store.ticks()
     passed = {eid for eid, s in store.exercise_summary().items() if s.passed}
     recalled = _recalled_questions(store)
+    seen = store.figures_seen()
     lab_done = _lab_evidence(store)
     out = []
     for item in content.checklist:
@@ -85,15 +96,14 @@ def checklist_status(store: Store, content: Content) -> list[ChecklistStatus]:
         missing: list[Evidence] = []
         for eid in item.exercises:
             (evidence if eid in passed else missing).append(Evidence("exercise", eid))
+        for kind in item.figures:
+            (evidence if kind in seen else missing).append(Evidence("figure", kind))
         lab_ev = lab_done.get(item.id, [])
-        if not item.exercises:
-            if lab_ev:  # a completed experiment stands for the questions it serves
-                evidence.extend(lab_ev)
-            else:
-                for qid in item.questions:
-                    (evidence if qid in recalled else missing).append(Evidence("question", qid))
+        if lab_ev:  # a completed experiment stands for the questions it serves
+            evidence.extend(lab_ev)
         else:
-            evidence.extend(lab_ev)  # shown beside the exercises, which are still needed
+            for qid in item.questions:
+                (evidence if qid in recalled else missing).append(Evidence("question", qid))
         complete = bool(evidence) and not missing
         tick = ticks.get(item.id)
         if tick is not None:

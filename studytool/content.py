@@ -17,6 +17,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from studytool import locations
+from studytool.i18n.catalog import t
 
 TOPICS = ("position-encoding", "architecture", "efficiency", "parallelism-future")
 TOPIC_LABELS = {
@@ -145,9 +146,8 @@ class Card:
             body = CLOZE_RE.sub(lambda m: f"[{m.group(1)}]", self.text.get(lang))
             return body + (f"\n\n{self.extra.get(lang)}" if self.extra else "")
         assert self.explanation is not None
-        if lang == "zh":  # Chinese punctuation after Chinese text
-            return f"{'正确' if self.answer else '错误'}。{self.explanation.get(lang)}"
-        return f"{'True' if self.answer else 'False'}. {self.explanation.get(lang)}"
+        key = "review.truefalse.reveal_true" if self.answer else "review.truefalse.reveal_false"
+        return t(key, lang, explanation=self.explanation.get(lang))
 
     def cloze_answers(self, lang: str) -> list[str]:
         return CLOZE_RE.findall(self.text.get(lang)) if self.text else []
@@ -419,21 +419,21 @@ class _Fields:
             return None
         return value
 
-    def str(self, key: str, required: bool = True) -> str | None:
+    def get_str(self, key: str, required: bool = True) -> str | None:
         value = self._get(key, str, required)
         if value is not None and not value.strip():
             self.problem(key, f"{self.what}: field '{key}' is empty")
             return None
         return value
 
-    def int(self, key: str, required: bool = True) -> int | None:
+    def get_int(self, key: str, required: bool = True) -> int | None:
         return self._get(key, int, required)
 
-    def bool(self, key: str, required: bool = True) -> bool | None:
+    def get_bool(self, key: str, required: bool = True) -> bool | None:
         return self._get(key, bool, required)
 
     def choice(self, key: str, choices: tuple[str, ...]) -> str | None:
-        value = self.str(key)
+        value = self.get_str(key)
         if value is not None and value not in choices:
             self.problem(key, f"{self.what}: {key} '{value}' is not one of {', '.join(choices)}")
             return None
@@ -581,7 +581,7 @@ def _read_questions(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list
                 "exercises",
             ),
         )
-        qid, number, topic = f.str("id"), f.int("number"), f.choice("topic", TOPICS)
+        qid, number, topic = f.get_str("id"), f.get_int("number"), f.choice("topic", TOPICS)
         title, question, answer = f.text("title"), f.text("question"), f.text("answer")
         key_points = f.texts("key_points")
         if "key_points" in m and isinstance(m["key_points"], list) and not 3 <= len(m["key_points"]) <= 6:
@@ -623,9 +623,9 @@ def _read_insights(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list[
             f"insight {m.get('id', '?')}",
             ("id", "number", "title", "analogy", "explanation", "formula", "questions"),
         )
-        iid, number = f.str("id"), f.int("number")
+        iid, number = f.get_str("id"), f.get_int("number")
         title, analogy, expl = f.text("title"), f.text("analogy"), f.text("explanation")
-        formula = f.str("formula", required=False)
+        formula = f.get_str("formula", required=False)
         qs = f.links("questions", links)
         if f.ok and ids.claim(f, iid):
             out.append(Insight(iid, number, title, analogy, expl, formula, qs))
@@ -641,7 +641,7 @@ def _read_checklist(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list
             f"checklist item {m.get('id', '?')}",
             ("id", "group", "text", "questions", "exercises", "figures"),
         )
-        cid, group, text = f.str("id"), f.choice("group", CHECKLIST_GROUPS), f.text("text")
+        cid, group, text = f.get_str("id"), f.choice("group", CHECKLIST_GROUPS), f.text("text")
         qs, exs = f.links("questions", links), f.links("exercises", links)
         figures = f.ids("figures")
         raw_figs = m.get("figures")
@@ -678,7 +678,7 @@ def _read_deck(
             ctx.add(data.key_lines["deck"], "'deck' must be a mapping with 'id' and 'title'")
         else:
             df = _Fields(data["deck"], ctx, "deck", ("id", "title"))
-            did, dtitle = df.str("id"), df.text("title")
+            did, dtitle = df.get_str("id"), df.text("title")
             if did and dtitle:
                 deck = Deck(did, dtitle, ctx.file, builtin)
         for key in data:
@@ -705,7 +705,7 @@ def _read_deck(
                 "insights",
             ),
         )
-        cid, ctype, topic = f.str("id"), f.choice("type", CARD_TYPES), f.choice("topic", TOPICS)
+        cid, ctype, topic = f.get_str("id"), f.choice("type", CARD_TYPES), f.choice("topic", TOPICS)
         if cid is not None and not CARD_ID_RE.match(cid):
             f.problem("id", f"{f.what}: id must be a lowercase slug like 'pe-permutation-invariance'")
         kw: dict[str, Any] = {}
@@ -731,7 +731,7 @@ def _read_deck(
             else:
                 kw = {
                     "statement": f.text("statement"),
-                    "answer": f.bool("answer"),
+                    "answer": f.get_bool("answer"),
                     "explanation": f.text("explanation"),
                 }
         qs, ins = f.links("questions", links), f.links("insights", links)
@@ -770,7 +770,7 @@ def _read_exercises(root: Path, ids: _Ids, links: list[_Link], problems: list[Pr
                 "test_hints",
             ),
         )
-        eid, order, title = f.str("id"), f.int("order"), f.text("title")
+        eid, order, title = f.get_str("id"), f.get_int("order"), f.text("title")
         topic = f.choice("topic", TOPICS)
         if eid is not None and eid != meta_path.parent.name:
             f.problem("id", f"{f.what}: id '{eid}' must match its folder name '{meta_path.parent.name}'")

@@ -64,3 +64,19 @@ def exercises_dir() -> Path:
 
 def grader_dir() -> Path:
     return _package_dir("studytool.grader")
+
+
+def app_lock_path() -> Path:
+    """Held by a running app (:mod:`studytool.applock`): a second one on the same data says so."""
+    return data_dir() / "app.lock"
+
+
+def cache_dir() -> Path:
+    """Things that can be rebuilt at any time (the parsed content). ``$STUDYTOOL_HOME/cache`` when
+    set, else the platform's cache directory."""
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser() / "cache"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))

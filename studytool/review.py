@@ -1,16 +1,24 @@
 """A review session: the object the plain CLI and the TUI both drive.
 
-Plain dataclasses in and out, no printing. The flow for each item::
+Plain dataclasses and catalogue messages (:class:`~studytool.i18n.Msg`) out, no printing, no
+sentences. The flow for each item::
 
     session = ReviewSession(store, content)          # builds the queue
     cur = session.next()                             # Current | None (None: nothing left)
+    session.judge(True)                              # true/false cards: right? suggested rating
     choices = session.reveal()                       # {1..4: Choice}, computed once
     session.rate(3)                                  # applies exactly the choice shown
     session.undo()                                   # any depth; the item comes back as current
-    session.summary()                                # Summary
+    session.summary()                                # Summary (facts); summary_msgs() words it
 
 ``suspend()`` / ``bury()`` act on the current item (and can be undone too). In cram mode nothing
 is written: the schedule and the log stay untouched.
+
+One card, two windows: a rating is applied only to the state it was computed from. When another
+process (a second app, ``review --plain``) reviewed the item after it was shown here, the rating is
+not applied (``Rated.applied`` is False, ``Rated.status()`` says "already reviewed elsewhere") and
+the session moves on; an item changed elsewhere before it was revealed is put away at the next
+:meth:`ReviewSession.next` (``notices()`` says so).
 """
 
 from __future__ import annotations
@@ -22,10 +30,16 @@ from typing import Any
 
 from fsrs import Card, State
 
-from studytool import i18n
-from studytool import scheduler as sch
 from studytool.config import Config, load_config
+from studytool.i18n import Msg, interval_label, plural, rating_name, render
+from studytool.srs import fsrs_adapter as fa
+from studytool.srs import states as st
+from studytool.srs.items import ReviewItem
+from studytool.srs.queue import Counts, Queue, QueueSnapshot, build_queue, count_key, next_due
+from studytool.stats import DayTotals, day_totals
 from studytool.store import Store, utcnow
+
+QuestionAnswer = st.QuestionAnswer  # what a question's rating records (the UIs build it)
 
 
 @dataclass(frozen=True)
@@ -33,31 +47,47 @@ class Choice:
     """What one rating would do, shown before the learner rates."""
 
     rating: int
-    name: str  # Again | Hard | Good | Easy (English; i18n.rating_name(rating, lang) for Chinese)
+    name: str  # Again | Hard | Good | Easy (English; name_in(lang) for the learner's language)
     due: datetime  # UTC
     interval: timedelta
-    label: str  # "10m", "3d", ...; in cram mode "no change (cram)"
+    label: str  # "10m", "3d", ... (English); in cram mode "no change (cram)"
     cram: bool = False
 
     def label_in(self, lang: str) -> str:
         """The label in ``lang``: "10m" / "10分钟"; cram: "no change (cram)" / "不改日程（突击模式）"."""
-        return i18n.tr("cram_label", lang) if self.cram else i18n.interval_label(self.interval, lang)
+        return render(Msg("review.cram_label"), lang) if self.cram else interval_label(self.interval, lang)
 
     def name_in(self, lang: str) -> str:
-        return i18n.rating_name(self.rating, lang)
+        return rating_name(self.rating, lang)
 
 
 @dataclass(frozen=True)
 class Current:
-    item: sch.ReviewItem
+    item: ReviewItem
     state: str  # new | learning | review | relearning
     retrievability: float | None
-    remaining: int  # items left in the queue after this one (now) — counts.total
+    remaining: int  # items left in the queue after this one (now)
     cram: bool
-    counts: sch.Counts = sch.Counts(0, 0, 0)  # what is left after this one: new/learning/review
+    counts: Counts = Counts(0, 0, 0)  # new/learning/review waiting now, this item included (Anki)
+    counting: str | None = None  # which of the counts this item is in (None in cram mode)
 
     def title(self, lang: str = "en", width: int = 48) -> str:
         return self.item.title(lang, width)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A true/false card answered before the reveal: right or not, and the rating it suggests
+    (Again when wrong, Good when right; the learner still chooses)."""
+
+    right: bool
+    said: bool
+    answer: bool
+    suggested: int
+
+    def msg(self) -> Msg:
+        said = Msg("review.truefalse.true" if self.said else "review.truefalse.false")
+        return Msg("review.judge_right" if self.right else "review.judge_wrong", said=said)
 
 
 @dataclass(frozen=True)
@@ -65,49 +95,58 @@ class Rated:
     item_id: str
     rating: int
     name: str
-    due: datetime | None  # None in cram mode
+    due: datetime | None  # None in cram mode and when not applied
     label: str
-    item: sch.ReviewItem | None = None
-    recomputed: bool = False  # changed elsewhere since the preview: computed from the stored state
-    interval: timedelta | None = None  # None in cram mode
+    item: ReviewItem | None = None
+    recomputed: bool = False  # kept for callers of earlier versions: always False now
+    interval: timedelta | None = None  # None in cram mode and when not applied
+    applied: bool = True  # False: reviewed elsewhere since it was shown; nothing was written
 
     def title(self, lang: str = "en", width: int = 48) -> str:
         return self.item.title(lang, width) if self.item is not None else self.item_id
 
     def label_in(self, lang: str) -> str:
         if self.interval is None:
-            return i18n.tr("cram_label", lang)
-        return i18n.interval_label(self.interval, lang)
+            return render(Msg("review.cram_label"), lang)
+        return interval_label(self.interval, lang)
+
+    def msg(self) -> Msg:
+        """The status line after rating: "Good → 4d: Q13 Why scale…" / "良好 → 4天：Q13 …"."""
+        title = {lang: self.title(lang) for lang in ("en", "zh")}
+        name = Msg(f"review.rating.{self.rating}")
+        if not self.applied:
+            return Msg("review.not_applied", title=title)
+        if self.interval is None:
+            return Msg("review.rated_cram", rating=name, title=title)
+        labels = {lang: interval_label(self.interval, lang) for lang in ("en", "zh")}
+        return Msg("review.rated", rating=name, interval=labels, title=title)
 
     def status(self, lang: str) -> str:
-        """The status line after rating: "Good → 4d: Q13 Why scale…" / "良好 → 4天：Q13 …"."""
-        name = i18n.rating_name(self.rating, lang)
-        if self.interval is None:
-            return i18n.tr("rated_cram", lang, rating=name, title=self.title(lang))
-        line = i18n.tr("rated", lang, rating=name, interval=self.label_in(lang), title=self.title(lang))
-        if self.recomputed:
-            line += (
-                (" (" if lang != "zh" else "（")
-                + i18n.tr("recomputed", lang)
-                + (")" if lang != "zh" else "）")
-            )
-        return line
+        return render(self.msg(), lang)
 
 
 @dataclass
 class Summary:
+    """Facts about a session and the study day (:func:`summary_msgs` words them)."""
+
     rated: int = 0
     by_rating: dict[int, int] = field(default_factory=lambda: {1: 0, 2: 0, 3: 0, 4: 0})
     new: int = 0
     undone: int = 0
     suspended: int = 0
     buried: int = 0
+    not_applied: int = 0  # ratings not applied: reviewed elsewhere since shown
     cram: bool = False
     seconds: float = 0.0
     next_due: datetime | None = None  # when something is next due (a learning step, tomorrow…)
     finished: bool = False  # nothing left to show now (not stopped by --limit or by quitting)
-    counts: sch.Counts = sch.Counts(0, 0, 0)  # still waiting now, the item on screen included
+    # "finished" (nothing left), "limit" (--limit reached), "stopped" (the learner stopped), or
+    # "waiting" (the session is open and items are waiting, e.g. a learning step came due)
+    ended: str = "waiting"
+    limit: int | None = None
+    counts: Counts = Counts(0, 0, 0)  # still waiting now, the item on screen included
     now: datetime | None = None  # when the summary was taken
+    day: DayTotals | None = None  # the whole study day so far, from the log (None in cram mode)
 
     @property
     def reviewed(self) -> int:
@@ -118,111 +157,119 @@ class Summary:
         return self.by_rating[1]
 
 
-# where to go next, named as the CLI and as the app (its section keys) name it: (en, zh)
+# where to go next, as the CLI and as the app (its section keys) name it
 _GO = {
     "cli": {
-        "review": ("studytool review", "studytool review"),
-        "exercise": ("studytool today", "studytool today"),
-        "unsuspend": ("studytool unsuspend", "studytool unsuspend"),
+        "review": "review.go.cli.review",
+        "exercise": "review.go.cli.exercise",
+        "unsuspend": "review.go.cli.unsuspend",
     },
     "app": {
-        "review": ("n: a new session", "按 n 开始新的一轮"),
-        "exercise": ("5: Exercises", "按 5 进入练习"),
-        "unsuspend": ("the Suspended & buried list", "“暂停与搁置”列表"),
+        "review": "review.go.app.review",
+        "exercise": "review.go.app.exercise",
+        "unsuspend": "review.go.app.unsuspend",
     },
 }
+
+
+def _duration(seconds: float) -> dict[str, str]:
+    from studytool.i18n import duration_text
+
+    return {lang: duration_text(seconds, lang) for lang in ("en", "zh")}
+
+
+def _when(dt: datetime, now: datetime) -> dict[str, str]:
+    from studytool.i18n import when_text
+
+    return {lang: when_text(dt, now, lang) for lang in ("en", "zh")}
+
+
+def summary_msgs(summary: Summary, now: datetime | None = None, *, app: bool = False) -> list[Msg]:
+    """The learner-facing end of a session, as in Anki: what was done today (reviews, cards, time
+    spent — the whole day, from the log), what this session did when that differs, when the next
+    card is due, and what to do next. ``app`` names the app's keys instead of CLI commands."""
+    now = now or summary.now or utcnow()
+    s = summary
+    go = {k: Msg(v) for k, v in _GO["app" if app else "cli"].items()}
+    out: list[Msg] = []
+    day = s.day
+    if s.ended == "finished":
+        if s.cram:
+            out.append(Msg("review.end.cram_finished"))
+        elif s.rated or s.suspended or s.buried or (day is not None and day.reviews):
+            out.append(Msg("review.end.congrats"))
+        else:
+            out.append(Msg("review.nothing_due"))
+    elif s.ended == "limit":
+        out.append(Msg("review.end.limit", reviews=plural("review.n_reviews", s.rated)))
+    elif s.ended == "stopped":
+        out.append(Msg("review.end.stopped"))
+    else:
+        out.append(Msg("review.end.waiting"))
+    if s.cram:
+        out.append(
+            Msg(
+                "review.end.cram_session",
+                reviews=plural("review.n_reviews", s.rated),
+                again=s.again,
+                took=_duration(s.seconds),
+            )
+        )
+    else:
+        if day is not None and day.reviews:
+            out.append(
+                Msg(
+                    "review.end.today",
+                    reviews=plural("review.n_reviews", day.reviews),
+                    cards=plural("review.n_cards", day.cards),
+                    again=day.again,
+                    new=day.new,
+                    took=_duration(day.seconds),
+                )
+            )
+        extra: list[Msg] = []
+        if s.suspended:
+            extra.append(Msg("review.end.n_suspended", n=s.suspended))
+        if s.buried:
+            extra.append(Msg("review.end.n_buried", n=s.buried))
+        if s.undone:
+            extra.append(Msg("review.end.n_undone", n=s.undone))
+        if s.not_applied:
+            extra.append(Msg("review.end.n_not_applied", n=s.not_applied))
+        if extra or (day is not None and s.rated != day.reviews and s.rated):
+            out.append(
+                Msg(
+                    "review.end.session",
+                    reviews=plural("review.n_reviews", s.rated),
+                    again=s.again,
+                    extra=extra if extra else "",
+                )
+                if extra
+                else Msg(
+                    "review.end.session_plain", reviews=plural("review.n_reviews", s.rated), again=s.again
+                )
+            )
+    if s.ended != "finished":
+        c = s.counts
+        if c.total:
+            out.append(Msg("review.end.still_waiting", counts=Msg("review.counts", **c.to_json())))
+        out.append(Msg("review.end.next_carry_on", go=go["review"]))
+    elif s.cram:
+        out.append(Msg("review.end.next_cram", go=go["review"]))
+    elif s.next_due is not None:
+        out.append(Msg("review.end.next_due", when=_when(s.next_due, now)))
+        key = "review.end.next_soon" if s.next_due - now <= timedelta(hours=2) else "review.end.next_later"
+        out.append(Msg(key, go=go["exercise"]))
+    else:
+        out.append(Msg("review.end.next_all_suspended", go=go["unsuspend"]))
+    return out
 
 
 def summary_lines(
     summary: Summary, lang: str = "en", now: datetime | None = None, *, app: bool = False
 ) -> list[str]:
-    """The learner-facing end of a session, as in Anki: what was done (reviewed, again, time
-    spent), when the next card is due, and what to do next. English or Chinese; ``app`` names the
-    app's keys instead of CLI commands in the "what next" line."""
-    zh = lang == "zh"
-    now = now or summary.now or utcnow()
-    s = summary
-    go = {k: v[1 if zh else 0] for k, v in _GO["app" if app else "cli"].items()}
-    out: list[str] = []
-    if s.finished:
-        if s.cram:
-            out.append(
-                "突击模式结束：所有内容都过了一遍。"
-                if zh
-                else "Cram finished: you have been through everything."
-            )
-        elif s.rated or s.suspended or s.buried:
-            out.append(
-                "恭喜！这一组内容现在已经全部学完。"
-                if zh
-                else "Congratulations! You have finished this deck for now."
-            )
-        else:
-            out.append(i18n.tr("nothing_due", lang))
-    else:
-        out.append("本轮到此为止。" if zh else "Session stopped.")
-    took = i18n.duration_text(s.seconds, lang)
-    if s.cram:
-        out.append(
-            f"突击复习 {s.rated} 张（重来 {s.again} 张），用时 {took}；日程没有改动。"
-            if zh
-            else f"Crammed {s.rated} (again {s.again}) in {took}; the schedule was not changed."
-        )
-    elif s.rated or s.undone or s.suspended or s.buried:
-        extra = []
-        if s.new:
-            extra.append(f"新卡片 {s.new} 张" if zh else f"{s.new} new")
-        if s.suspended:
-            extra.append(f"暂停 {s.suspended} 张" if zh else f"{s.suspended} suspended")
-        if s.buried:
-            extra.append(f"搁置 {s.buried} 张" if zh else f"{s.buried} buried")
-        if s.undone:
-            extra.append(f"撤销 {s.undone} 次" if zh else f"{s.undone} undone")
-        if zh:
-            more = ("；" + "，".join(extra)) if extra else ""
-            out.append(f"本轮复习 {s.rated} 张（重来 {s.again} 张{more}），用时 {took}。")
-        else:
-            more = ("; " + ", ".join(extra)) if extra else ""
-            out.append(f"Reviewed {s.rated} (again {s.again}{more}) in {took}.")
-    if not s.finished:
-        c = s.counts
-        if c.total:
-            waiting = i18n.tr("counts", lang, new=c.new, learning=c.learning, review=c.review)
-            out.append(f"还在等待：{waiting}。" if zh else f"Still waiting: {waiting}.")
-        out.append(
-            f"接下来：继续复习（{go['review']}）。"
-            if zh
-            else f"What next: carry on reviewing ({go['review']})."
-        )
-    elif s.cram:
-        out.append(
-            f"接下来：正式复习会按日程安排（{go['review']}）。"
-            if zh
-            else f"What next: a normal review keeps the schedule ({go['review']})."
-        )
-    elif s.next_due is not None:
-        when = i18n.when_text(s.next_due, now, lang)
-        out.append(f"下一张到期：{when}。" if zh else f"Next card due: {when}.")
-        if s.next_due - now <= timedelta(hours=2):
-            out.append(
-                f"接下来：到时再回来复习；这之间可以做一道练习（{go['exercise']}）。"
-                if zh
-                else f"What next: come back then; meanwhile, try an exercise ({go['exercise']})."
-            )
-        else:
-            out.append(
-                f"接下来：做一道练习或看看清单（{go['exercise']}），到期时再来复习。"
-                if zh
-                else f"What next: try an exercise or the checklist ({go['exercise']}); review "
-                "again when cards are due."
-            )
-    else:
-        out.append(
-            f"接下来：所有内容都已暂停，可以在{go['unsuspend']}中恢复。"
-            if zh
-            else f"What next: everything is suspended; {go['unsuspend']} brings items back."
-        )
-    return out
+    """:func:`summary_msgs` rendered in ``lang``."""
+    return [render(m, lang) for m in summary_msgs(summary, now, app=app)]
 
 
 def suggest_rating(recalled: int, total: int) -> int:
@@ -238,13 +285,18 @@ def suggest_rating(recalled: int, total: int) -> int:
     return 3
 
 
+def judge_truefalse(answer: bool, said: bool) -> Judgement:
+    right = said == answer
+    return Judgement(right, said, answer, 3 if right else 1)
+
+
 @dataclass
 class _Action:
     kind: str  # rate | suspend | bury
-    item: sch.ReviewItem
-    record: sch.UndoRecord | None  # None in cram mode
-    snapshot: sch.QueueSnapshot
-    summary: tuple
+    item: ReviewItem
+    record: st.UndoRecord | None  # None in cram mode
+    snapshot: QueueSnapshot
+    summary: tuple[Any, ...]
     was_new: bool
     generation: int  # the queue it was taken from (a rebuild starts a new one)
 
@@ -255,9 +307,9 @@ class ReviewSession:
     Other processes (``studytool review --plain`` beside the app) may write the same store: before
     it shows an item (:meth:`next`), reveals (:meth:`reveal`) or counts (:meth:`counts`), the
     session asks SQLite whether another connection wrote (``PRAGMA data_version``, a cheap
-    in-memory check) and, if so, rebuilds its queue from the store and reloads the current item's
-    state, so the intervals it shows are computed from what is stored. A rating is written in one
-    transaction that re-reads the item under the write lock (:func:`scheduler.apply_rating`).
+    in-memory check) and, if so, rebuilds its queue from the store. A rating is written in one
+    transaction that re-reads the item under the write lock and refuses a state it was not
+    computed from (:func:`studytool.srs.states.apply_rating`).
     """
 
     def __init__(
@@ -278,47 +330,53 @@ class ReviewSession:
         self.clock = clock or utcnow
         self.cram = cram
         self.limit = limit
-        self.scheduler = sch.current_scheduler(store, self.config)
+        self.scheduler = fa.current_scheduler(store, self.config)
         now = self.clock()
         if not cram:
-            sch.ensure_applied(store, self.scheduler, now=now)
-        self.queue = sch.build_queue(
+            st.ensure_applied(store, self.scheduler, now=now)
+        self.queue = build_queue(
             store, content, now=now, config=self.config, topic=topic, cram=cram, scheduler=self.scheduler
         )
         self.items = self.queue.items
-        self._data_version = self._read_data_version()
+        self._data_version = store.data_version()
         self.generation = 0  # bumped by every rebuild after a change made elsewhere
         self.changed_elsewhere = 0  # how many times another process's writes were picked up
+        self._notices: list[Msg] = []
         self._started = now
-        self._summary = Summary(cram=cram)
+        self._stopped = False
+        self._summary = Summary(cram=cram, limit=limit)
         self._undo: list[_Action] = []
-        self._current: sch.ReviewItem | None = None
+        self._current: ReviewItem | None = None
         self._card: Card | None = None
         self._shown_at: datetime | None = None
-        self._preview: dict[int, sch.Outcome] | None = None
-        self._taken_snapshot: sch.QueueSnapshot = self.queue.snapshot()
+        self._preview: dict[int, fa.Outcome] | None = None
+        self._taken_snapshot: QueueSnapshot = self.queue.snapshot()
         # learning steps re-queued by this session: item → (stored due, position in the queue)
         self._requeued: dict[str, tuple[datetime, datetime]] = {}
 
     # ------------------------------------------------------------------ other processes
 
-    def _read_data_version(self) -> int:
-        return int(self.store.conn.execute("PRAGMA data_version").fetchone()[0])
-
     def changed_since(self) -> bool:
         """Has another connection written the store since this session last looked? (Cheap: no
         table is read.) Does not rebuild; :meth:`next`, :meth:`reveal` and :meth:`counts` do."""
-        return self._read_data_version() != self._data_version
+        return self.store.data_version() != self._data_version
+
+    def notices(self) -> list[Msg]:
+        """What changed because of another window since the last call (each said once)."""
+        out, self._notices = self._notices, []
+        return out
 
     def _sync(self, now: datetime, *, may_drop: bool) -> bool:
-        """Pick up what another process wrote: rebuild the queue and reload the current item's
-        state (its preview is then recomputed). With ``may_drop``, a current item that was
-        reviewed elsewhere and is no longer due is put away (it comes back when due)."""
-        version = self._read_data_version()
+        """Pick up what another process wrote: rebuild the queue. With ``may_drop`` (nothing
+        revealed yet), a current item that was reviewed elsewhere, or suspended or buried there,
+        is put away (it comes back when due); once revealed it stays, with the intervals shown,
+        and its rating will not be applied."""
+        version = self.store.data_version()
         if version == self._data_version:
             return False
         self._data_version = version
         self.changed_elsewhere += 1
+        self._notices.append(Msg("review.changed_elsewhere"))
         self._rebuild(now, may_drop=may_drop)
         return True
 
@@ -327,7 +385,7 @@ class ReviewSession:
         if self.cram:
             queue = old  # cram writes nothing and shows everything: the queue stays
         else:
-            queue = sch.build_queue(
+            queue = build_queue(
                 self.store,
                 self.content,
                 now=now,
@@ -337,12 +395,6 @@ class ReviewSession:
                 scheduler=self.scheduler,
             )
             queue.last_topic, queue.run, queue.last_item = old.last_topic, old.run, old.last_item
-            # new items this session buried or suspended count against today's limit
-            queue.new_left = max(
-                0,
-                queue.new_left
-                - sum(1 for a in self._undo if a.kind != "rate" and a.was_new and a.record is not None),
-            )
             # learning steps keep the place this session gave them (their step counted from the
             # rating), unless they were rated again elsewhere
             if self._requeued:
@@ -354,30 +406,21 @@ class ReviewSession:
                 queue.pending = moved
         if self._current is not None:
             item = self._current
-            st = sch.load_state(self.store, item.id)
-            stored = st.card if st and not st.is_new else None
-            same = sch._same_card(stored, self._card) if self._card is not None else False
-            held = st is not None and (
-                st.suspended or (st.buried_until is not None and st.buried_until > now and not self.cram)
+            state = st.load_state(self.store, item.id)
+            stored = state.card if state and not state.is_new else None
+            same = st.same_card(stored, self._card) if self._card is not None else False
+            held = state is not None and (
+                state.suspended
+                or (state.buried_until is not None and state.buried_until > now and not self.cram)
             )
-            due_now = (
-                stored is None
-                or stored.due <= now
-                or (
-                    stored.state == State.Review
-                    and stored.due < sch.day_start(now, self.config) + timedelta(days=1)
-                )
-            )
-            if may_drop and (held or (not same and not due_now and not self.cram)):
-                self._clear_current()  # done elsewhere: it comes back when due
-            else:
+            if may_drop and (held or (not same and not self.cram)):
                 if not same:
-                    self._card = stored if stored is not None else sch.new_card(item.id, now)
-                    self._preview = None
-                if not self.cram:
-                    queue.discard(item.id)
-                    if self._card is not None and self._card.last_review is None:
-                        queue.new_left = max(0, queue.new_left - 1)  # it is being introduced
+                    self._notices.append(Msg("review.dropped_elsewhere", title=self._titles(item)))
+                self._clear_current()  # done elsewhere: it comes back when due
+            elif not self.cram:
+                queue.discard(item.id)
+                if self._card is not None and self._card.last_review is None:
+                    queue.new_left = max(0, queue.new_left - 1)  # it is being introduced
         if queue is not old:
             self.queue = queue
             self.items = queue.items
@@ -387,7 +430,7 @@ class ReviewSession:
     # ------------------------------------------------------------------ reading
 
     @property
-    def current(self) -> sch.ReviewItem | None:
+    def current(self) -> ReviewItem | None:
         return self._current
 
     def title(self, item_id: str, lang: str = "en", width: int = 48) -> str:
@@ -395,35 +438,47 @@ class ReviewSession:
         it = self.items.get(item_id)
         return it.title(lang, width) if it is not None else item_id
 
-    def _state_for(self, item: sch.ReviewItem, now: datetime) -> Card:
-        st = sch.load_state(self.store, item.id)
-        return st.card if st and not st.is_new else sch.new_card(item.id, now)
+    @staticmethod
+    def _titles(item: ReviewItem) -> dict[str, str]:
+        return {lang: item.title(lang) for lang in ("en", "zh")}
 
-    def _present(self, item: sch.ReviewItem, now: datetime) -> None:
+    def _state_for(self, item: ReviewItem, now: datetime) -> Card:
+        state = st.load_state(self.store, item.id)
+        return state.card if state and not state.is_new else fa.new_card(item.id, now)
+
+    def _present(self, item: ReviewItem, now: datetime) -> None:
         self._current = item
         self._card = self._state_for(item, now)
         self._shown_at = now
         self._preview = None
 
+    def _counting(self) -> str | None:
+        if self.cram or self._card is None:
+            return None
+        return count_key(self._card)
+
     def _describe(self, now: datetime) -> Current:
         assert self._current is not None and self._card is not None
         new = self._card.last_review is None
-        counts = self.queue.counts(now)
+        left = self.queue.counts(now)
+        counting = self._counting()
         return Current(
             self._current,
-            "new" if new else sch.STATE_NAMES[self._card.state],
-            sch.retrievability(self._card, now, self.scheduler),
-            counts.total,
+            "new" if new else _STATE_NAMES[self._card.state],
+            fa.retrievability(self._card, now, self.scheduler),
+            left.total,
             self.cram,
-            counts,
+            left.plus(counting or ("new" if new else "review")),  # cram: reviewed items are one tier
+            counting,
         )
 
-    def counts(self) -> sch.Counts:
-        """New / learning / review still waiting (not counting the item being shown), after
-        picking up any change made elsewhere."""
+    def counts(self) -> Counts:
+        """New / learning / review still waiting, the item on screen included (as Anki counts),
+        after picking up any change made elsewhere."""
         now = self.clock()
         self._sync(now, may_drop=False)
-        return self.queue.counts(now)
+        c = self.queue.counts(now)
+        return c.plus(count_key(self._card)) if self._current is not None and self._card is not None else c
 
     def next(self) -> Current | None:
         """The item to show now (the same one until it is rated, suspended or buried). First picks
@@ -432,6 +487,8 @@ class ReviewSession:
         self._sync(now, may_drop=self._preview is None)
         if self._current is not None:
             return self._describe(now)
+        if self._stopped:
+            return None
         if self.limit is not None and self._summary.rated >= self.limit:
             return None
         item_id = self.queue.next(now)
@@ -442,16 +499,22 @@ class ReviewSession:
         self._present(self.items[item_id], now)
         return self._describe(now)
 
-    def preview(self) -> dict[int, sch.Outcome]:
-        """{rating: (fsrs card, fsrs log, due)} for the current item, computed once per showing
-        (again when another process changed the item meanwhile); :meth:`rate` applies exactly the
-        chosen one."""
+    def judge(self, said: bool) -> Judgement:
+        """A true/false card answered before the reveal: whether the learner was right, and the
+        rating that suggests (Again when wrong)."""
+        if self._current is None or self._current.type != "truefalse":
+            raise RuntimeError("judge() is for a true/false card being shown")
+        return judge_truefalse(bool(self._current.obj.answer), said)
+
+    def preview(self) -> dict[int, fa.Outcome]:
+        """{rating: (fsrs card, fsrs log, due)} for the current item, computed once per showing;
+        :meth:`rate` applies exactly the chosen one."""
         if self._current is None:
             raise RuntimeError("no current item: call next() first")
         self._sync(self.clock(), may_drop=False)
         if self._preview is None:
             assert self._card is not None
-            self._preview = sch.preview(self.scheduler, self._card, self.clock())
+            self._preview = fa.preview(self.scheduler, self._card, self.clock())
         return dict(self._preview)
 
     def reveal(self) -> dict[int, Choice]:
@@ -460,15 +523,13 @@ class ReviewSession:
         out = {}
         for rating, o in self.preview().items():
             interval = o.due - o.log.review_datetime
-            label = i18n.tr("cram_label", "en") if self.cram else sch.interval_label(interval)
-            out[rating] = Choice(rating, sch.RATING_NAMES[rating], o.due, interval, label, self.cram)
+            label = render(Msg("review.cram_label"), "en") if self.cram else interval_label(interval, "en")
+            out[rating] = Choice(rating, rating_name(rating, "en"), o.due, interval, label, self.cram)
         return out
 
     # ------------------------------------------------------------------ acting
 
-    def _push(
-        self, kind: str, record: sch.UndoRecord | None, snapshot: sch.QueueSnapshot, was_new: bool
-    ) -> None:
+    def _push(self, kind: str, record: st.UndoRecord | None, snapshot: QueueSnapshot, was_new: bool) -> None:
         assert self._current is not None
         s = self._summary
         self._undo.append(
@@ -489,21 +550,22 @@ class ReviewSession:
         self._preview = None
         self._shown_at = None
 
-    def rate(self, rating: int, *, answer: sch.QuestionAnswer | None = None) -> Rated:
-        """Apply the rating as previewed — computed again from the stored state if another process
-        changed the item since (``Rated.recomputed``) — and record a question attempt with
-        ``answer``."""
+    def rate(self, rating: int, *, answer: st.QuestionAnswer | None = None) -> Rated:
+        """Apply the rating exactly as previewed, and record a question attempt with ``answer``.
+        When another process reviewed the item since it was shown, nothing is written and the
+        result says so (``Rated.applied`` False); the session moves on either way."""
         if rating not in (1, 2, 3, 4):
             raise ValueError(f"rating must be 1-4, not {rating!r}")
-        shown = self._preview
-        self.preview()  # picks up a change made elsewhere: then computed from the stored state
-        changed = shown is not None and self._preview is not shown
-        assert self._current is not None and self._preview is not None and self._card is not None
+        if self._current is None:
+            raise RuntimeError("no current item: call next() first")
+        if self._preview is None:  # rated without a reveal (scripts): computed now
+            self.preview()
+        assert self._preview is not None and self._card is not None
         item, outcome = self._current, self._preview[rating]
         now = self.clock()
         was_new = self._card.last_review is None
         snapshot = self._taken_snapshot
-        recomputed = changed
+        name = rating_name(rating, "en")
         if self.cram:
             record = None
             if rating == 1:
@@ -512,21 +574,24 @@ class ReviewSession:
                 )
         else:
             duration = int((now - self._shown_at).total_seconds() * 1000) if self._shown_at else None
-            record = sch.apply_rating(
-                self.store,
-                item,
-                rating,
-                outcome,
-                now=now,
-                duration_ms=duration,
-                answer=answer,
-                expected=self._card,
-                scheduler=self.scheduler,
-            )
-            if record.outcome is not None:
-                outcome = record.outcome
-            recomputed = changed or record.recomputed
-            day_end = sch.day_start(now, self.config) + timedelta(days=1)
+            try:
+                record = st.apply_rating(
+                    self.store,
+                    item,
+                    rating,
+                    outcome,
+                    now=now,
+                    duration_ms=duration,
+                    answer=answer,
+                    expected=self._card,
+                )
+            except st.AlreadyReviewed:
+                self._summary.not_applied += 1
+                self._requeued.pop(item.id, None)
+                self._clear_current()
+                self._data_version = -1  # pick up the other window's write before the next item
+                return Rated(item.id, rating, name, None, "", item, applied=False)
+            day_end = fa.day_start(now, self.config) + timedelta(days=1)
             if outcome.card.state != State.Review and outcome.due < day_end:
                 # the step counts from now (the rating), not from when the answer was shown: an
                 # Again card waits its full step while the others come first
@@ -546,11 +611,11 @@ class ReviewSession:
         return Rated(
             item.id,
             rating,
-            sch.RATING_NAMES[rating],
+            name,
             None if self.cram else outcome.due,
-            i18n.tr("cram_label", "en") if self.cram else sch.interval_label(interval),
+            render(Msg("review.cram_label"), "en") if self.cram else interval_label(interval, "en"),
             item,
-            recomputed,
+            False,
             None if self.cram else interval,
         )
 
@@ -559,8 +624,8 @@ class ReviewSession:
         return self._flag("suspend")
 
     def bury(self) -> str:
-        """Bury the current item until tomorrow; returns its id. The remaining count goes down:
-        a new item buried still counts against today's new limit."""
+        """Bury the current item until tomorrow; returns its id. A new item buried (or suspended)
+        frees its place among today's new cards, as in Anki: the next new card comes instead."""
         return self._flag("bury")
 
     def _flag(self, kind: str) -> str:
@@ -569,15 +634,18 @@ class ReviewSession:
         item = self._current
         now = self.clock()
         was_new = self._card is None or self._card.last_review is None
+        record: st.UndoRecord | None
         if self.cram and kind == "bury":
             record = None  # burying in cram just skips the item
         elif kind == "suspend":
-            record = sch.suspend(self.store, item.id, item.kind, now=now)
+            record = st.suspend(self.store, item.id, item.kind, now=now)
         else:
-            record = sch.bury(self.store, item.id, item.kind, now=now, config=self.config)
+            record = st.bury(self.store, item.id, item.kind, now=now, config=self.config)
         snapshot = self._taken_snapshot
         self._push(kind, record, snapshot, was_new)
         self._requeued.pop(item.id, None)
+        if was_new and not self.cram:
+            self.queue.new_left += 1  # not introduced: its place goes to the next new card
         if kind == "suspend":
             self._summary.suspended += 1
         else:
@@ -585,19 +653,26 @@ class ReviewSession:
         self._clear_current()
         return item.id
 
+    def stop(self) -> None:
+        """The learner ends the session (``q``): :meth:`next` shows nothing more and the summary
+        says the session was stopped (when something was left)."""
+        self._stopped = True
+
     def undo(self) -> str | None:
         """Take back the last rating, suspension or burial of this session: the item's stored state
         is restored exactly, its log row deleted, and it becomes the current item again.
 
-        Raises :class:`scheduler.ChangedElsewhere` (and drops that step from the undo history)
-        when another process reviewed the item since: undoing would throw its review away."""
+        Raises :class:`~studytool.srs.states.ChangedElsewhere` (and drops that step from the undo
+        history) when another process reviewed the item since: undoing would throw its review
+        away."""
         if not self._undo:
             return None
         action = self._undo.pop()
         if action.record is not None:
-            sch.undo(self.store, action.record)  # may raise ChangedElsewhere: nothing changed
+            st.undo(self.store, action.record)  # may raise ChangedElsewhere: nothing changed
         now = self.clock()
         self._clear_current()
+        self._stopped = False
         if action.generation == self.generation:
             self.queue.restore(action.snapshot)
             self._taken_snapshot = action.snapshot
@@ -622,26 +697,49 @@ class ReviewSession:
         return bool(self._undo)
 
     def summary(self) -> Summary:
-        """What this session did so far, and when something is next due."""
+        """What this session did so far, the study day's totals, and when something is next due."""
         s = self._summary
         now = self.clock()
         s.now = now
         s.seconds = (now - self._started).total_seconds()
         c = self.queue.counts(now)
         if self._current is not None and self._card is not None:  # shown, not done: waiting too
-            if self._card.last_review is None:
-                c = c._replace(new=c.new + 1)
-            elif self._card.state == State.Review:
-                c = c._replace(review=c.review + 1)
-            else:
-                c = c._replace(learning=c.learning + 1)
+            c = c.plus(count_key(self._card))
         s.counts = c
         limited = self.limit is not None and s.rated >= self.limit
-        s.finished = self._current is None and not limited and self.queue.next_would_show(now) is None
+        left = self._current is not None or self.queue.next_would_show(now) is not None
+        s.finished = not left and not limited
+        if s.finished:
+            s.ended = "finished"
+        elif limited:
+            s.ended = "limit"
+        elif self._stopped:
+            s.ended = "stopped"
+        else:
+            s.ended = "waiting"
+        s.day = None if self.cram else day_totals(self.store, now, self.config)
         pending = self.queue.next_pending_due()
-        stored = None if self.cram else sch.next_due(self.store, self.content, now=now, config=self.config)
+        stored = None if self.cram else next_due(self.store, self.content, now=now, config=self.config)
         if not s.finished:
             s.next_due = now
         else:
             s.next_due = min((d for d in (pending, stored) if d is not None), default=None)
         return s
+
+
+_STATE_NAMES = {State.Learning: "learning", State.Review: "review", State.Relearning: "relearning"}
+
+__all__ = [
+    "Choice",
+    "Current",
+    "Judgement",
+    "QuestionAnswer",
+    "Queue",
+    "Rated",
+    "ReviewSession",
+    "Summary",
+    "judge_truefalse",
+    "suggest_rating",
+    "summary_lines",
+    "summary_msgs",
+]

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from studytool import scheduler
 from studytool.checklist import checklist_status
+from studytool.config import Config, load_config
 from studytool.content import TOPICS, ChecklistItem, Content, ExerciseMeta
-from studytool.store import Store
+from studytool.srs.items import review_items
+from studytool.srs.queue import Counts
+from studytool.stats import ReviewStats, review_stats
+from studytool.store import Store, utcnow
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class NextStep:
 
 @dataclass(frozen=True)
 class Today:
-    stats: dict[str, Any]  # scheduler.review_stats
+    stats: ReviewStats  # studytool.stats.review_stats
     new_today: int  # what a review session started now would offer (counts.new)
     topics: list[TopicProgress]
     exercises_passed: int
@@ -47,7 +49,7 @@ class Today:
     checklist_done: int
     checklist_total: int
     next_steps: list[NextStep]
-    counts: scheduler.Counts = scheduler.Counts(0, 0, 0)  # new / learning / review, as Review
+    counts: Counts = Counts(0, 0, 0)  # new / learning / review, as Review
 
     @property
     def due_now(self) -> int:
@@ -55,19 +57,21 @@ class Today:
         return self.counts.due_now
 
 
-def today(store: Store, content: Content, *, now: datetime | None = None, config: Any = None) -> Today:
-    now = now or scheduler.utcnow()
-    config = config or scheduler.load_config()
-    stats = scheduler.review_stats(store, content, now=now, config=config)
-    counts = scheduler.Counts(**stats["queue"])  # review_counts: what Review would queue now
+def today(
+    store: Store, content: Content, *, now: datetime | None = None, config: Config | None = None
+) -> Today:
+    now = now or utcnow()
+    config = config or load_config()
+    stats = review_stats(store, content, now=now, config=config)
+    counts = Counts(**stats["queue"])  # review_counts: what Review would queue now
     new_today = counts.new
 
-    states = scheduler.load_states(store)
-    items = scheduler.review_items(content)
+    rows = store.queue_rows()
+    items = review_items(content)
     topics = []
     for topic in TOPICS:
         mine = [it for it in items if it.topic == topic]
-        studied = sum(1 for it in mine if it.id in states and not states[it.id].is_new)
+        studied = sum(1 for it in mine if it.id in rows and not rows[it.id].is_new)
         topics.append(
             TopicProgress(topic, studied, len(mine), stats["topics"].get(topic, {}).get("retention_30d"))
         )

@@ -84,8 +84,9 @@ def test_stats_counts_checklist_and_exercises(home, capsys):
         store.set_tick("s01", True)
     assert main(["stats", "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
-    # s01 by hand; p03 and t06 by the evidence of the passed causal_mask
-    assert stats["checklist"] == {"done": 3, "total": 21}
+    # s01 by hand; p03 by the evidence of the passed causal_mask (t06 "implement a causal mask
+    # and visualise it" also needs the mask figure seen and q20 recalled)
+    assert stats["checklist"] == {"done": 2, "total": 21}
     assert stats["exercises"]["causal_mask"] == {"attempts": 1, "passed": True}
     assert stats["exercises"]["sinusoidal_pe"] == {"attempts": 0, "passed": False}
     assert set(stats["cards"]) >= {"total", "new", "due", "learning", "review"}
@@ -97,3 +98,33 @@ def test_lang_works_before_and_after_the_action(home, capsys):
     assert "能画出" in capsys.readouterr().out
     assert main(["checklist", "--lang", "zh", "untick", "t02"]) == 0
     assert "能画出" in capsys.readouterr().out
+
+
+def test_evidence_means_what_the_item_says(home, capsys):
+    """Passing sinusoidal_pe is not drawing its frequencies (t02) and passing flash_attention is not
+    explaining IO-aware tiling (t08): a "draw"/"visualise" item needs its figure seen in the app,
+    an "explain" item its question recalled."""
+    from studytool.checklist import record_figure_seen
+
+    content, _ = default_content()
+    with Store() as store:
+        for ex in ("sinusoidal_pe", "flash_attention"):
+            store.record_exercise_attempt(ex, "x", {"status": "pass", "passed": 7, "total": 7, "tests": []})
+        by_id = {s.item.id: s for s in checklist_status(store, content)}
+        assert by_id["p01"].done  # "implement sinusoidal position encoding": the exercise says it
+        t02 = by_id["t02"]
+        assert not t02.done
+        assert {(e.kind, e.id) for e in t02.missing} == {("figure", "pe"), ("question", "q14")}
+        assert not by_id["t08"].done and [(e.kind, e.id) for e in by_id["t08"].missing] == [
+            ("question", "q21")
+        ]
+
+        record_figure_seen(store, "pe")
+        store.record_question_attempt("q14", "", [0, 1, 2], 3, rating=3)
+        by_id = {s.item.id: s for s in checklist_status(store, content)}
+        assert by_id["t02"].done and by_id["t02"].source == "evidence"
+        rendered = [e.render("en") for e in by_id["t02"].evidence]
+        assert "figure seen: the sinusoidal encoding's frequencies" in rendered
+        assert "看过图：正弦位置编码的频率图" in [e.render("zh") for e in by_id["t02"].evidence]
+        with pytest.raises(ValueError, match="unknown figure"):
+            record_figure_seen(store, "nope")

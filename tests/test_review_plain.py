@@ -8,9 +8,10 @@ import re
 import subprocess
 import sys
 
+import fsrs
 import pytest
 
-from studytool import scheduler as sch
+from studytool import srs as sch
 from studytool.cli import main
 from studytool.content import Card, Content, Question, Text
 from studytool.store import Store
@@ -94,9 +95,10 @@ def test_two_ratings_good_then_again(run, home):
     rated = logs(home)
     assert [r for _, r in rated] == [3, 1]
     assert "→ Good" in out and "→ Again" in out
-    assert "Reviewed 2 (again 1; 2 new) in " in out
+    assert "Stopped after 2 reviews, as --limit asked." in out
+    assert "Today: 2 reviews of 2 cards (again 1, new 2) in " in out
     assert "Ratings: Again 1, Hard 0, Good 1, Easy 0." in out
-    assert out.strip().splitlines()[-1] == "What next: carry on reviewing (studytool review)."
+    assert out.strip().splitlines()[-1] == "What next: carry on reviewing (studytool review --plain)."
 
 
 def test_intervals_are_shown_before_rating_and_applied(run, home):
@@ -106,7 +108,7 @@ def test_intervals_are_shown_before_rating_and_applied(run, home):
     easy = line.split("4 Easy ")[1].split()[0]
     assert f"→ Easy: {easy}" in out
     with Store(home / "progress.sqlite3") as store:
-        assert sch.load_state(store, "resid-cloze").card.state == sch.State.Review
+        assert sch.load_state(store, "resid-cloze").card.state == fsrs.State.Review
 
 
 def test_cloze_hides_the_deletion_until_the_reveal(run):
@@ -120,7 +122,8 @@ def test_truefalse_asks_the_verdict_first_and_suggests(run, home):
     code, out, _ = run("t\n\n", "--limit", "1", "--topic", "efficiency")
     assert "True or false?" in out
     assert out.index("True or false?") < out.index("It trades extra compute")
-    assert "You said true: wrong." in out and "Enter: Again (suggested)" in out
+    assert "✗ Not quite: you said true." in out and "Enter: Again (suggested)" in out
+    assert "Answer: false. It trades extra compute for memory." in out
     assert logs(home) == [("flash-tf", 1)]
 
 
@@ -152,11 +155,13 @@ def test_question_rating_keys_work_right_after_the_reveal(run, home):
 
 def test_undo_suspend_bury_and_quit(run, home):
     code, out, _ = run("\n3\nu\n\n1\ns\nb\nq\n")
+    out = out.replace("\n", " ")  # lines wrapped at 80 columns
     assert "Undone: " in out
     assert len(logs(home)) == 1 and logs(home)[0][1] == 1
     assert "Suspended: " in out and "Buried until tomorrow: " in out
-    done = next(x for x in out.splitlines() if x.startswith("Reviewed "))
+    done = out[out.index("This session: ") :].split(").")[0]
     assert "1 undone" in done and "1 suspended" in done and "1 buried" in done
+    assert "Session stopped." in out
     code = main(["unsuspend"])
     assert code == 0
 
@@ -166,7 +171,7 @@ def test_cram_writes_nothing(run, home):
     before = logs(home)
     code, out, _ = run("\n1\n\n3\n", "--cram", "--limit", "2")
     assert code == 0 and "cram" in out
-    assert "Crammed 2 (again 1) in " in out and "the schedule was not changed" in out
+    assert "Crammed 2 reviews (again 1) in " in out and "the schedule was not changed" in out
     assert "1 Again  2 Hard  3 Good  4 Easy — no change (cram)" in out
     assert logs(home) == before
 
@@ -196,7 +201,7 @@ def test_real_pipe_through_the_installed_command(home):
     )
     assert proc.returncode == 0, proc.stderr
     assert [r for _, r in logs(home)] == [3, 1]
-    assert "Reviewed 2 (again 1; 2 new)" in proc.stdout
+    assert "Today: 2 reviews of 2 cards (again 1, new 2)" in proc.stdout
 
 
 def test_cli_module_does_not_import_torch_or_textual():
@@ -293,12 +298,12 @@ def test_lang_zh_speaks_chinese_throughout(run, home, monkeypatch, capsys):
         assert word not in out, word
     assert "评分：1 重来 1分钟  2 困难 6分钟  3 良好 10分钟" in out
     assert "→ 重来：1分钟" in out and "已撤销：" in out and "已搁置到明天：" in out
-    assert "本轮复习" in out and "评分：重来" in out and "突击复习 1 张" in out
+    assert "今天：复习 3 次" in out and "评分：重来 1 次" in out and "突击复习 1 次" in out
     assert "按键：1 重来，2 困难，3 良好，4 简单" in out
     assert "回忆起 3/4 个要点：建议 2 困难。" in out
     assert "还在等待：新卡片" in out
     for line in out.splitlines():  # item ids and command names stay as they are typed
-        rest = re.sub(r"studytool \w+|resid-cloze|flash-tf|pe-basic|q13|k all|k none", "", line)
+        rest = re.sub(r"studytool \w+|--\w+|resid-cloze|flash-tf|pe-basic|q13|k all|k none", "", line)
         assert not re.search(r"[A-Za-z]{2,}", rest), line
 
 
@@ -312,6 +317,52 @@ def test_unsuspend_lists_suspended_and_buried_items_with_titles_and_restores_the
     assert main(["unsuspend", "--lang", "zh"]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("暂停 1 张，搁置 1 张")
     assert main(["unsuspend", "--all"]) == 0
-    assert "unsuspended flash-tf: FlashAttention" in capsys.readouterr().out
+    restored = capsys.readouterr().out
+    assert "flash-tf: Back in review: FlashAttention trades memory for time. comes up today" in restored
     with Store(home / "progress.sqlite3") as store:
         assert sch.held_items(store, content()) == []
+
+
+LONG = (
+    "Scaled dot products between queries and keys grow with the dimension, so the softmax "
+    "saturates unless the logits are divided by the square root of d_k (unmasked positions)."
+)
+
+
+def test_text_is_wrapped_at_word_boundaries_to_the_terminal_width(home, monkeypatch, capsys):
+    """The walkthrough: `dot products b` / `etween`, `(unma` / `sked)`."""
+    card = Card(
+        id="long-basic",
+        type="basic",
+        topic="architecture",
+        deck="t",
+        front=Text(
+            LONG,
+            "缩放点积随维度增大而变大，因此除非把逻辑值除以 d_k 的平方根，否则 softmax 会饱和（未被掩码的位置）。",
+        ),
+        back=Text("Because variance grows with d_k.", "因为方差随 d_k 增大。"),
+    )
+    monkeypatch.setattr("studytool.cli.review._content", lambda: Content(cards=[card]))
+    monkeypatch.setenv("COLUMNS", "40")
+    for lang in ("en", "zh"):
+        monkeypatch.setattr(sys, "stdin", io.StringIO("q\n"))
+        assert main(["review", "--plain", "--lang", lang]) == 0
+        out = capsys.readouterr().out
+        from studytool.textwrap_cjk import cell_width
+
+        text_lines = [x for x in out.splitlines() if not x.startswith("──") and not x.endswith(">")]
+        assert all(cell_width(x) <= 40 for x in text_lines), [x for x in text_lines if cell_width(x) > 40]
+        if lang == "en":
+            words = set(LONG.split())
+            body = [x for x in text_lines if x and x.split()[0] in words]
+            assert len(body) >= 4
+            assert all(w in words for x in body for w in x.split()), body  # no word cut in two
+            assert " ".join(body) == LONG
+
+
+def test_nothing_due_is_not_called_a_stopped_session(home, monkeypatch, capsys):
+    monkeypatch.setattr("studytool.cli.review._content", lambda: Content())
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert main(["review", "--plain", "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "Nothing is due right now." in out and "Session stopped." not in out

@@ -17,10 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from studytool import scheduler as sch
+from studytool import srs as sch
 from studytool.config import Config, ConfigError, load_config
 from studytool.content import Card, Content, Question, Text
 from studytool.review import ReviewSession, suggest_rating
+from studytool.stats import review_stats
 from studytool.store import Store, to_iso
 
 T0 = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
@@ -155,9 +156,8 @@ def test_migration_v3_from_v2_keeps_reviews(tmp_path):
         assert s.version >= 3
         assert "scheduler_meta" in s.db.table_names()
         assert s.conn.execute("SELECT COUNT(*) FROM review_log").fetchone()[0] == 1
-        with s.tx():
-            sch._meta_set(s, "k", [1, 2])
-        assert sch._meta_get(s, "k") == [1, 2]
+        s.meta_set("k", [1, 2])
+        assert s.meta_get("k") == [1, 2]
 
 
 # --------------------------------------------------------------------------- ids and curve
@@ -287,27 +287,94 @@ def _history(n: int, seed: int) -> list[tuple[int, timedelta]]:
     ]
 
 
+def _reference(plain: fsrs.Scheduler, card: fsrs.Card, now: datetime, fuzz: bool) -> dict[int, fsrs.Card]:
+    """What studytool must store, written independently of it: vanilla fsrs for each rating (the
+    fuzz draw seeded as studytool seeds it), then Anki's rule — a review interval for Good or Easy
+    is at least one day longer than the next lower rating's."""
+    out = {}
+    for r in (1, 2, 3, 4):
+        if fuzz:
+            random.seed(f"{card.card_id}|{now.isoformat()}|{r}")
+        out[r] = plain.review_card(card, fsrs.Rating(r), review_datetime=now)[0]
+    for r in (3, 4):
+        lo, hi = out[r - 1], out[r]
+        if lo.state == hi.state == fsrs.State.Review:
+            floor = (lo.due - now).days + 1
+            if (hi.due - now).days < floor <= plain.maximum_interval:
+                hi.due = now + timedelta(days=floor)
+    return out
+
+
 @pytest.mark.parametrize("fuzz", [False, True])
-def test_stored_due_dates_equal_fsrs_for_the_same_history(store, fuzz):
+def test_stored_due_dates_equal_fsrs_with_the_interval_rule(store, fuzz):
     content = make_content()
     cfg = Config(enable_fuzzing=fuzz)
     items = sch.review_items(content)
     plain = fsrs.Scheduler(enable_fuzzing=fuzz)  # vanilla fsrs, same defaults
+    raised = 0
     for k, item in enumerate(items[:5]):
         now = T0
         ref = fsrs.Card(card_id=sch.card_id_for(item.id), due=now)
         for rating, gap in _history(12, k):
             sch.rate(store, item, rating, now=now, config=cfg)
-            if fuzz:  # the same draw fsrs' global random would make, seeded as studytool does
+            expected = _reference(plain, ref, now, fuzz)
+            if fuzz:
                 random.seed(f"{ref.card_id}|{now.isoformat()}|{rating}")
-            ref, _ = plain.review_card(ref, fsrs.Rating(rating), review_datetime=now)
+            vanilla, _ = plain.review_card(ref, fsrs.Rating(rating), review_datetime=now)
+            raised += vanilla.due != expected[rating].due
+            ref = expected[rating]
             stored = sch.load_state(store, item.id).card
             assert stored.to_dict() == ref.to_dict()
             assert store.conn.execute("SELECT due FROM item_state WHERE item_id = ?", (item.id,)).fetchone()[
                 0
             ] == to_iso(ref.due)
             now = now + gap
+    assert raised, "the histories never needed the rule: the test would not notice it missing"
     assert sch.doctor_check(store, content) == []
+
+
+_STATES = st.sampled_from(["new", "learning", "review", "relearning"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ratings=st.lists(st.integers(1, 4), min_size=0, max_size=12),
+    gaps=st.lists(st.integers(1, 60 * 24 * 90), min_size=12, max_size=12),
+    fuzz=st.booleans(),
+    seed=st.integers(0, 10**6),
+)
+def test_hard_good_easy_strictly_increase_for_review_and_learning_cards(ratings, gaps, fuzz, seed):
+    """Anki's rule, fuzz included: the review intervals of Hard < Good < Easy, on any card reached
+    by any history (learning, review, relearning); Again is never longer than Hard."""
+    s = sch.make_scheduler(Config(enable_fuzzing=fuzz))
+    card = fsrs.Card(card_id=seed, due=T0)
+    now = T0
+    for r, gap in zip(ratings, gaps):
+        card, _ = s.review_card(card, fsrs.Rating(r), review_datetime=now)
+        now += timedelta(minutes=gap)
+    out = sch.preview(s, card, now)
+    days = {r: (o.due - now) for r, o in out.items()}
+    assert days[2] < days[3] < days[4], (card.state, {r: str(d) for r, d in days.items()})
+    assert days[1] <= days[2]
+
+
+def test_a_learning_card_and_a_review_card_show_distinct_intervals():
+    """The walkthrough's cards: 'Good 1d Easy 1d' on a learning card, 'Hard 1d Good 1d Easy 1d' on
+    review cards reviewed again the same day."""
+    s = sch.make_scheduler(Config())
+    card = fsrs.Card(card_id=sch.card_id_for("pe-why"), due=T0)
+    card, _ = s.review_card(card, fsrs.Rating.Good, review_datetime=T0)  # at the 10m step
+    labels = [
+        o.due - T0 - timedelta(minutes=10) for o in sch.preview(s, card, T0 + timedelta(minutes=10)).values()
+    ]
+    assert labels[2] < labels[3], labels
+    review = card
+    for _ in range(2):
+        review, _ = s.review_card(review, fsrs.Rating.Good, review_datetime=T0 + timedelta(minutes=10))
+    assert review.state == fsrs.State.Review
+    later = T0 + timedelta(minutes=20)
+    out = sch.preview(s, review, later)
+    assert (out[2].due - later).days < (out[3].due - later).days < (out[4].due - later).days
 
 
 def test_fuzz_stays_within_fsrs_range_and_leaves_global_random_alone(store):
@@ -530,7 +597,7 @@ def test_review_stats_shape_and_counts(store):
     sch.rate(store, items[0], 3, now=T0 - timedelta(minutes=20))  # not first of day
     # item 1: new today, learning
     sch.rate(store, items[1], 1, now=T0 - timedelta(minutes=5))
-    stats = sch.review_stats(store, content, now=T0, config=cfg)
+    stats = review_stats(store, content, now=T0, config=cfg)
     assert set(stats) >= {
         "cards",
         "reviews",
@@ -561,13 +628,13 @@ def test_review_stats_shape_and_counts(store):
 
 def test_review_stats_empty_store_and_streak(store):
     content = make_content()
-    stats = sch.review_stats(store, content, now=T0)
+    stats = review_stats(store, content, now=T0)
     assert stats["retention_30d"] is None and stats["streak_days"] == 0
     assert stats["forecast_30d"] == [0] * 30
     items = sch.review_items(content)
     for d in (3, 2, 1):
         sch.rate(store, items[d], 3, now=T0 - timedelta(days=d))
-    assert sch.review_stats(store, content, now=T0)["streak_days"] == 3  # today not yet studied
+    assert review_stats(store, content, now=T0)["streak_days"] == 3  # today not yet studied
 
 
 def test_suggested_rating_from_key_points():
@@ -584,12 +651,13 @@ BURST = textwrap.dedent("""
     from datetime import datetime, timedelta, timezone
     sys.path.insert(0, {tests!r})
     from test_scheduler import make_content
-    from studytool import scheduler as sch
+    from studytool import srs as sch
+    from studytool.config import Config
     from studytool.store import Store
     items = sch.review_items(make_content(n_per_topic=30))
     t = datetime(2025, 3, 3, 12, 0, tzinfo=timezone.utc)
     with Store({db!r}) as store:
-        s = sch.make_scheduler(sch.Config())
+        s = sch.make_scheduler(Config())
         for i in range(100000):
             item = items[i % len(items)]
             rec = sch.rate(store, item, 1 + i % 4, now=t + timedelta(minutes=i), scheduler=s)

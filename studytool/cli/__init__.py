@@ -3,6 +3,11 @@
 Each area registers its subcommands from its own module (``register(subparsers)``); a handler takes
 the parsed arguments and returns the exit code. Exit codes: 0 success, 1 a failed result (a failing
 check, problems found by doctor), 2 a usage error or invalid content.
+
+``--lang`` is common to every command, before or after the subcommand (``studytool --lang zh
+today``, ``studytool today --lang zh``); without it the CLI speaks the language the app remembers
+(``ui.json``), else English. Handlers read ``args.lang`` (always set: "en" or "zh", or a command's
+own extra choice such as review's "both"); :func:`lang_of` gives the interface language.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ AREAS = (
     "studytool.cli.content",
     "studytool.cli.progress",
     "studytool.cli.review",
+    "studytool.cli.settings",
     "studytool.cli.exercises",
     "studytool.cli.doctor",
     "studytool.cli.lab",
 )
+LANG_CHOICES = ("en", "zh")
 
 
 class UsageError(Exception):
@@ -37,6 +44,24 @@ DESCRIPTIONS = {
     "solution": "Show an exercise's reference solution, once your own passes.",
     "export": "Print all loaded content (questions, insights, cards, checklist, exercises) in one document.",
 }
+
+_LANG_HELP = "language of the output: en or zh (default: the language the app remembers, else en)"
+
+
+def _common_lang(parser: argparse.ArgumentParser) -> None:
+    """Give ``parser`` and every subparser below it a ``--lang`` whose default is "not given"
+    (so :func:`resolve_lang` can tell), keeping a command's own choices when it defines one."""
+    has = False
+    for action in parser._actions:
+        if "--lang" in action.option_strings:
+            action.default = argparse.SUPPRESS
+            has = True
+    if not has:
+        parser.add_argument("--lang", choices=LANG_CHOICES, default=argparse.SUPPRESS, help=_LANG_HELP)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _common_lang(sub)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.description = DESCRIPTIONS.get(name) or (
                 helps.get(name, "")[:1].upper() + helps.get(name, "")[1:] + "." if helps.get(name) else None
             )
+    _common_lang(parser)
     return parser
 
 
@@ -71,35 +97,82 @@ def suggest(word: str, names: list[str]) -> list[str]:
     return difflib.get_close_matches(word.lower(), names, n=2, cutoff=0.6)
 
 
+def resolve_lang(args: argparse.Namespace) -> None:
+    """Set ``args.lang`` when it was not given: the app's remembered language, else the command's
+    own default (``lang_default``), else English."""
+    if getattr(args, "lang", None) is not None:
+        return
+    from studytool.config import remembered_lang
+
+    args.lang = remembered_lang() or getattr(args, "lang_default", None) or "en"
+
+
+def lang_of(args: argparse.Namespace) -> str:
+    """The interface language of a parsed command line: "zh" or "en"."""
+    return "zh" if getattr(args, "lang", None) == "zh" else "en"
+
+
+def _first_command(argv: list[str]) -> tuple[int, str] | None:
+    """The position and word of the subcommand (skipping the common options before it)."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--lang":
+            i += 2
+            continue
+        if word.startswith("--lang="):
+            i += 1
+            continue
+        if word.startswith("-"):
+            return None  # --help, --version, or a mistake argparse will name
+        return i, word
+    return None
+
+
+def _argv_lang(argv: list[str]) -> str:
+    """The language asked for on the command line, for errors found before parsing."""
+    for i, word in enumerate(argv):
+        if word == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if word.startswith("--lang="):
+            return word.split("=", 1)[1]
+    from studytool.config import remembered_lang
+
+    return remembered_lang() or "en"
+
+
 def main(argv: list[str] | None = None) -> int:
+    from studytool.i18n import t
+
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and not argv[0].startswith("-"):
+    first = _first_command(argv)
+    if first is not None:
         names = commands(parser)
-        if argv[0] not in names:
-            close = suggest(argv[0], names)
-            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        if first[1] not in names:
+            lang = _argv_lang(argv)
+            close = suggest(first[1], names)
+            hint = t("cli.did_you_mean", lang, names=t("cli.or", lang).join(close)) if close else ""
             parser.print_usage(sys.stderr)
-            print(
-                f"studytool: error: unknown command {argv[0]!r}{hint} (studytool --help lists the commands)",
-                file=sys.stderr,
-            )
+            message = t("cli.unknown_command", lang, command=first[1], hint=hint)
+            print(t("cli.error", lang, message=message), file=sys.stderr)
             return 2
     args = parser.parse_args(argv)
     if args.command is None:
         from studytool.tui.app import run_app
 
         return run_app()
+    resolve_lang(args)
     from studytool.config import ConfigError
     from studytool.store import StoreError
 
     try:
         return int(args.func(args) or 0)
     except (UsageError, ConfigError, StoreError) as exc:
-        print(f"studytool: error: {exc}", file=sys.stderr)
+        print(t("cli.error", lang_of(args), message=str(exc)), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(t("cli.interrupted", lang_of(args)), file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

@@ -1,6 +1,7 @@
 """The learner's words, in English and Chinese. Messages live in the catalogue
 (:mod:`studytool.i18n.catalog`, ``messages/*.yaml``); this module adds the small formatters the
-review flow shares between the CLI and the app: rating and state names, interval labels, times.
+review flow shares between the CLI and the app — rating, state and count names, interval labels,
+durations, due times — all worded from the catalogue (``messages/review.yaml``).
 
 ``lang`` is "en" or "zh" everywhere (anything else falls back to English). No printing, no
 imports of the interface libraries; the content's own text is not here (it carries both languages).
@@ -13,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from studytool.i18n.catalog import LANGS, Msg, render, t
+from studytool.i18n.catalog import LANGS, Msg, norm_lang, render, t
 
 __all__ = [
     "LANGS",
@@ -21,6 +22,7 @@ __all__ = [
     "render",
     "t",
     "tr",
+    "plural",
     "rating_name",
     "state_name",
     "count_name",
@@ -29,68 +31,50 @@ __all__ = [
     "when_text",
 ]
 
-RATING_NAMES: dict[str, dict[int, str]] = {
-    "en": {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"},
-    "zh": {1: "重来", 2: "困难", 3: "良好", 4: "简单"},
-}
-
-STATE_NAMES: dict[str, dict[str, str]] = {
-    "en": {"new": "new", "learning": "learning", "review": "review", "relearning": "relearning"},
-    "zh": {"new": "新卡片", "learning": "学习中", "review": "复习", "relearning": "重新学习"},
-}
-
-# the three counts of a review session (scheduler.Counts), Anki's new / learning / review
-COUNT_NAMES: dict[str, dict[str, str]] = {
-    "en": {"new": "new", "learning": "learning", "review": "review"},
-    "zh": {"new": "新卡片", "learning": "学习中", "review": "待复习"},
-}
-
-_UNITS = {
-    "en": {"s": "s", "m": "m", "h": "h", "d": "d", "mo": "mo", "y": "y"},
-    "zh": {"s": "秒", "m": "分钟", "h": "小时", "d": "天", "mo": "个月", "y": "年"},
-}
-
-# status lines and labels of the review flow: key → (English, Chinese); str.format fields
-
-
-def _lang(lang: str) -> str:
-    return "zh" if lang == "zh" else "en"
-
 
 def tr(key: str, lang: str, **fields: Any) -> str:
     """One status line of the review flow (``messages/review.yaml``), filled in."""
     return t("review." + key, lang, **fields)
 
 
+def plural(key: str, n: int) -> Msg:
+    """``<key>.one`` for 1, ``<key>.other`` otherwise, with the field ``n``."""
+    return Msg(f"{key}.{'one' if n == 1 else 'other'}", n=n)
+
+
 def rating_name(rating: int, lang: str) -> str:
-    return RATING_NAMES[_lang(lang)][int(rating)]
+    return t(f"review.rating.{int(rating)}", lang)
 
 
 def state_name(state: str, lang: str) -> str:
-    return STATE_NAMES[_lang(lang)].get(state, state)
+    key = f"review.state.{state}"
+    from studytool.i18n.catalog import has
+
+    return t(key, lang) if has(key) else state
 
 
 def count_name(key: str, lang: str) -> str:
-    return COUNT_NAMES[_lang(lang)][key]
+    """The three counts of a review session (``srs.Counts``): Anki's new / learning / review."""
+    return t(f"review.count.{key}", lang)
 
 
 def interval_label(delta: timedelta, lang: str = "en") -> str:
     """Compact interval as Anki shows it on the answer buttons: 1m, 10m, 3h, 4d, 2.1mo, 1.5y
     (Chinese: 1分钟, 10分钟, 3小时, 4天, 2.1个月, 1.5年)."""
-    u = _UNITS[_lang(lang)]
     s = max(0.0, delta.total_seconds())
     if s < 60:
-        return f"{round(s)}{u['s']}"
-    if s < 3600:
-        return f"{round(s / 60)}{u['m']}"
-    if s < 86400:
-        return f"{round(s / 3600)}{u['h']}"
-    days = s / 86400
-    if days < 30:
-        return f"{round(days)}{u['d']}"
-    if days < 365:
-        return f"{days / 30:.1f}{u['mo']}"
-    return f"{days / 365:.1f}{u['y']}"
+        unit, n = "s", f"{round(s)}"
+    elif s < 3600:
+        unit, n = "m", f"{round(s / 60)}"
+    elif s < 86400:
+        unit, n = "h", f"{round(s / 3600)}"
+    elif s / 86400 < 30:
+        unit, n = "d", f"{round(s / 86400)}"
+    elif s / 86400 < 365:
+        unit, n = "mo", f"{s / 86400 / 30:.1f}"
+    else:
+        unit, n = "y", f"{s / 86400 / 365:.1f}"
+    return t(f"review.interval.{unit}", lang, n=n)
 
 
 def duration_text(seconds: float, lang: str) -> str:
@@ -98,37 +82,38 @@ def duration_text(seconds: float, lang: str) -> str:
     total = max(0, int(round(seconds)))
     h, rest = divmod(total, 3600)
     m, s = divmod(rest, 60)
-    if _lang(lang) == "zh":
-        if h:
-            return f"{h} 小时 {m:02d} 分"
-        return f"{m} 分 {s:02d} 秒" if m else f"{s} 秒"
     if h:
-        return f"{h} h {m:02d} min"
-    return f"{m} min {s:02d} s" if m else f"{s} s"
-
-
-_WEEKDAYS_ZH = "一二三四五六日"
+        return t("review.duration.h_m", lang, h=h, m=f"{m:02d}")
+    if m:
+        return t("review.duration.m_s", lang, m=m, s=f"{s:02d}")
+    return t("review.duration.s", lang, s=s)
 
 
 def when_text(dt: datetime, now: datetime, lang: str) -> str:
     """A due time in local time, relative to ``now``: "today 15:42 (in 10 min)",
     "tomorrow 04:00", "Thu 03 Dec 09:00" / "今天 15:42（10 分钟后）", "明天 04:00", "12月3日（周四）09:00"."""
+    lang = norm_lang(lang)
     local, here = dt.astimezone(), now.astimezone()
-    zh = _lang(lang) == "zh"
     hm = local.strftime("%H:%M")
     days = (local.date() - here.date()).days
     if days <= 0:
         mins = max(0, round((dt - now).total_seconds() / 60))
         if mins < 1:
-            return f"现在（{hm}）" if zh else f"now ({hm})"
+            return t("review.when.now", lang, hm=hm)
         if mins < 120:
-            return f"今天 {hm}（{mins} 分钟后）" if zh else f"today {hm} (in {mins} min)"
-        return f"今天 {hm}" if zh else f"today {hm}"
+            return t("review.when.today_in", lang, hm=hm, mins=mins)
+        return t("review.when.today", lang, hm=hm)
     if days == 1:
-        return f"明天 {hm}" if zh else f"tomorrow {hm}"
-    if zh:
-        year = f"{local.year}年" if local.year != here.year else ""
-        return f"{year}{local.month}月{local.day}日（周{_WEEKDAYS_ZH[local.weekday()]}）{hm}"
-    if local.year == here.year:
-        return local.strftime("%a %d %b ") + hm
-    return local.strftime("%Y-%m-%d ") + hm
+        return t("review.when.tomorrow", lang, hm=hm)
+    weekday = t(f"review.weekday.{local.weekday()}", lang)
+    month = t(f"review.month.{local.month}", lang)
+    key = "review.when.date" if local.year == here.year else "review.when.date_year"
+    return t(
+        key,
+        lang,
+        weekday=weekday,
+        day={"en": f"{local.day:02d}", "zh": str(local.day)},
+        month=month,
+        year=local.year,
+        hm=hm,
+    )

@@ -1,0 +1,132 @@
+"""Spaced repetition with FSRS (py-fsrs): one module per concern.
+
+- :mod:`~studytool.srs.fsrs_adapter` — the scheduler (fsrs plus studytool's two rules: seeded fuzz,
+  Hard < Good < Easy), its settings, previews, study days;
+- :mod:`~studytool.srs.items` — the reviewable items (cards and questions) and their titles;
+- :mod:`~studytool.srs.states` — item states: rate and undo, suspend and bury, restore,
+  rescheduling from the log after a settings change;
+- :mod:`~studytool.srs.queue` — the review queue and Anki's three counts;
+- :mod:`~studytool.srs.repair` — the schedule against its log (``doctor``), the optimizer's I/O;
+- :mod:`~studytool.srs.browse` — the card browser: list, search, history.
+
+Every card and every question is a reviewable item keyed by its content id; its fsrs ``card_id``
+is derived from that id, never from a timestamp. The SQL lives in :mod:`studytool.store`.
+"""
+
+from studytool.srs.fsrs_adapter import (
+    MIN_OPTIMIZER_REVIEWS,
+    RULES,
+    FsrsScheduler,
+    Outcome,
+    applied_scheduler,
+    card_id_for,
+    current_scheduler,
+    day_start,
+    fitted_parameters,
+    make_scheduler,
+    new_card,
+    preview,
+    retrievability,
+    study_day,
+)
+from studytool.srs.items import ReviewItem, item_title, review_items
+from studytool.srs.queue import (
+    Counts,
+    Queue,
+    QueueSnapshot,
+    build_queue,
+    count_key,
+    new_introduced_today,
+    next_due,
+    review_counts,
+)
+from studytool.srs.repair import (
+    doctor_check,
+    fsrs_review_logs,
+    optimizer_review_count,
+    repair_schedule,
+    save_parameters,
+)
+from studytool.srs.states import (
+    AlreadyReviewed,
+    ChangedElsewhere,
+    HeldItem,
+    ItemState,
+    QuestionAnswer,
+    Restored,
+    UndoRecord,
+    apply_rating,
+    buried_items,
+    bury,
+    ensure_applied,
+    held_items,
+    load_state,
+    load_states,
+    rate,
+    rebuild_card,
+    reschedule_all,
+    restore_held,
+    same_card,
+    suspend,
+    suspended_items,
+    unbury,
+    undo,
+    unsuspend,
+)
+
+__all__ = [
+    "MIN_OPTIMIZER_REVIEWS",
+    "RULES",
+    "AlreadyReviewed",
+    "ChangedElsewhere",
+    "Counts",
+    "FsrsScheduler",
+    "HeldItem",
+    "ItemState",
+    "Outcome",
+    "QuestionAnswer",
+    "Queue",
+    "QueueSnapshot",
+    "Restored",
+    "ReviewItem",
+    "UndoRecord",
+    "applied_scheduler",
+    "apply_rating",
+    "build_queue",
+    "bury",
+    "buried_items",
+    "card_id_for",
+    "count_key",
+    "current_scheduler",
+    "day_start",
+    "doctor_check",
+    "ensure_applied",
+    "fitted_parameters",
+    "fsrs_review_logs",
+    "held_items",
+    "item_title",
+    "load_state",
+    "load_states",
+    "make_scheduler",
+    "new_card",
+    "new_introduced_today",
+    "next_due",
+    "optimizer_review_count",
+    "preview",
+    "rate",
+    "rebuild_card",
+    "repair_schedule",
+    "reschedule_all",
+    "restore_held",
+    "retrievability",
+    "review_counts",
+    "review_items",
+    "same_card",
+    "save_parameters",
+    "study_day",
+    "suspend",
+    "suspended_items",
+    "unbury",
+    "undo",
+    "unsuspend",
+]
