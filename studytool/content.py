@@ -46,6 +46,7 @@ class Problem:
     line: int
     message: str
     severity: str = "error"  # "error" | "warning"
+    deck_skipped: bool = False  # a learner deck left out because of this (and its other) problems
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.message}"
@@ -607,7 +608,8 @@ def _read_questions(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list
                     if claim and corr:
                         miscs.append(Misconception(claim, corr))
         ins, exs = f.links("insights", links), f.links("exercises", links)
-        if f.ok and ids.claim(f, qid):
+        claimed = ids.claim(f, qid)
+        if f.ok and claimed:
             out.append(
                 Question(qid, number, topic, title, question, answer, key_points, tuple(miscs), ins, exs)
             )
@@ -627,7 +629,8 @@ def _read_insights(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list[
         title, analogy, expl = f.text("title"), f.text("analogy"), f.text("explanation")
         formula = f.get_str("formula", required=False)
         qs = f.links("questions", links)
-        if f.ok and ids.claim(f, iid):
+        claimed = ids.claim(f, iid)
+        if f.ok and claimed:
             out.append(Insight(iid, number, title, analogy, expl, formula, qs))
     return out
 
@@ -655,7 +658,8 @@ def _read_checklist(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list
                 )
         if not qs and not exs and "questions" not in m and "exercises" not in m:
             f.problem(None, f"{f.what}: link at least one of 'questions' or 'exercises' as evidence")
-        if f.ok and ids.claim(f, cid):
+        claimed = ids.claim(f, cid)
+        if f.ok and claimed:
             out.append(ChecklistItem(cid, group, text, qs, exs, figures))
     return out
 
@@ -735,7 +739,8 @@ def _read_deck(
                     "explanation": f.text("explanation"),
                 }
         qs, ins = f.links("questions", links), f.links("insights", links)
-        if f.ok and ctype is not None and ids.claim(f, cid):
+        claimed = ids.claim(f, cid)
+        if f.ok and ctype is not None and claimed:
             cards.append(Card(cid, ctype, topic, deck.id if deck else "?", questions=qs, insights=ins, **kw))
     return deck, cards
 
@@ -783,7 +788,8 @@ def _read_exercises(root: Path, ids: _Ids, links: list[_Link], problems: list[Pr
         for required in ("prompt.md", "starter.py"):
             if not (meta_path.parent / required).is_file():
                 f.problem(None, f"{f.what}: missing {required} beside exercise.yaml")
-        if f.ok and ids.claim(f, eid):
+        claimed = ids.claim(f, eid)
+        if f.ok and claimed:
             out.append(
                 ExerciseMeta(
                     eid, order, title, topic, meta_path.parent, qs, cl, entry, forbidden, hints, test_hints
@@ -884,6 +890,20 @@ def load_content(
     Problems with severity "error" concern the given content; "warning"s are learner decks that
     were skipped. Items with problems are left out of the returned content.
     """
+    content, problems, ids = _load_builtin(content_dir, exercises_dir)
+    if include_decks:
+        ddir = Path(decks_dir) if decks_dir is not None else locations.decks_dir()
+        for deck_obj, deck_cards, deck_problems in load_decks(ddir, content, ids):
+            problems.extend(deck_problems)
+            if deck_obj is not None:
+                content.cards.extend(deck_cards)
+                content.decks.append(deck_obj)
+    return _backlinks(content), problems
+
+
+def _load_builtin(
+    content_dir: Path | None, exercises_dir: Path | None
+) -> tuple[Content, list[Problem], _Ids]:
     cdir = Path(content_dir) if content_dir is not None else locations.content_dir()
     edir = Path(exercises_dir) if exercises_dir is not None else locations.exercises_dir()
     problems: list[Problem] = []
@@ -910,15 +930,7 @@ def load_content(
 
     content = Content(questions, insights, cards, checklist, exercises, [deck] if deck else [])
     _check_links(links, content, ids.seen)
-
-    if include_decks:
-        ddir = Path(decks_dir) if decks_dir is not None else locations.decks_dir()
-        for deck_obj, deck_cards, deck_problems in load_decks(ddir, content, ids):
-            problems.extend(deck_problems)
-            if deck_obj is not None:
-                content.cards.extend(deck_cards)
-                content.decks.append(deck_obj)
-    return _backlinks(content), problems
+    return content, problems, ids
 
 
 def load_decks(ddir: Path, content: Content, ids: _Ids | None = None):
@@ -953,8 +965,9 @@ def load_decks(ddir: Path, content: Content, ids: _Ids | None = None):
                 f"deck id '{deck.id}' is already used by another deck",
             )
         if deck_problems:
-            deck_problems.append(Problem(str(path), 1, "deck skipped: fix the problems above", "warning"))
-            yield None, [], deck_problems
+            # the deck is left out whole: every one of its problems says so (no extra line, so the
+            # app and `validate` count the same problems)
+            yield None, [], [replace(p, deck_skipped=True) for p in deck_problems]
             continue
         ids.seen.update({c.id: str(path) for c in cards})
         yield deck, cards, []
@@ -962,14 +975,10 @@ def load_decks(ddir: Path, content: Content, ids: _Ids | None = None):
 
 def validate_decks_only(ddir: Path) -> list[Problem]:
     """Validate a folder of learner decks against the built-in content (errors, not warnings)."""
-    content, _ = load_content(include_decks=False)
+    content, _, ids = _load_builtin(None, None)
     out: list[Problem] = []
-    for _, _, deck_problems in load_decks(ddir, content):
-        out.extend(
-            Problem(p.file, p.line, p.message, "error")
-            for p in deck_problems
-            if not p.message.startswith("deck skipped")
-        )
+    for _, _, deck_problems in load_decks(ddir, content, ids):
+        out.extend(replace(p, severity="error") for p in deck_problems)
     return out
 
 

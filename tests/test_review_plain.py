@@ -338,7 +338,8 @@ def test_text_is_wrapped_at_word_boundaries_to_the_terminal_width(home, monkeypa
         deck="t",
         front=Text(
             LONG,
-            "缩放点积随维度增大而变大，因此除非把逻辑值除以 d_k 的平方根，否则 softmax 会饱和（未被掩码的位置）。",
+            "缩放点积随维度增大而变大，因此除非把逻辑值除以 d_k 的平方根，"
+            "否则 softmax 会饱和（未被掩码的位置）。",
         ),
         back=Text("Because variance grows with d_k.", "因为方差随 d_k 增大。"),
     )

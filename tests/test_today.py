@@ -111,7 +111,13 @@ def test_lang_zh_output_of_today_stats_and_checklist_is_chinese(capsys):
     out = "\n".join(outs)
     for word in english:
         assert word not in out, word
-    assert "现在到期 " in out and "下一步：" in out and "连续学习" in out and "已勾选 t02：" in out
+    assert (
+        "待复习 " in out
+        and "今日新卡 " in out
+        and "下一步：" in out
+        and "连续学习" in out
+        and "已勾选 t02：" in out
+    )
     assert "练习 sinusoidal_pe 已通过" in out and "理论" in out
 
 

@@ -142,7 +142,7 @@ def _argv_lang(argv: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from studytool.i18n import t
+    from studytool.i18n import render, t
 
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -169,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (UsageError, ConfigError, StoreError) as exc:
-        print(t("cli.error", lang_of(args), message=str(exc)), file=sys.stderr)
+        msg = getattr(exc, "msg", None)  # a catalogue message: in the language asked for
+        message = render(msg, lang_of(args)) if msg is not None else str(exc)
+        print(t("cli.error", lang_of(args), message=message), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(t("cli.interrupted", lang_of(args)), file=sys.stderr)

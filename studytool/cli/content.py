@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from studytool import locations
-from studytool.cli import UsageError
+from studytool.cli import UsageError, lang_of
 from studytool.content import (
     CONTENT_FILES,
     TOPIC_LABELS,
@@ -18,6 +18,7 @@ from studytool.content import (
     load_content,
     validate_decks_only,
 )
+from studytool.i18n import plural, t
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the misconception checks and its links.",
     )
     p.add_argument("id", nargs="?", help="question id, e.g. q16 or 16")
-    p.add_argument("--lang", choices=["en", "zh", "both"], default="en")
+    p.add_argument("--lang", choices=["en", "zh", "both"])
     p.set_defaults(func=cmd_questions)
 
     p = sub.add_parser(
@@ -72,36 +73,43 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    lang = lang_of(args)
     if args.dir is None:
         _, problems = load_content()
-        scope = f"built-in content and decks in {locations.decks_dir()}"
+        scope = t("cli.validate.scope_default", lang, dir=locations.decks_dir())
     else:
         if not args.dir.is_dir():
-            raise UsageError(f"{args.dir}: not a directory")
+            raise UsageError(t("cli.validate.not_a_dir", lang, path=args.dir))
         if any((args.dir / name).exists() for name in CONTENT_FILES):
             if args.exercises is not None and not args.exercises.is_dir():
-                raise UsageError(f"{args.exercises}: not a directory")
+                raise UsageError(t("cli.validate.not_a_dir", lang, path=args.exercises))
             _, problems = load_content(args.dir, args.exercises, include_decks=False)
             scope = str(args.dir)
         else:
             if not any(args.dir.glob("*.y*ml")):
                 raise UsageError(
-                    f"{args.dir}: no content files ({', '.join(CONTENT_FILES)}) and no decks (*.yaml) found"
+                    t("cli.validate.nothing", lang, path=args.dir, files=", ".join(CONTENT_FILES))
                 )
             problems = validate_decks_only(args.dir)
-            scope = f"decks in {args.dir}"
+            scope = t("cli.validate.scope_decks", lang, dir=args.dir)
+    skipped: list[str] = []
     for problem in problems:
         print(problem)
+        if problem.deck_skipped and problem.file not in skipped:
+            skipped.append(problem.file)
+    for file in skipped:  # a note, not one more problem: the app counts the same problems
+        print(t("cli.validate.deck_skipped", lang, file=file), file=sys.stderr)
     if problems:
-        print(f"{len(problems)} problem(s) in {scope}", file=sys.stderr)
+        print(t("cli.validate.problems", lang, n=len(problems), scope=scope), file=sys.stderr)
         return 2
-    print(f"ok: {scope}", file=sys.stderr)
+    print(t("cli.validate.ok", lang, scope=scope), file=sys.stderr)
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    lang = lang_of(args)
     if args.format == "json" and args.path is not None:
-        raise UsageError("export json prints to standard output; PATH is for export apkg")
+        raise UsageError(t("cli.export.json_path", lang))
     content, problems = load_content()
     for problem in problems:
         print(problem, file=sys.stderr)
@@ -112,11 +120,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             result = export_apkg(content, args.path)
         except ExportError as exc:
             raise UsageError(str(exc)) from None
-        kinds = ", ".join(f"{n} {kind}" for kind, n in result.by_kind.items())
-        print(f"wrote {result.notes} notes ({kinds}) to {result.path}")
-        print(
-            "import it in Anki (File → Import); importing a newer export updates these notes", file=sys.stderr
-        )
+        kinds = ", ".join(t("cli.export.kind", lang, n=n, kind=kind) for kind, n in result.by_kind.items())
+        print(t("cli.export.wrote", lang, notes=result.notes, kinds=kinds, path=result.path))
+        print(t("cli.export.import_hint", lang), file=sys.stderr)
         return 0
     json.dump(content.to_json(), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
@@ -132,6 +138,7 @@ def cmd_questions(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     lang = args.lang
+    ui = lang_of(args)
     label = 1 if lang == "zh" else 0
     if args.id is None:
         topic = None
@@ -146,19 +153,23 @@ def cmd_questions(args: argparse.Namespace) -> int:
     q = content.item(qid)
     if not isinstance(q, Question):
         known = ", ".join(x.id for x in content.questions)
-        raise UsageError(f"unknown question '{args.id}' (known: {known})")
+        raise UsageError(t("cli.questions.unknown", ui, id=args.id, known=known))
     print(f"Q{q.number} · {TOPIC_LABELS[q.topic][label]}\n{_say(q.question, lang)}\n")
     print(_say(q.answer, lang))
-    print("\nKey points:")
+    print("\n" + t("cli.questions.key_points", ui))
     for i, kp in enumerate(q.key_points, 1):
         print(f"  {i}. {_say(kp, lang)}")
     checks = content.misconception_checks(q)
     if checks:
-        print("\nMisconception checks:")
+        print("\n" + t("cli.questions.checks", ui))
         for c in checks:
-            verdict = ("True" if c.true else "False") if lang != "zh" else ("正确" if c.true else "错误")
+            verdict = t("cli.questions.true" if c.true else "cli.questions.false", ui)
             print(f"  • {_say(c.statement, lang)}  [{verdict}]\n    {_say(c.explanation, lang)}")
-    links = [f"insight {i}" for i in q.insights] + [f"exercise {e}" for e in q.exercises]
+    links = [t("cli.questions.insight", ui, id=i) for i in q.insights] + [
+        t("cli.questions.exercise", ui, id=e) for e in q.exercises
+    ]
     if links:
-        print(f"\nLinks: {', '.join(links)}; {len(q.cards)} cards")
+        sep = "、" if ui == "zh" else ", "
+        cards = plural("review.n_cards", len(q.cards))
+        print("\n" + t("cli.questions.links", ui, links=sep.join(links), cards=cards))
     return 0

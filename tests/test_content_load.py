@@ -1,0 +1,44 @@
+"""The content loader's own promises: a duplicate id is reported whatever else is wrong, and the
+app and `validate` count the same problems."""
+
+from __future__ import annotations
+
+from studytool.cli import main
+from studytool.content import load_content, validate_decks_only
+
+BROKEN = """\
+deck:
+  id: broken
+  title: {en: Broken, zh: 坏的}
+cards:
+  - id: pe-permutation-invariance
+    type: basic
+    topic: position-encoding
+    front: {en: A copy of a built-in id, zh: 内置 ID 的副本}
+  - id: Bad Id
+    type: basic
+    topic: nowhere
+    front: {en: x, zh: x}
+    back: {en: y, zh: y}
+"""
+
+
+def test_a_duplicate_id_is_reported_even_when_the_card_has_other_problems(studytool_home, capsys):
+    decks = studytool_home / "decks"
+    decks.mkdir(parents=True)
+    (decks / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    _, problems = load_content()
+    msgs = [str(p) for p in problems]
+    assert any("broken.yaml:5: duplicate id 'pe-permutation-invariance'" in m for m in msgs), msgs
+    assert any("missing field 'back'" in m for m in msgs), msgs
+    assert all(p.deck_skipped and p.severity == "warning" for p in problems)
+    # the app counts len(problems); `validate DIR` lists and counts the very same problems
+    assert main(["validate", str(decks)]) == 2
+    out, err = capsys.readouterr()
+    assert out.splitlines() == msgs
+    assert f"{len(problems)} problem(s) in decks in {decks}" in err
+    assert "deck skipped" in err and "deck skipped" not in out
+    assert len(validate_decks_only(decks)) == len(problems)
+    assert main(["validate"]) == 2
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == len(problems) and f"{len(problems)} problem(s)" in err
