@@ -7,6 +7,7 @@ skipped whole and its problems come back as warnings, so a bad deck never stops 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -983,13 +984,74 @@ def validate_decks_only(ddir: Path) -> list[Problem]:
 
 
 _CACHE: dict[tuple[str, str, str], tuple[Content, list[Problem]]] = {}
+CACHE_FORMAT = 1  # bump when the model classes change shape
+
+
+def _inputs(cdir: Path, edir: Path, ddir: Path) -> list[Path]:
+    """Every file load_content reads or looks for (a file that appears or goes changes the key)."""
+    files = sorted(cdir.glob("*.yaml"))
+    for meta in sorted(edir.glob("*/exercise.yaml")):
+        files.append(meta)
+        files.extend(p for p in (meta.parent / "prompt.md", meta.parent / "starter.py") if p.is_file())
+    if ddir.is_dir():
+        files.extend(sorted([*ddir.glob("*.yaml"), *ddir.glob("*.yml")]))
+    return files
+
+
+def _content_key(cdir: Path, edir: Path, ddir: Path) -> str:
+    """A hash of everything the parsed content depends on: this module's code, and the name and
+    bytes of every input file."""
+    import hashlib
+
+    from studytool import __version__
+
+    h = hashlib.blake2b(digest_size=20)
+    h.update(f"{CACHE_FORMAT}|{__version__}|".encode())
+    h.update(Path(__file__).read_bytes())
+    for path in _inputs(cdir, edir, ddir):
+        h.update(str(path).encode("utf-8") + b"\0")
+        h.update(path.read_bytes() if path.suffix in (".yaml", ".yml") else b"present")
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _load_cached(cdir: Path, edir: Path, ddir: Path) -> tuple[Content, list[Problem]]:
+    """load_content, through a pickle in the user's cache directory keyed by :func:`_content_key`:
+    parsing the YAML is most of the app's start-up; reading the files to hash them is not.
+    A missing, stale or unreadable cache is rebuilt; one that cannot be written is skipped."""
+    import pickle
+
+    try:
+        key = _content_key(cdir, edir, ddir)
+    except OSError:
+        return load_content(cdir, edir, ddir)
+    cache = locations.cache_dir() / "content.pickle"
+    try:
+        with open(cache, "rb") as f:
+            stored_key, content, problems = pickle.load(f)
+        if stored_key == key and isinstance(content, Content):
+            return content, problems
+    except Exception:  # noqa: BLE001 - a cache: any failure to read it means "parse again"
+        pass
+    content, problems = load_content(cdir, edir, ddir)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f"content.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            pickle.dump((key, content, problems), f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return content, problems
 
 
 def default_content() -> tuple[Content, list[Problem]]:
-    """The built-in content plus the learner's decks, loaded once per process."""
-    key = (str(locations.content_dir()), str(locations.exercises_dir()), str(locations.decks_dir()))
+    """The built-in content plus the learner's decks, loaded once per process (and parsed once
+    per change of its files: see :func:`_load_cached`)."""
+    cdir, edir, ddir = locations.content_dir(), locations.exercises_dir(), locations.decks_dir()
+    key = (str(cdir), str(edir), str(ddir))
     if key not in _CACHE:
-        _CACHE[key] = load_content()
+        _CACHE[key] = _load_cached(cdir, edir, ddir)
     return _CACHE[key]
 
 

@@ -5,6 +5,7 @@ Set ``STUDYTOOL_HOME`` to move all of the learner's data (tests and scripts do).
 
 from __future__ import annotations
 
+import importlib
 import os
 from importlib import resources
 from pathlib import Path
@@ -51,7 +52,10 @@ def decks_dir() -> Path:
 
 
 def _package_dir(package: str) -> Path:
-    return Path(str(resources.files(package)))
+    # the package's own folder (importlib.resources.files would import zipfile & co. at start-up)
+    module = importlib.import_module(package)
+    paths = list(getattr(module, "__path__", ()))
+    return Path(paths[0]) if paths else Path(str(resources.files(package)))
 
 
 def content_dir() -> Path:

@@ -309,6 +309,13 @@ class Store:
         )
         return {r[0] for r in rows}
 
+    def has_completed_lab_runs(self) -> bool:
+        """Is there a completed default (not --quick) lab run: checklist evidence to read?"""
+        return (
+            self.conn.execute("SELECT 1 FROM lab_runs WHERE status = 'completed' AND quick = 0 LIMIT 1").fetchone()
+            is not None
+        )
+
     def record_figure_seen(self, kind: str, now: datetime | None = None) -> None:
         at = to_iso(now or utcnow())
         with self.tx():
