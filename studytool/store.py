@@ -312,7 +312,9 @@ class Store:
     def has_completed_lab_runs(self) -> bool:
         """Is there a completed default (not --quick) lab run: checklist evidence to read?"""
         return (
-            self.conn.execute("SELECT 1 FROM lab_runs WHERE status = 'completed' AND quick = 0 LIMIT 1").fetchone()
+            self.conn.execute(
+                "SELECT 1 FROM lab_runs WHERE status = 'completed' AND quick = 0 LIMIT 1"
+            ).fetchone()
             is not None
         )
 

@@ -63,6 +63,8 @@ class Core:
     store: Any
     config: Any
     warnings: list[str] = field(default_factory=list)
+    app_lock: Any = None  # studytool.applock.AppLock, held while the app runs
+    other_app: Any = None  # studytool.applock.Holder: another app is open on the same data
 
 
 def load_core() -> Core:
@@ -80,7 +82,10 @@ def load_core() -> Core:
         warnings.append(f"{exc} — using the default settings")
         config = Config()
     store = Store()
-    return Core(content, problems, store, config, warnings)
+    from studytool import applock
+
+    lock, other = applock.acquire()
+    return Core(content, problems, store, config, warnings, lock, other)
 
 
 def _study_commands():
@@ -101,6 +106,8 @@ class StudyApp(App):
     BINDINGS = [
         *[Binding(key, f"section('{mode}')", en, show=False) for mode, key, en, _ in SECTIONS],
         Binding("question_mark", "help", "Help"),
+        Binding("comma", "settings", "Settings", show=False),  # studytool/tui/settings.py
+        Binding("B", "browse", "Browse", show=False),  # studytool/tui/browser.py
         Binding("l", "toggle_lang('zh')", "中文"),
         Binding("l", "toggle_lang('en')", "English"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -150,6 +157,15 @@ class StudyApp(App):
 
     def _core_loaded(self) -> None:
         assert self.core is not None
+        if self.core.other_app is not None:  # said at start (the core's lock: studytool.applock)
+            from studytool.i18n import t
+
+            self.notify(
+                t("review.another_app_open", self.lang, pid=self.core.other_app.pid),
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
         warnings = self.core.warnings
         if warnings:
             lang = self.lang
@@ -236,6 +252,33 @@ class StudyApp(App):
         if action == "toggle_lang" and parameters:
             return parameters[0] != self.lang
         return True
+
+    def action_settings(self) -> None:
+        """`,`: the settings screen (h4a-srs's studytool/tui/settings.py)."""
+        from studytool.tui.settings import SettingsScreen
+
+        def done(changed: bool | None) -> None:
+            if changed and self.core is not None:
+                from studytool.config import Config, ConfigError, load_config
+
+                try:
+                    self.core.config = load_config()
+                except ConfigError:
+                    self.core.config = Config()
+
+        self.push_screen(SettingsScreen(self.lang), done)
+
+    def action_browse(self) -> None:
+        """`B`: the card browser (h4a-srs's studytool/tui/browser.py)."""
+        if self.core is None:
+            return
+        from studytool.tui.browser import BrowserScreen
+
+        self.push_screen(
+            BrowserScreen(
+                self.core.store, self.core.content, self.lang, now=self.clock(), config=self.core.config
+            )
+        )
 
     def action_section(self, mode: str) -> None:
         if self.current_mode == mode and not isinstance(self.screen, HelpScreen):
