@@ -112,6 +112,21 @@ def lang_of(args: argparse.Namespace) -> str:
     return "zh" if getattr(args, "lang", None) == "zh" else "en"
 
 
+def echo(text: str, hang: int = 0) -> None:
+    """Print ``text`` wrapped to the terminal's width (words whole, Chinese by the CJK rules);
+    continuation lines are indented by ``hang`` spaces (under a list item's text)."""
+    import shutil
+
+    from studytool.textwrap_cjk import wrap
+
+    width = max(20, shutil.get_terminal_size((80, 24)).columns)
+    for para in text.split("\n"):
+        lines = wrap(para, width, width - hang) or [""]
+        print(lines[0])
+        for line in lines[1:]:
+            print(" " * hang + line)
+
+
 def _first_command(argv: list[str]) -> tuple[int, str] | None:
     """The position and word of the subcommand (skipping the common options before it)."""
     i = 0

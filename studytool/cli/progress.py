@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from studytool.checklist import checklist_status, set_done
-from studytool.cli import UsageError, lang_of
+from studytool.cli import UsageError, echo, lang_of
 from studytool.content import default_content
 from studytool.i18n import Msg, plural, render, t
 from studytool.stats import compute_stats
@@ -100,7 +100,7 @@ def cmd_checklist(args: argparse.Namespace) -> int:
             note = t("cli.checklist.evidence", lang, evidence=sep.join(e.render(lang) for e in s.evidence))
         elif not s.done and s.evidence and s.missing:  # partly there: say what is still needed
             note = t("cli.checklist.missing", lang, missing=sep.join(e.render(lang) for e in s.missing))
-        print(f"  {mark} {s.item.id}  {s.item.text.get(lang)}{note}")
+        echo(f"  {mark} {s.item.id}  {s.item.text.get(lang)}{note}", hang=10)
     done = sum(s.done for s in status)
     print("\n" + t("cli.checklist.done", lang, done=done, total=len(status)))
     return 0
@@ -130,7 +130,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     day = stats["today"]
     passed = sum(1 for e in stats["exercises"].values() if e["passed"])
     print(t("stats.items", lang, **{k: cards[k] for k in ("total", "new", "learning", "review")}))
-    print(
+    echo(
         t(
             "today.counts",
             lang,
@@ -139,7 +139,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
             review=q["review"],
             new=q["new"],
             streak=plural("stats.days", stats["streak_days"]),
-            reviews=day["reviews"],
+            reviews=plural("review.n_reviews", day["reviews"]),
         )
     )
     print(t("stats.reviews", lang, n=stats["reviews"], spark=_spark(stats["reviews_per_day_30d"])))
@@ -226,7 +226,7 @@ def cmd_today(args: argparse.Namespace) -> int:
         print()
         return 0
     c = day.counts
-    print(
+    echo(
         t(
             "today.counts",
             lang,
@@ -235,7 +235,7 @@ def cmd_today(args: argparse.Namespace) -> int:
             review=c.review,
             new=c.new,
             streak=plural("stats.days", stats["streak_days"]),
-            reviews=stats["today"]["reviews"],
+            reviews=plural("review.n_reviews", stats["today"]["reviews"]),
         )
     )
     for tp in day.topics:
@@ -260,5 +260,5 @@ def cmd_today(args: argparse.Namespace) -> int:
     for step in day.next_steps:
         msg, command = step_msg(step)
         text = render(msg, lang) + (t("today.command", lang, command=command) if command else "")
-        print(t("cli.today.step", lang, text=text))
+        echo(t("cli.today.step", lang, text=text), hang=4)
     return 0

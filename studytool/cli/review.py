@@ -267,16 +267,18 @@ class _PlainReview:
         topic = TOPIC_LABELS.get(it.topic, (it.topic, it.topic))[1 if lang == "zh" else 0]
         print()
         print(
-            self.r(
-                "cli.review.item_head",
-                kind=kind,
-                id=it.id,
-                topic=topic,
-                state=i18n.state_name(cur.state, lang),
-                recall=recall,
-                counts=counts,
+            self.t.wrap(
+                self.r(
+                    "cli.review.item_head",
+                    kind=kind,
+                    id=it.id,
+                    topic=topic,
+                    state=i18n.state_name(cur.state, lang),
+                    recall=recall,
+                )
             )
         )
+        print(self.r("cli.review.item_left", counts=counts))
         obj = it.obj
         answer_text, verdict = "", None
         if it.kind == "question":
@@ -420,11 +422,19 @@ class _PlainReview:
     def summary_lines(self) -> list[str]:
         """The end of the session (review.summary_msgs), then the ratings in detail."""
         sm = self.s.summary()
-        lines = [render(m, self.lang) for m in summary_msgs(sm, self.s.clock())]
+        msgs = summary_msgs(sm, self.s.clock())
+        lines = [render(m, self.lang) for m in msgs]
         r = sm.by_rating
         if sm.rated:
+            done = (
+                "review.end.today",
+                "review.end.session",
+                "review.end.session_plain",
+                "review.end.cram_session",
+            )
+            at = max((i for i, m in enumerate(msgs) if m.key in done), default=0) + 1
             lines.insert(
-                min(3, len(lines)),
+                at,
                 render(
                     Msg(
                         "cli.review.ratings",

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from studytool import locations
-from studytool.cli import UsageError, lang_of
+from studytool.cli import UsageError, echo, lang_of
 from studytool.config import ConfigError, describe, load_config, set_value, unset_value, value_text
 from studytool.i18n import Msg, interval_label, rating_name, render, state_name, t, when_text
 from studytool.store import Store, utcnow
@@ -88,8 +88,8 @@ def cmd_config(args: argparse.Namespace) -> int:
         sep = "（" if lang == "zh" else " ("
         end = "）" if lang == "zh" else ")"
         print(f"{s.key} = {s.value}{sep}{mark}{end}")
-        print("    " + render(s.meaning, lang))
-        print("    " + t("config.allowed_line", lang, allowed=s.allowed))
+        echo("    " + render(s.meaning, lang), hang=4)
+        echo("    " + t("config.allowed_line", lang, allowed=s.allowed), hang=4)
     if args.key is None:
         print(t("config.how", lang))
     return 0
@@ -118,7 +118,7 @@ def _status(row: Any, lang: str, now: datetime) -> str:
 
 
 def _row_line(row: Any, lang: str, now: datetime) -> str:
-    return f"{row.id}  {state_name(row.state, lang)}  {_status(row, lang, now)}  {row.title(lang, 60)}"
+    return f"{row.id}  {state_name(row.state, lang)}  {_status(row, lang, now)}  {row.title(lang, 200)}"
 
 
 def cmd_cards(args: argparse.Namespace) -> int:
@@ -160,7 +160,7 @@ def cmd_cards(args: argparse.Namespace) -> int:
         print()
         return 0
     for row in rows_list:
-        print(_row_line(row, lang, now))
+        echo(_row_line(row, lang, now), hang=4)
     print(
         t("browser.count", lang, shown=len(rows_list), total=total) if rows_list else t("browser.none", lang)
     )
@@ -201,7 +201,7 @@ def _show(
             state=Msg(f"review.state.{row.state}"),
         )
     )
-    print(row.title(lang, 200))
+    echo(row.title(lang, 400))
     print(_status(row, lang, now))
     print(
         t(

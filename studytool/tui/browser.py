@@ -46,7 +46,7 @@ class BrowserScreen(ModalScreen[bool]):
     }
     #browser-search { height: 3; }
     #browser-list { height: 1fr; min-height: 5; border: none; }
-    #browser-detail { height: 2fr; max-height: 12; border-top: solid $panel-lighten-2; }
+    #browser-detail { height: auto; max-height: 9; border-top: solid $panel-lighten-2; }
     #browser-keys { height: 1; color: $text-muted; }
     """
 
@@ -114,13 +114,15 @@ class BrowserScreen(ModalScreen[bool]):
         keep = ol.highlighted
         ol.clear_options()
         now = self.now
-        for row in self.rows:
-            text = RichText()
+        width = max(20, (self.app.size.width or 80) - 6)
+        for row in self.rows:  # one line each (the detail below has the whole text)
+            text = RichText(no_wrap=True, overflow="ellipsis")
             text.append(f"{row.id}  ", style="bold")
             text.append(state_name(row.state, self.lang) + "  ", style="cyan")
             text.append(status_text(row, self.lang, now) + "  ", style="yellow" if row.suspended else "dim")
             text.append(row.title(self.lang, 200))
-            ol.add_option(Option(Wrapped(text, indent=2), id=row.id))
+            text.truncate(width, overflow="ellipsis")
+            ol.add_option(Option(text, id=row.id))
         if not self.rows:
             ol.add_option(Option(t("browser.none", self.lang), disabled=True))
             self.show_detail(None)
