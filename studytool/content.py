@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
@@ -234,6 +234,7 @@ class Content:
         for cid in question.cards:
             card = self._index.get(cid)
             if isinstance(card, Card) and card.type == "truefalse":
+                assert card.statement is not None and card.explanation is not None
                 checks.append(
                     MisconceptionCheck(card.statement, bool(card.answer), card.explanation, card.id)
                 )
@@ -545,6 +546,15 @@ def _items(data: Any, key: str, ctx: _Ctx) -> list[LMap]:
     return out
 
 
+_T = TypeVar("_T")
+
+
+def _req(value: _T | None) -> _T:
+    """A field the reader found valid (``f.ok``): present."""
+    assert value is not None
+    return value
+
+
 class _Ids:
     """Unique ids across every kind of item (they share the progress store's key space)."""
 
@@ -612,7 +622,18 @@ def _read_questions(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list
         claimed = ids.claim(f, qid)
         if f.ok and claimed:
             out.append(
-                Question(qid, number, topic, title, question, answer, key_points, tuple(miscs), ins, exs)
+                Question(
+                    _req(qid),
+                    _req(number),
+                    _req(topic),
+                    _req(title),
+                    _req(question),
+                    _req(answer),
+                    key_points,
+                    tuple(miscs),
+                    ins,
+                    exs,
+                )
             )
     return out
 
@@ -632,7 +653,7 @@ def _read_insights(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list[
         qs = f.links("questions", links)
         claimed = ids.claim(f, iid)
         if f.ok and claimed:
-            out.append(Insight(iid, number, title, analogy, expl, formula, qs))
+            out.append(Insight(_req(iid), _req(number), _req(title), _req(analogy), _req(expl), formula, qs))
     return out
 
 
@@ -661,7 +682,7 @@ def _read_checklist(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list
             f.problem(None, f"{f.what}: link at least one of 'questions' or 'exercises' as evidence")
         claimed = ids.claim(f, cid)
         if f.ok and claimed:
-            out.append(ChecklistItem(cid, group, text, qs, exs, figures))
+            out.append(ChecklistItem(_req(cid), _req(group), _req(text), qs, exs, figures))
     return out
 
 
@@ -742,12 +763,16 @@ def _read_deck(
         qs, ins = f.links("questions", links), f.links("insights", links)
         claimed = ids.claim(f, cid)
         if f.ok and ctype is not None and claimed:
-            cards.append(Card(cid, ctype, topic, deck.id if deck else "?", questions=qs, insights=ins, **kw))
+            cards.append(
+                Card(
+                    _req(cid), ctype, _req(topic), deck.id if deck else "?", questions=qs, insights=ins, **kw
+                )
+            )
     return deck, cards
 
 
 def _read_exercises(root: Path, ids: _Ids, links: list[_Link], problems: list[Problem]) -> list[ExerciseMeta]:
-    out = []
+    out: list[ExerciseMeta] = []
     if not root.is_dir():
         problems.append(Problem(str(root), 1, "exercises directory not found"))
         return out
@@ -793,7 +818,17 @@ def _read_exercises(root: Path, ids: _Ids, links: list[_Link], problems: list[Pr
         if f.ok and claimed:
             out.append(
                 ExerciseMeta(
-                    eid, order, title, topic, meta_path.parent, qs, cl, entry, forbidden, hints, test_hints
+                    _req(eid),
+                    _req(order),
+                    _req(title),
+                    _req(topic),
+                    meta_path.parent,
+                    qs,
+                    cl,
+                    entry,
+                    forbidden,
+                    hints,
+                    test_hints,
                 )
             )
     out.sort(key=lambda e: (e.order, e.id))

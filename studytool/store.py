@@ -154,9 +154,9 @@ class QueueRow(NamedTuple):
     item_id: str
     due: str
     state: int
-    suspended: bool
+    suspended: int  # 0 | 1
     buried_until: str | None
-    is_new: bool
+    is_new: int  # 0 | 1: never reviewed
     stability: float | None = None  # only when asked for (cram)
     last_review: str | None = None
 
@@ -481,15 +481,13 @@ class Store:
 
     def queue_rows(self, *, with_stability: bool = False) -> dict[str, QueueRow]:
         """item_id → what the queue needs; ``with_stability`` adds fsrs' stability (cram)."""
-        extra = ", json_extract(card_json, '$.stability')" if with_stability else ", NULL"
+        extra = "json_extract(card_json, '$.stability')" if with_stability else "NULL"
         cur = self.conn.execute(
-            "SELECT item_id, due, state, suspended, buried_until, last_review IS NULL, last_review"
-            + extra
-            + " FROM item_state"
+            "SELECT item_id, due, state, suspended, buried_until, last_review IS NULL, "
+            f"{extra}, last_review FROM item_state"
         )
-        return {
-            r[0]: QueueRow(r[0], r[1], r[2], bool(r[3]), r[4], bool(r[5]), r[7], r[6]) for r in cur.fetchall()
-        }
+        make = tuple.__new__  # the columns are QueueRow's, in order: no per-row Python __new__
+        return {r[0]: make(QueueRow, r) for r in cur}
 
     def suspended_ids(self) -> list[str]:
         return [

@@ -73,7 +73,12 @@ def today(
         mine = [it for it in items if it.topic == topic]
         studied = sum(1 for it in mine if it.id in rows and not rows[it.id].is_new)
         topics.append(
-            TopicProgress(topic, studied, len(mine), stats["topics"].get(topic, {}).get("retention_30d"))
+            TopicProgress(
+                topic,
+                studied,
+                len(mine),
+                stats["topics"][topic]["retention_30d"] if topic in stats["topics"] else None,
+            )
         )
 
     summary = store.exercise_summary()

@@ -51,7 +51,7 @@ class Counts(NamedTuple):
             return self
         return self._replace(**{key: getattr(self, key) + 1})
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         # the dictionary keys of earlier versions: "due" was the review count
         if isinstance(key, str):
             return {"new": self.new, "learning": self.learning, "review": self.review, "due": self.review}[
