@@ -42,3 +42,35 @@ def test_a_duplicate_id_is_reported_even_when_the_card_has_other_problems(studyt
     assert main(["validate"]) == 2
     out, err = capsys.readouterr()
     assert len(out.splitlines()) == len(problems) and f"{len(problems)} problem(s)" in err
+
+
+def test_the_parsed_content_is_cached_and_follows_every_change(studytool_home, monkeypatch):
+    """default_content() reads a pickle keyed by the files' bytes: a second process parses
+    nothing, and editing a deck (or adding one) is seen at once."""
+    from studytool import content as c
+
+    decks = studytool_home / "decks"
+    decks.mkdir(parents=True)
+    deck = decks / "mine.yaml"
+    deck.write_text(
+        "deck: {id: mine, title: {en: Mine, zh: 我的}}\ncards:\n"
+        "  - id: my-card\n    type: basic\n    topic: efficiency\n"
+        "    front: {en: Q1, zh: 问1}\n    back: {en: A1, zh: 答1}\n",
+        encoding="utf-8",
+    )
+    c._CACHE.clear()
+    first, _ = c.default_content()
+    assert (studytool_home / "cache" / "content.pickle").is_file()
+    parsed = []
+    real = c.load_content
+    monkeypatch.setattr(c, "load_content", lambda *a, **k: parsed.append(1) or real(*a, **k))
+    c._CACHE.clear()
+    again, _ = c.default_content()
+    assert parsed == [] and [x.id for x in again.cards] == [x.id for x in first.cards]
+    deck.write_text(deck.read_text(encoding="utf-8").replace("Q1", "Q2"), encoding="utf-8")
+    c._CACHE.clear()
+    edited, _ = c.default_content()
+    assert parsed == [1] and edited.item("my-card").front.en == "Q2"
+    (studytool_home / "cache" / "content.pickle").write_bytes(b"not a pickle")
+    c._CACHE.clear()
+    assert c.default_content()[0].item("my-card").front.en == "Q2" and parsed == [1, 1]

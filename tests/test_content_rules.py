@@ -236,7 +236,7 @@ def test_the_punctuation_rule_sees_the_zh_verdict():
         answer=False,
         explanation=Text("e", "解释。"),
     )
-    assert card.reveal("zh") == "错误。解释。"
+    assert card.reveal("zh") == "答案：错误。解释。"  # the verdict worded from the catalogue (review.yaml)
     assert not ASCII_PUNCT_AFTER_CJK.search(card.reveal("zh"))
     assert ASCII_PUNCT_AFTER_CJK.search("错误. 解释")
 
