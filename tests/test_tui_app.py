@@ -154,7 +154,7 @@ async def test_review_suspend_bury_and_session_summary():
         await pilot.press("space", "4")
         await pilot.pause()
         assert screen.current is None
-        assert "Reviewed 1" in _text(app)
+        assert "Today: 1 review of 1 card" in _text(app)  # the day's totals (h4a-srs)
 
 
 async def test_review_a_question_with_typed_answer_and_key_points():
