@@ -47,6 +47,7 @@ from studytool.content_yaml import (
     _parse,
     _req,
 )
+from studytool.i18n.catalog import Msg
 
 __all__ = [
     "CARD_ID_RE",
@@ -85,7 +86,7 @@ def _read_questions(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list
         f = _Fields(
             m,
             ctx,
-            f"question {m.get('id', '?')}",
+            Msg("content_load.what.question", id=str(m.get("id", "?"))),
             (
                 "id",
                 "number",
@@ -103,23 +104,36 @@ def _read_questions(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list
         title, question, answer = f.text("title"), f.text("question"), f.text("answer")
         key_points = f.texts("key_points")
         if "key_points" in m and isinstance(m["key_points"], list) and not 3 <= len(m["key_points"]) <= 6:
-            f.problem("key_points", f"{f.what}: needs 3–6 key points, has {len(m['key_points'])}")
+            f.problem(
+                "key_points", Msg("content_load.key_points_count", what=f.what_msg, n=len(m["key_points"]))
+            )
         if number is not None:
             if number in numbers:
-                f.problem("number", f"{f.what}: number {number} already used by {numbers[number]}")
+                f.problem(
+                    "number",
+                    Msg("content_load.number_used", what=f.what_msg, number=number, other=numbers[number]),
+                )
             numbers[number] = qid or "?"
         miscs = []
         raw = m.get("misconceptions")
         if raw is not None:
             if not isinstance(raw, LList):
-                f.problem("misconceptions", f"{f.what}: 'misconceptions' must be a list")
+                f.problem("misconceptions", Msg("content_load.misconceptions_list", what=f.what_msg))
             else:
                 for i, mm in enumerate(raw):
                     if not isinstance(mm, LMap):
                         f.ok = False
-                        ctx.add(raw.item_lines[i], f"{f.what}: misconceptions[{i + 1}] must be a mapping")
+                        ctx.add(
+                            raw.item_lines[i],
+                            Msg("content_load.misconception_mapping", what=f.what_msg, i=i + 1),
+                        )
                         continue
-                    mf = _Fields(mm, ctx, f"{f.what} misconception {i + 1}", ("claim", "correction"))
+                    mf = _Fields(
+                        mm,
+                        ctx,
+                        Msg("content_load.what.misconception", what=f.what_msg, i=i + 1),
+                        ("claim", "correction"),
+                    )
                     claim, corr = mf.text("claim"), mf.text("correction")
                     f.ok &= mf.ok
                     if claim and corr:
@@ -150,7 +164,7 @@ def _read_insights(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list[
         f = _Fields(
             m,
             ctx,
-            f"insight {m.get('id', '?')}",
+            Msg("content_load.what.insight", id=str(m.get("id", "?"))),
             ("id", "number", "title", "analogy", "explanation", "formula", "questions"),
         )
         iid, number = f.get_str("id"), f.get_int("number")
@@ -169,7 +183,7 @@ def _read_checklist(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list
         f = _Fields(
             m,
             ctx,
-            f"checklist item {m.get('id', '?')}",
+            Msg("content_load.what.checklist", id=str(m.get("id", "?"))),
             ("id", "group", "text", "questions", "exercises", "figures"),
         )
         cid, group, text = f.get_str("id"), f.choice("group", CHECKLIST_GROUPS), f.text("text")
@@ -182,10 +196,15 @@ def _read_checklist(data: Any, ctx: _Ctx, ids: _Ids, links: list[_Link]) -> list
                 f.ok = False
                 ctx.add(
                     line,
-                    f"{f.what}: figure '{kind}' is not one of the app's figures ({', '.join(FIGURE_KINDS)})",
+                    Msg(
+                        "content_load.figure_unknown",
+                        what=f.what_msg,
+                        kind=kind,
+                        kinds=", ".join(FIGURE_KINDS),
+                    ),
                 )
         if not qs and not exs and "questions" not in m and "exercises" not in m:
-            f.problem(None, f"{f.what}: link at least one of 'questions' or 'exercises' as evidence")
+            f.problem(None, Msg("content_load.no_evidence", what=f.what_msg))
         claimed = ids.claim(f, cid)
         if f.ok and claimed:
             out.append(ChecklistItem(_req(cid), _req(group), _req(text), qs, exs, figures))
@@ -205,23 +224,23 @@ def _read_deck(
     deck = None
     if isinstance(data, LMap):
         if "deck" not in data:
-            ctx.add(data.line, "missing top-level 'deck' mapping (id and title)")
+            ctx.add(data.line, Msg("content_load.deck_missing"))
         elif not isinstance(data["deck"], LMap):
-            ctx.add(data.key_lines["deck"], "'deck' must be a mapping with 'id' and 'title'")
+            ctx.add(data.key_lines["deck"], Msg("content_load.deck_not_mapping"))
         else:
-            df = _Fields(data["deck"], ctx, "deck", ("id", "title"))
+            df = _Fields(data["deck"], ctx, Msg("content_load.what.deck"), ("id", "title"))
             did, dtitle = df.get_str("id"), df.text("title")
             if did and dtitle:
                 deck = Deck(did, dtitle, ctx.file, builtin)
         for key in data:
             if key not in ("deck", "cards"):
-                ctx.add(data.key_lines[key], f"unknown top-level key '{key}' (expected deck, cards)")
+                ctx.add(data.key_lines[key], Msg("content_load.unknown_top_key", name=key))
     cards = []
     for m in _items(data, "cards", ctx):
         f = _Fields(
             m,
             ctx,
-            f"card {m.get('id', '?')}",
+            Msg("content_load.what.card", id=str(m.get("id", "?"))),
             (
                 "id",
                 "type",
@@ -239,14 +258,17 @@ def _read_deck(
         )
         cid, ctype, topic = f.get_str("id"), f.choice("type", CARD_TYPES), f.choice("topic", TOPICS)
         if cid is not None and not CARD_ID_RE.match(cid):
-            f.problem("id", f"{f.what}: id must be a lowercase slug like 'pe-permutation-invariance'")
+            f.problem("id", Msg("content_load.id_slug", what=f.what_msg))
         kw: dict[str, Any] = {}
         if ctype is not None:
             for other, names in _CARD_FIELDS.items():
                 if other != ctype:
                     for name in names:
                         if name in m and name not in _CARD_FIELDS[ctype]:
-                            f.problem(name, f"{f.what}: field '{name}' does not belong to a {ctype} card")
+                            f.problem(
+                                name,
+                                Msg("content_load.field_wrong_card", what=f.what_msg, name=name, type=ctype),
+                            )
             if ctype == "basic":
                 kw = {"front": f.text("front"), "back": f.text("back")}
             elif ctype == "cloze":
@@ -255,11 +277,9 @@ def _read_deck(
                 if t is not None:
                     n_en, n_zh = len(CLOZE_RE.findall(t.en)), len(CLOZE_RE.findall(t.zh))
                     if n_en == 0:
-                        f.problem("text", f"{f.what}: a cloze text needs at least one {{{{…}}}} deletion")
+                        f.problem("text", Msg("content_load.cloze_none", what=f.what_msg))
                     elif n_en != n_zh:
-                        f.problem(
-                            "text", f"{f.what}: cloze deletions differ between en ({n_en}) and zh ({n_zh})"
-                        )
+                        f.problem("text", Msg("content_load.cloze_differ", what=f.what_msg, en=n_en, zh=n_zh))
             else:
                 kw = {
                     "statement": f.text("statement"),
@@ -280,7 +300,7 @@ def _read_deck(
 def _read_exercises(root: Path, ids: _Ids, links: list[_Link], problems: list[Problem]) -> list[ExerciseMeta]:
     out: list[ExerciseMeta] = []
     if not root.is_dir():
-        problems.append(Problem(str(root), 1, "exercises directory not found"))
+        _Ctx(str(root), problems).add(1, Msg("content_load.exercises_dir_missing"))
         return out
     for meta_path in sorted(root.glob("*/exercise.yaml")):
         ctx = _Ctx(str(meta_path), problems)
@@ -288,12 +308,12 @@ def _read_exercises(root: Path, ids: _Ids, links: list[_Link], problems: list[Pr
         if data is None:
             continue
         if not isinstance(data, LMap):
-            ctx.add(getattr(data, "line", 1), "exercise.yaml must be a mapping")
+            ctx.add(getattr(data, "line", 1), Msg("content_load.exercise_not_mapping"))
             continue
         f = _Fields(
             data,
             ctx,
-            f"exercise {data.get('id', '?')}",
+            Msg("content_load.what.exercise", id=str(data.get("id", "?"))),
             (
                 "id",
                 "order",
@@ -310,16 +330,19 @@ def _read_exercises(root: Path, ids: _Ids, links: list[_Link], problems: list[Pr
         eid, order, title = f.get_str("id"), f.get_int("order"), f.text("title")
         topic = f.choice("topic", TOPICS)
         if eid is not None and eid != meta_path.parent.name:
-            f.problem("id", f"{f.what}: id '{eid}' must match its folder name '{meta_path.parent.name}'")
+            f.problem(
+                "id",
+                Msg("content_load.exercise_id_folder", what=f.what_msg, id=eid, folder=meta_path.parent.name),
+            )
         qs, cl = f.links("questions", links), f.links("checklist", links)
         entry, forbidden = f.ids("entry"), f.ids("forbidden")
         if not entry:
-            f.problem("entry", f"{f.what}: 'entry' must name the functions or classes to write")
+            f.problem("entry", Msg("content_load.exercise_entry", what=f.what_msg))
         hints = f.texts("hints")
         test_hints = _read_test_hints(f, data.get("test_hints"))
         for required in ("prompt.md", "starter.py"):
             if not (meta_path.parent / required).is_file():
-                f.problem(None, f"{f.what}: missing {required} beside exercise.yaml")
+                f.problem(None, Msg("content_load.exercise_missing_file", what=f.what_msg, file=required))
         claimed = ids.claim(f, eid)
         if f.ok and claimed:
             out.append(
@@ -388,13 +411,19 @@ def _check_links(links: list[_Link], content: Content, known_ids: dict[str, str]
         kind = _LINK_KINDS[link.field]
         target = content.item(link.target)
         if not isinstance(target, kind):
-            hint = ""
+            hint: str | Msg = ""
             if link.target in known_ids:
-                hint = f" (it is defined but invalid: see {known_ids[link.target]})"
+                hint = Msg("content_load.link_invalid_hint", where=known_ids[link.target])
             link.ctx.add(
                 link.line,
-                f"{link.what}: '{link.field}' links to '{link.target}', "
-                f"which is not a known {link.field[:-1]}{hint}",
+                Msg(
+                    "content_load.link_unknown",
+                    what=link.what,
+                    field=link.field,
+                    target=link.target,
+                    kind=Msg(f"content_load.kind.{link.field[:-1]}"),
+                    hint=hint,
+                ),
             )
 
 
@@ -456,7 +485,7 @@ def _load_builtin(
         path = cdir / name
         ctx = _Ctx(str(path), problems)
         if not path.is_file():
-            ctx.add(1, f"missing content file {name}")
+            ctx.add(1, Msg("content_load.missing_content_file", name=name))
             return None, ctx
         return _parse(path, ctx), ctx
 
@@ -504,7 +533,7 @@ def load_decks(ddir: Path, content: Content, ids: _Ids | None = None):
         if deck is not None and any(d.id == deck.id for d in content.decks):
             ctx.add(
                 data.line if isinstance(data, LMap) else 1,
-                f"deck id '{deck.id}' is already used by another deck",
+                Msg("content_load.deck_id_used", id=deck.id),
             )
         if deck_problems:
             # the deck is left out whole: every one of its problems says so (no extra line, so the

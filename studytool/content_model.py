@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studytool.i18n.catalog import t
+from studytool.i18n.catalog import Msg, render, t
 
 TOPICS = ("position-encoding", "architecture", "efficiency", "parallelism-future")
 TOPIC_LABELS = {
@@ -36,12 +36,18 @@ CLOZE_RE = re.compile(r"\{\{(.+?)\}\}", re.S)
 class Problem:
     file: str
     line: int
-    message: str
+    message: str  # English (``str()`` and the logs); ``render(lang)`` for the learner's language
     severity: str = "error"  # "error" | "warning"
     deck_skipped: bool = False  # a learner deck left out because of this (and its other) problems
+    msg: Msg | None = field(default=None, compare=False)  # the catalogue message (content_load.*)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.message}"
+
+    def render(self, lang: str) -> str:
+        """``file:line: message`` in ``lang``."""
+        text = render(self.msg, lang) if self.msg is not None else self.message
+        return f"{self.file}:{self.line}: {text}"
 
 
 # --------------------------------------------------------------------------- the model

@@ -13,6 +13,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from studytool.content_model import LANGS, ChecklistItem, ExerciseMeta, Insight, Problem, Question, Text
+from studytool.i18n.catalog import Msg, render
 
 # --------------------------------------------------------------------------- YAML with lines
 
@@ -46,7 +47,7 @@ def _convert(node: yaml.Node, ctx: _Ctx) -> Any:
         raise _TooLarge
     if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
         if id(node) in ctx.open_nodes:  # an alias inside the collection it names
-            ctx.add(node.start_mark.line + 1, "a YAML alias refers to a collection that contains it")
+            ctx.add(node.start_mark.line + 1, Msg("content_load.alias_cycle"))
             return None
         ctx.open_nodes.add(id(node))
         try:
@@ -56,7 +57,7 @@ def _convert(node: yaml.Node, ctx: _Ctx) -> Any:
     try:
         return _scalar_constructor.construct_object(node, deep=True)
     except ConstructorError as exc:
-        ctx.add(node.start_mark.line + 1, f"invalid value: {exc.problem}")
+        ctx.add(node.start_mark.line + 1, Msg("content_load.invalid_value", problem=exc.problem))
         return None
 
 
@@ -69,10 +70,10 @@ def _convert_collection(node: yaml.Node, ctx: _Ctx) -> Any:
             key = _convert(key_node, ctx)
             line = key_node.start_mark.line + 1
             if not isinstance(key, str):
-                ctx.add(line, f"keys must be strings, got {key!r}")
+                ctx.add(line, Msg("content_load.key_not_string", got=repr(key)))
                 continue
             if key in out:
-                ctx.add(line, f"duplicate key '{key}' (first at line {out.key_lines[key]})")
+                ctx.add(line, Msg("content_load.duplicate_key", name=key, first=out.key_lines[key]))
                 continue
             out[key] = _convert(value_node, ctx)
             out.key_lines[key] = value_node.start_mark.line + 1
@@ -91,80 +92,92 @@ class _Ctx:
     values: int = 0  # values converted so far (aliases count each time they are expanded)
     open_nodes: set[int] = field(default_factory=set)  # collections being converted (cycles)
 
-    def add(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.file, line, message, self.severity))
+    def add(self, line: int, message: str | Msg) -> None:
+        """One problem at ``line``: a catalogue message (or, from older readers, English text)."""
+        if isinstance(message, Msg):
+            self.problems.append(Problem(self.file, line, render(message, "en"), self.severity, msg=message))
+        else:
+            self.problems.append(Problem(self.file, line, message, self.severity))
 
 
 def _parse(path: Path, ctx: _Ctx) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        ctx.add(1, f"not UTF-8 text: {exc.reason}")
+        ctx.add(1, Msg("content_load.not_utf8", reason=exc.reason))
         return None
     except OSError as exc:
-        ctx.add(1, f"cannot read: {exc.strerror}")
+        ctx.add(1, Msg("content_load.cannot_read", reason=exc.strerror))
         return None
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        ctx.add(line, f"YAML syntax error: {exc.problem or exc.context}")
+        ctx.add(line, Msg("content_load.yaml_syntax", problem=exc.problem or exc.context))
         return None
     except yaml.YAMLError as exc:
-        ctx.add(1, f"YAML error: {exc}")
+        ctx.add(1, Msg("content_load.yaml_error", problem=str(exc)))
         return None
     except RecursionError:
-        ctx.add(1, "nested too deeply")
+        ctx.add(1, Msg("content_load.too_deep"))
         return None
     if node is None:
-        ctx.add(1, "file is empty")
+        ctx.add(1, Msg("content_load.empty_file"))
         return None
     try:
         return _convert(node, ctx)
     except _TooLarge:
-        ctx.add(1, f"too large: its aliases expand to more than {MAX_YAML_VALUES} values")
+        ctx.add(1, Msg("content_load.too_large", n=MAX_YAML_VALUES))
     except RecursionError:
-        ctx.add(1, "nested too deeply")
+        ctx.add(1, Msg("content_load.too_deep"))
     return None
 
 
 # --------------------------------------------------------------------------- field readers
 
 
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "a mapping"}
+_TYPE_NAMES = {str: "str", int: "int", bool: "bool", list: "list", dict: "dict"}  # content_load.type.*
 
 
 class _Fields:
     """Reads the fields of one YAML mapping, recording problems with their lines."""
 
-    def __init__(self, m: LMap, ctx: _Ctx, what: str, allowed: Iterable[str]) -> None:
-        self.m, self.ctx, self.what = m, ctx, what
+    def __init__(self, m: LMap, ctx: _Ctx, what: str | Msg, allowed: Iterable[str]) -> None:
+        # what: the item, as a message ("card x" / "卡片 x"); ``self.what`` is its English text
+        self.m, self.ctx = m, ctx
+        self.what_msg: str | Msg = what
+        self.what = render(what, "en") if isinstance(what, Msg) else what
         self.ok = True
         for key in m:
             if key not in allowed:
-                self.problem(key, f"{what}: unknown field '{key}'")
+                self.problem(key, Msg("content_load.unknown_field", what=what, name=key))
 
     def line(self, key: str | None = None) -> int:
         if key is not None and key in self.m.key_lines:
             return self.m.key_lines[key]
         return self.m.line
 
-    def problem(self, key: str | None, message: str) -> None:
+    def problem(self, key: str | None, message: str | Msg) -> None:
         self.ok = False
         self.ctx.add(self.line(key), message)
 
     def _get(self, key: str, kind: type, required: bool) -> Any:
         if key not in self.m or self.m[key] is None:
             if required:
-                self.problem(None, f"{self.what}: missing field '{key}'")
+                self.problem(None, Msg("content_load.missing_field", what=self.what_msg, name=key))
             return None
         value = self.m[key]
         if kind is int and isinstance(value, bool) or not isinstance(value, kind):
             self.problem(
                 key,
-                f"{self.what}: field '{key}' must be {_TYPE_NAMES[kind]}, "
-                f"got {type(value).__name__} {value!r:.40}",
+                Msg(
+                    "content_load.wrong_type",
+                    what=self.what_msg,
+                    name=key,
+                    kind=Msg(f"content_load.type.{_TYPE_NAMES[kind]}"),
+                    got=f"{type(value).__name__} {value!r:.40}",
+                ),
             )
             return None
         return value
@@ -172,7 +185,7 @@ class _Fields:
     def get_str(self, key: str, required: bool = True) -> str | None:
         value = self._get(key, str, required)
         if value is not None and not value.strip():
-            self.problem(key, f"{self.what}: field '{key}' is empty")
+            self.problem(key, Msg("content_load.empty_field", what=self.what_msg, name=key))
             return None
         return value
 
@@ -185,7 +198,16 @@ class _Fields:
     def choice(self, key: str, choices: tuple[str, ...]) -> str | None:
         value = self.get_str(key)
         if value is not None and value not in choices:
-            self.problem(key, f"{self.what}: {key} '{value}' is not one of {', '.join(choices)}")
+            self.problem(
+                key,
+                Msg(
+                    "content_load.not_one_of",
+                    what=self.what_msg,
+                    name=key,
+                    value=value,
+                    choices=", ".join(choices),
+                ),
+            )
             return None
         return value
 
@@ -198,7 +220,7 @@ class _Fields:
     def _text_value(self, value: Any, label: str, line: int) -> Text | None:
         if not isinstance(value, dict):
             self.ok = False
-            self.ctx.add(line, f"{self.what}: {label} must be a mapping with 'en' and 'zh'")
+            self.ctx.add(line, Msg("content_load.text_not_mapping", what=self.what_msg, label=label))
             return None
         good = True
         for lang in LANGS:
@@ -206,16 +228,23 @@ class _Fields:
             vline = value.key_lines.get(lang, value.line) if isinstance(value, LMap) else line
             if v is None:
                 self.ok = good = False
-                self.ctx.add(vline, f"{self.what}: {label} is missing the '{lang}' text")
+                self.ctx.add(
+                    vline,
+                    Msg("content_load.text_missing_language", what=self.what_msg, label=label, language=lang),
+                )
             elif not isinstance(v, str) or not v.strip():
                 self.ok = good = False
-                self.ctx.add(vline, f"{self.what}: {label}.{lang} must be non-empty text")
+                self.ctx.add(
+                    vline, Msg("content_load.text_empty", what=self.what_msg, label=label, language=lang)
+                )
         for extra in value:
             if extra not in LANGS:
                 self.ok = good = False
                 self.ctx.add(
                     value.key_lines.get(extra, line) if isinstance(value, LMap) else line,
-                    f"{self.what}: {label} has unknown language '{extra}' (use en, zh)",
+                    Msg(
+                        "content_load.text_unknown_language", what=self.what_msg, label=label, language=extra
+                    ),
                 )
         return Text(value["en"].strip(), value["zh"].strip()) if good else None
 
@@ -239,7 +268,8 @@ class _Fields:
             if not isinstance(item, str):
                 self.ok = False
                 self.ctx.add(
-                    value.item_lines[i], f"{self.what}: '{key}' entries must be ids (strings), got {item!r}"
+                    value.item_lines[i],
+                    Msg("content_load.ids_not_strings", what=self.what_msg, name=key, got=repr(item)),
                 )
             else:
                 out.append(item)
@@ -250,7 +280,7 @@ class _Fields:
         value = self.m.get(key)
         for i, target in enumerate(ids):
             line = value.item_lines[i] if isinstance(value, LList) else self.line(key)
-            links.append(_Link(self.ctx, line, self.what, key, target))
+            links.append(_Link(self.ctx, line, self.what_msg, key, target))
         return ids
 
 
@@ -258,7 +288,7 @@ class _Fields:
 class _Link:
     ctx: _Ctx
     line: int
-    what: str
+    what: str | Msg
     field: str
     target: str
 
@@ -275,19 +305,19 @@ def _items(data: Any, key: str, ctx: _Ctx) -> list[LMap]:
     if data is None:
         return []
     if not isinstance(data, LMap):
-        ctx.add(getattr(data, "line", 1), f"expected a mapping with a '{key}' list at the top")
+        ctx.add(getattr(data, "line", 1), Msg("content_load.top_not_mapping", name=key))
         return []
     if key not in data:
-        ctx.add(data.line, f"missing top-level '{key}' list")
+        ctx.add(data.line, Msg("content_load.missing_top_list", name=key))
         return []
     items = data[key]
     if not isinstance(items, LList):
-        ctx.add(data.key_lines[key], f"'{key}' must be a list")
+        ctx.add(data.key_lines[key], Msg("content_load.not_a_list", name=key))
         return []
     out = []
     for i, item in enumerate(items):
         if not isinstance(item, LMap):
-            ctx.add(items.item_lines[i], f"{key}[{i + 1}] must be a mapping")
+            ctx.add(items.item_lines[i], Msg("content_load.item_not_mapping", name=key, i=i + 1))
         else:
             out.append(item)
     return out
@@ -313,7 +343,7 @@ class _Ids:
             return False
         where = f"{f.ctx.file}:{f.line('id')}"
         if item_id in self.seen:
-            f.problem("id", f"duplicate id '{item_id}' (first defined at {self.seen[item_id]})")
+            f.problem("id", Msg("content_load.duplicate_id", id=item_id, first=self.seen[item_id]))
             return False
         self.seen[item_id] = where
         return True

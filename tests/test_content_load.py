@@ -74,3 +74,15 @@ def test_the_parsed_content_is_cached_and_follows_every_change(studytool_home, m
     (studytool_home / "cache" / "content.pickle").write_bytes(b"not a pickle")
     c._CACHE.clear()
     assert c.default_content()[0].item("my-card").front.en == "Q2" and parsed == [1, 1]
+
+
+def test_validate_speaks_chinese(studytool_home, capsys):
+    decks = studytool_home / "decks"
+    decks.mkdir(parents=True)
+    (decks / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    assert main(["validate", str(decks), "--lang", "zh"]) == 2
+    out, err = capsys.readouterr()
+    assert "broken.yaml:5: 重复的 ID 'pe-permutation-invariance'" in out
+    assert "卡片 pe-permutation-invariance：缺少字段 'back'" in out
+    assert "broken.yaml:11: 卡片 Bad Id：topic 'nowhere' 不是" in out
+    assert "个问题" in err and "已跳过这个卡组" in err

@@ -16,6 +16,7 @@ import argparse
 import difflib
 import importlib
 import sys
+from typing import Any
 
 from studytool import __version__
 
@@ -107,6 +108,20 @@ def resolve_lang(args: argparse.Namespace) -> None:
     args.lang = remembered_lang() or getattr(args, "lang_default", None) or "en"
 
 
+_LANG = ["en"]  # this command's interface language (set by main)
+
+
+def current_lang() -> str:
+    """The interface language of the command being run (for helpers that get no arguments)."""
+    return _LANG[0]
+
+
+def print_problems(problems: Any) -> None:
+    """Content problems to standard error, in the command's language."""
+    for problem in problems:
+        print(problem.render(current_lang()) if hasattr(problem, "render") else problem, file=sys.stderr)
+
+
 def lang_of(args: argparse.Namespace) -> str:
     """The interface language of a parsed command line: "zh" or "en"."""
     return "zh" if getattr(args, "lang", None) == "zh" else "en"
@@ -178,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_app()
     resolve_lang(args)
+    _LANG[0] = lang_of(args)
     from studytool.config import ConfigError
     from studytool.store import StoreError
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from studytool import locations
-from studytool.cli import UsageError, lang_of
+from studytool.cli import UsageError, lang_of, print_problems
 from studytool.content import (
     CONTENT_FILES,
     TOPIC_LABELS,
@@ -94,7 +94,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             scope = t("cli.validate.scope_decks", lang, dir=args.dir)
     skipped: list[str] = []
     for problem in problems:
-        print(problem)
+        print(problem.render(lang))
         if problem.deck_skipped and problem.file not in skipped:
             skipped.append(problem.file)
     for file in skipped:  # a note, not one more problem: the app counts the same problems
@@ -111,8 +111,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "json" and args.path is not None:
         raise UsageError(t("cli.export.json_path", lang))
     content, problems = load_content()
-    for problem in problems:
-        print(problem, file=sys.stderr)
+    print_problems(problems)
     if args.format == "apkg":
         from studytool.export import ExportError, export_apkg
 
@@ -135,8 +134,7 @@ def _say(text: Text, lang: str) -> str:
 
 def cmd_questions(args: argparse.Namespace) -> int:
     content, problems = default_content()
-    for problem in problems:
-        print(problem, file=sys.stderr)
+    print_problems(problems)
     lang = args.lang
     ui = lang_of(args)
     label = 1 if lang == "zh" else 0

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from studytool.checklist import checklist_status, set_done
-from studytool.cli import UsageError, echo, lang_of
+from studytool.cli import UsageError, echo, lang_of, print_problems
 from studytool.content import default_content
 from studytool.i18n import Msg, plural, render, t
 from studytool.stats import compute_stats
@@ -50,8 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _content() -> Any:
     content, problems = default_content()
-    for problem in problems:
-        print(problem, file=sys.stderr)
+    print_problems(problems)
     return content
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from studytool import i18n
-from studytool.cli import UsageError, lang_of
+from studytool.cli import UsageError, lang_of, print_problems
 from studytool.config import ConfigError, load_config
 from studytool.i18n import Msg, render
 from studytool.review import Choice, Current, ReviewSession, suggest_rating, summary_msgs
@@ -86,8 +86,7 @@ def _content() -> Any:
     from studytool.content import default_content
 
     content, problems = default_content()
-    for problem in problems:
-        print(problem, file=sys.stderr)
+    print_problems(problems)
     return content
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from studytool import locations
-from studytool.cli import UsageError, echo, lang_of
+from studytool.cli import UsageError, echo, lang_of, print_problems
 from studytool.config import ConfigError, describe, load_config, set_value, unset_value, value_text
 from studytool.i18n import Msg, interval_label, rating_name, render, state_name, t, when_text
 from studytool.store import Store, utcnow
@@ -102,8 +102,7 @@ def _content() -> Any:
     from studytool.content import default_content
 
     content, problems = default_content()
-    for problem in problems:
-        print(problem, file=sys.stderr)
+    print_problems(problems)
     return content
 
 
