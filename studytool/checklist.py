@@ -53,6 +53,8 @@ class Evidence:
 
 @dataclass(frozen=True)
 class ChecklistStatus:
+    """One checklist item: done or not, why, and the evidence found and still missing."""
+
     item: ChecklistItem
     done: bool
     source: str  # "ticked" | "unticked" | "evidence" | ""

@@ -47,6 +47,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Config:
+    """The settings in force (defaults for any key the file does not set)."""
+
     new_per_day: int = 20
     desired_retention: float = 0.9
     max_same_topic_in_row: int = 2

@@ -34,6 +34,8 @@ CLOZE_RE = re.compile(r"\{\{(.+?)\}\}", re.S)
 
 @dataclass(frozen=True)
 class Problem:
+    """One problem found in a content file or a deck, at ``file:line``."""
+
     file: str
     line: int
     message: str  # English (``str()`` and the logs); ``render(lang)`` for the learner's language
@@ -55,6 +57,8 @@ class Problem:
 
 @dataclass(frozen=True)
 class Text:
+    """A text in both languages."""
+
     en: str
     zh: str
 
@@ -67,6 +71,8 @@ class Text:
 
 @dataclass(frozen=True)
 class Misconception:
+    """A question's misconception: the wrong claim and its correction."""
+
     claim: Text
     correction: Text
 
@@ -83,6 +89,8 @@ class MisconceptionCheck:
 
 @dataclass(frozen=True)
 class Question:
+    """One of the lecture's questions (Q13–Q24), with its model answer and key points."""
+
     id: str
     number: int
     topic: str
@@ -98,6 +106,8 @@ class Question:
 
 @dataclass(frozen=True)
 class Insight:
+    """One of the lecture's ten insights."""
+
     id: str
     number: int
     title: Text
@@ -110,6 +120,8 @@ class Insight:
 
 @dataclass(frozen=True)
 class Card:
+    """A flashcard: basic (front/back), cloze, or true/false."""
+
     id: str
     type: str
     topic: str
@@ -154,6 +166,8 @@ class Card:
 
 @dataclass(frozen=True)
 class ChecklistItem:
+    """One item of the practice checklist and the evidence it links."""
+
     id: str
     group: str
     text: Text
@@ -164,6 +178,8 @@ class ChecklistItem:
 
 @dataclass(frozen=True)
 class ExerciseMeta:
+    """An exercise's metadata (exercise.yaml), the folder of its files."""
+
     id: str
     order: int
     title: Text
@@ -192,6 +208,8 @@ class ExerciseMeta:
 
 @dataclass(frozen=True)
 class Deck:
+    """A deck of flashcards: the built-in one or a learner's."""
+
     id: str
     title: Text
     source: str
@@ -200,6 +218,8 @@ class Deck:
 
 @dataclass
 class Content:
+    """Everything the learner studies, with an index by id."""
+
     questions: list[Question] = field(default_factory=list)
     insights: list[Insight] = field(default_factory=list)
     cards: list[Card] = field(default_factory=list)

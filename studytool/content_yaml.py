@@ -86,6 +86,8 @@ def _convert_collection(node: yaml.Node, ctx: _Ctx) -> Any:
 
 @dataclass
 class _Ctx:
+    """Where problems go while one file is read."""
+
     file: str
     problems: list[Problem]
     severity: str = "error"
@@ -286,6 +288,8 @@ class _Fields:
 
 @dataclass
 class _Link:
+    """A link to check once everything is loaded."""
+
     ctx: _Ctx
     line: int
     what: str | Msg

@@ -64,6 +64,8 @@ class Choice:
 
 @dataclass(frozen=True)
 class Current:
+    """The item on screen, with what the Review header shows."""
+
     item: ReviewItem
     state: str  # new | learning | review | relearning
     retrievability: float | None
@@ -93,6 +95,8 @@ class Judgement:
 
 @dataclass(frozen=True)
 class Rated:
+    """What a rating did (or, ``applied`` False, did not do)."""
+
     item_id: str
     rating: int
     name: str
@@ -146,6 +150,8 @@ def judge_truefalse(answer: bool, said: bool) -> Judgement:
 
 @dataclass
 class _Action:
+    """One step of the session's undo history."""
+
     kind: str  # rate | suspend | bury
     item: ReviewItem
     record: st.UndoRecord | None  # None in cram mode

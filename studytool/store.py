@@ -98,6 +98,8 @@ def _retry_while_locked(fn: Callable[[], Any], seconds: float = 10.0) -> Any:
 
 @dataclass(frozen=True)
 class ExerciseAttempt:
+    """One graded attempt at an exercise."""
+
     id: int
     exercise_id: str
     code: str
@@ -111,6 +113,8 @@ class ExerciseAttempt:
 
 @dataclass(frozen=True)
 class QuestionAttempt:
+    """One answer to a question (typed text, key points recalled, rating)."""
+
     id: int
     question_id: str
     answer_text: str
@@ -122,6 +126,8 @@ class QuestionAttempt:
 
 @dataclass(frozen=True)
 class Tick:
+    """The learner's own tick or untick of a checklist item."""
+
     item_id: str
     done: bool
     at: datetime
@@ -129,6 +135,8 @@ class Tick:
 
 @dataclass
 class ExerciseSummary:
+    """Attempts at an exercise: how many, passed or not, the best."""
+
     attempts: int = 0
     passed: bool = False
     best: dict[str, int] | None = field(default=None)

@@ -20,6 +20,8 @@ from studytool.store import Store, utcnow
 
 @dataclass(frozen=True)
 class TopicProgress:
+    """How far the learner is in one topic."""
+
     topic: str
     studied: int  # items reviewed at least once
     total: int
@@ -41,6 +43,8 @@ class NextStep:
 
 @dataclass(frozen=True)
 class Today:
+    """The day at a glance (what ``studytool today`` and the Today section show)."""
+
     stats: ReviewStats  # studytool.stats.review_stats
     new_today: int  # what a review session started now would offer (counts.new)
     topics: list[TopicProgress]

@@ -59,6 +59,8 @@ def start(exercise_id: str, reset: bool = False) -> tuple[Path, bool]:
 
 @dataclass(frozen=True)
 class ExerciseStatus:
+    """An exercise as the exercise list shows it."""
+
     id: str
     order: int
     title: Any  # content.Text

@@ -11,122 +11,83 @@
 
 Every card and every question is a reviewable item keyed by its content id; its fsrs ``card_id``
 is derived from that id, never from a timestamp. The SQL lives in :mod:`studytool.store`.
+
+The names below are imported from their module on first use (PEP 562): importing one submodule
+(``studytool.srs.queue``) loads only what it needs, so the app's Today does not pay for the
+browser or the repair tools.
 """
 
-from studytool.srs.fsrs_adapter import (
-    MIN_OPTIMIZER_REVIEWS,
-    RULES,
-    FsrsScheduler,
-    Outcome,
-    applied_scheduler,
-    card_id_for,
-    current_scheduler,
-    day_start,
-    fitted_parameters,
-    make_scheduler,
-    new_card,
-    preview,
-    retrievability,
-    study_day,
-)
-from studytool.srs.items import ReviewItem, item_title, review_items
-from studytool.srs.queue import (
-    Counts,
-    Queue,
-    QueueSnapshot,
-    build_queue,
-    count_key,
-    new_introduced_today,
-    next_due,
-    review_counts,
-)
-from studytool.srs.repair import (
-    doctor_check,
-    fsrs_review_logs,
-    optimizer_review_count,
-    repair_schedule,
-    save_parameters,
-)
-from studytool.srs.states import (
-    AlreadyReviewed,
-    ChangedElsewhere,
-    HeldItem,
-    ItemState,
-    QuestionAnswer,
-    Restored,
-    UndoRecord,
-    apply_rating,
-    buried_items,
-    bury,
-    ensure_applied,
-    held_items,
-    load_state,
-    load_states,
-    rate,
-    rebuild_card,
-    reschedule_all,
-    restore_held,
-    same_card,
-    suspend,
-    suspended_items,
-    unbury,
-    undo,
-    unsuspend,
-)
+from __future__ import annotations
 
-__all__ = [
-    "MIN_OPTIMIZER_REVIEWS",
-    "RULES",
-    "AlreadyReviewed",
-    "ChangedElsewhere",
-    "Counts",
-    "FsrsScheduler",
-    "HeldItem",
-    "ItemState",
-    "Outcome",
-    "QuestionAnswer",
-    "Queue",
-    "QueueSnapshot",
-    "Restored",
-    "ReviewItem",
-    "UndoRecord",
-    "applied_scheduler",
-    "apply_rating",
-    "build_queue",
-    "bury",
-    "buried_items",
-    "card_id_for",
-    "count_key",
-    "current_scheduler",
-    "day_start",
-    "doctor_check",
-    "ensure_applied",
-    "fitted_parameters",
-    "fsrs_review_logs",
-    "held_items",
-    "item_title",
-    "load_state",
-    "load_states",
-    "make_scheduler",
-    "new_card",
-    "new_introduced_today",
-    "next_due",
-    "optimizer_review_count",
-    "preview",
-    "rate",
-    "rebuild_card",
-    "repair_schedule",
-    "reschedule_all",
-    "restore_held",
-    "retrievability",
-    "review_counts",
-    "review_items",
-    "same_card",
-    "save_parameters",
-    "study_day",
-    "suspend",
-    "suspended_items",
-    "unbury",
-    "undo",
-    "unsuspend",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "AlreadyReviewed": "states",
+    "ChangedElsewhere": "states",
+    "Counts": "queue",
+    "FsrsScheduler": "fsrs_adapter",
+    "HeldItem": "states",
+    "ItemState": "states",
+    "MIN_OPTIMIZER_REVIEWS": "fsrs_adapter",
+    "Outcome": "fsrs_adapter",
+    "QuestionAnswer": "states",
+    "Queue": "queue",
+    "QueueSnapshot": "queue",
+    "RULES": "fsrs_adapter",
+    "Restored": "states",
+    "UndoRecord": "states",
+    "applied_scheduler": "fsrs_adapter",
+    "apply_rating": "states",
+    "build_queue": "queue",
+    "buried_items": "states",
+    "bury": "states",
+    "card_id_for": "fsrs_adapter",
+    "count_key": "queue",
+    "current_scheduler": "fsrs_adapter",
+    "day_start": "fsrs_adapter",
+    "doctor_check": "repair",
+    "ensure_applied": "states",
+    "fitted_parameters": "fsrs_adapter",
+    "fsrs_review_logs": "repair",
+    "held_items": "states",
+    "load_state": "states",
+    "load_states": "states",
+    "make_scheduler": "fsrs_adapter",
+    "new_card": "fsrs_adapter",
+    "new_introduced_today": "queue",
+    "next_due": "queue",
+    "optimizer_review_count": "repair",
+    "preview": "fsrs_adapter",
+    "rate": "states",
+    "rebuild_card": "states",
+    "repair_schedule": "repair",
+    "reschedule_all": "states",
+    "restore_held": "states",
+    "retrievability": "fsrs_adapter",
+    "review_counts": "queue",
+    "same_card": "states",
+    "save_parameters": "repair",
+    "study_day": "fsrs_adapter",
+    "suspend": "states",
+    "suspended_items": "states",
+    "unbury": "states",
+    "undo": "states",
+    "unsuspend": "states",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, from its module, imported on first use."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'studytool.srs' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"studytool.srs.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])

@@ -110,6 +110,8 @@ class _Tier:
 
 @dataclass(frozen=True)
 class QueueSnapshot:
+    """The queue's position, for undo."""
+
     heads: tuple[dict[str, int], dict[str, int]]
     pending: list[tuple[datetime, str, str]]
     last_topic: str | None

@@ -32,6 +32,8 @@ from studytool.store import Store, from_iso, to_iso, utcnow
 
 @dataclass
 class ItemState:
+    """An item's stored scheduling state."""
+
     item_id: str
     kind: str
     card: Card
