@@ -23,6 +23,12 @@ import importlib
 from typing import Any
 
 _WHERE = {
+    "ReviewItem": "items",
+    "item_title": "items",
+    "review_items": "items",
+    "CardRow": "browse",
+    "history": "browse",
+    "set_suspended": "browse",
     "AlreadyReviewed": "states",
     "ChangedElsewhere": "states",
     "Counts": "queue",
