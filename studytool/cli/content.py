@@ -72,9 +72,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from studytool import rules  # the language and content rules (glossary, punctuation, prose …)
+
+    problems: list = []
     if args.dir is None:
         _, problems = load_content()
-        scope = f"built-in content and decks in {locations.decks_dir()}"
+        problems += rules.check()
+        scope = f"built-in content, the message catalogue and decks in {locations.decks_dir()}"
     else:
         if not args.dir.is_dir():
             raise UsageError(f"{args.dir}: not a directory")
@@ -82,13 +86,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
             if args.exercises is not None and not args.exercises.is_dir():
                 raise UsageError(f"{args.exercises}: not a directory")
             _, problems = load_content(args.dir, args.exercises, include_decks=False)
+            problems += rules.check_content_dir(args.dir, args.exercises)
             scope = str(args.dir)
         else:
             if not any(args.dir.glob("*.y*ml")):
                 raise UsageError(
                     f"{args.dir}: no content files ({', '.join(CONTENT_FILES)}) and no decks (*.yaml) found"
                 )
-            problems = validate_decks_only(args.dir)
+            problems = validate_decks_only(args.dir) + rules.check_decks(args.dir)
             scope = f"decks in {args.dir}"
     for problem in problems:
         print(problem)
