@@ -111,17 +111,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     if args.format == "apkg":
+        from studytool import locations
         from studytool.export import ExportError, export_apkg
+        from studytool.i18n import Msg, t
 
+        lang = getattr(args, "lang", None)
         try:
             result = export_apkg(content, args.path)
         except ExportError as exc:
-            raise UsageError(str(exc)) from None
-        kinds = ", ".join(f"{n} {kind}" for kind, n in result.by_kind.items())
-        print(f"wrote {result.notes} notes ({kinds}) to {result.path}")
-        print(
-            "import it in Anki (File → Import); importing a newer export updates these notes", file=sys.stderr
-        )
+            raise UsageError(t(exc.msg.key, lang, **exc.msg.fields)) from None
+        kinds = [Msg(f"export.kind.{kind}", n=n) for kind, n in result.by_kind.items()]
+        print(t("export.wrote", lang, notes=result.notes, kinds=kinds, path=str(result.path)))
+        if not result.first:
+            same = result.notes - result.changed
+            print(t("export.changed", lang, changed=result.changed, same=same), file=sys.stderr)
+        if not result.state_saved:
+            print(
+                t("export.state_not_saved", lang, path=str(locations.anki_export_state_path())),
+                file=sys.stderr,
+            )
+        print(t("export.import_hint", lang), file=sys.stderr)
         return 0
     json.dump(content.to_json(), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
