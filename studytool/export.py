@@ -205,7 +205,7 @@ def _models() -> dict[str, Any]:
 def _note_class() -> Any:
     import genanki
 
-    class _TimedNote(genanki.Note):  # type: ignore[misc]
+    class _TimedNote(genanki.Note):
         """A note written with its own modification time (genanki gives all notes the package's)."""
 
         mtime: int = 0

@@ -78,6 +78,7 @@ __all__ = [
     "check",
     "check_content_dir",
     "check_decks",
+    "label_words",
 ]
 
 RULES = (
@@ -930,6 +931,17 @@ def citation_year(units: Iterable[Unit]) -> list[Finding]:
                 )
             )
     return out
+
+
+def label_words(glossary: Glossary | None = None) -> tuple[str, ...]:
+    """The Chinese terms a short label must not be broken inside (for
+    :func:`studytool.textwrap_cjk.wrap_label`): the glossary's preferred terms written in Chinese
+    characters, and the wrapper's own list."""
+    from studytool.textwrap_cjk import LABEL_WORDS
+
+    gloss = glossary if glossary is not None else load_glossary()
+    cjk = re.compile(f"^{CJK}+$")
+    return tuple(sorted({*LABEL_WORDS, *(t.zh for t in gloss.terms if cjk.match(t.zh))}, key=len))
 
 
 # --------------------------------------------------------------------------- entry points
