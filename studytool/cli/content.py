@@ -73,12 +73,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from studytool import rules  # the language and content rules (glossary, punctuation, prose …)
+    from studytool.i18n import t
+
+    lang = getattr(args, "lang", None)
 
     problems: list = []
     if args.dir is None:
         _, problems = load_content()
         problems += rules.check()
-        scope = f"built-in content, the message catalogue and decks in {locations.decks_dir()}"
+        scope = t("validate.scope_builtin", lang, decks=str(locations.decks_dir()))
     else:
         if not args.dir.is_dir():
             raise UsageError(f"{args.dir}: not a directory")
@@ -94,13 +97,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
                     f"{args.dir}: no content files ({', '.join(CONTENT_FILES)}) and no decks (*.yaml) found"
                 )
             problems = validate_decks_only(args.dir) + rules.check_decks(args.dir)
-            scope = f"decks in {args.dir}"
+            scope = t("validate.scope_decks", lang, dir=str(args.dir))
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} problem(s) in {scope}", file=sys.stderr)
+        print(t("validate.problems", lang, n=len(problems), scope=scope), file=sys.stderr)
         return 2
-    print(f"ok: {scope}", file=sys.stderr)
+    print(t("validate.ok", lang, scope=scope), file=sys.stderr)
     return 0
 
 
