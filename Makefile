@@ -18,10 +18,10 @@ run: setup
 	$(BIN)/studytool
 
 test: setup
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n auto $(PYTEST_ARGS)
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not sandbox and not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n auto -m "not sandbox and not slow" $(PYTEST_ARGS)
 
 check: setup lint types contracts
 

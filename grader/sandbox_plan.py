@@ -392,7 +392,18 @@ def _sandbox_env(pidns: bool, scratch: str) -> dict[str, str]:
 def spawn(argv: list[str], **popen_kw: Any) -> subprocess.Popen:
     """Popen ``argv``; for bwrap, its options (everything up to the command) travel through a pipe
     (``bwrap --args FD``), so the sandbox's /proc/1/cmdline (bwrap itself, as the PID namespace's
-    init) names no host path."""
+    init) names no host path.
+
+    Every sandbox — the grader's zygote and the lab's runner — starts here. In the test suite,
+    ``STUDYTOOL_TEST_NO_SANDBOX`` (set by tests/conftest.py for tests not marked ``sandbox``)
+    makes this refuse, so a test cannot start the sandbox without its marker (the fast loop,
+    ``make test-fast``, would otherwise be slow without saying why)."""
+    unmarked = os.environ.get("STUDYTOOL_TEST_NO_SANDBOX")
+    if unmarked:
+        raise OSError(
+            f"test {unmarked} starts the sandbox but is not marked sandbox "
+            "(use the grade/grader_service fixtures, or @pytest.mark.sandbox)"
+        )
     if not argv or os.path.basename(argv[0]) != "bwrap" or "--" not in argv:
         return subprocess.Popen(argv, **popen_kw)
     cut = argv.index("--")

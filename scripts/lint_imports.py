@@ -15,20 +15,22 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "importgraph"
 
 
-def mirror() -> Path:
+def mirror(out: Path = OUT) -> Path:
+    """Copy every ``.py`` of the packages to ``out`` under its installed name; returns ``out``."""
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     package_dir: dict[str, str] = cfg["tool"]["setuptools"]["package-dir"]
-    if OUT.exists():
-        shutil.rmtree(OUT)
+    if out.exists():
+        shutil.rmtree(out)
     # the longest names last, so that a sub-package's folder lands inside its parent's copy
     for name, folder in sorted(package_dir.items(), key=lambda kv: kv[0].count(".")):
         src = ROOT / folder
-        dst = OUT.joinpath(*name.split("."))
+        dst = out.joinpath(*name.split("."))
         for path in src.rglob("*.py"):
             rel = path.relative_to(src)
             if "__pycache__" in rel.parts:
@@ -37,15 +39,24 @@ def mirror() -> Path:
             target = dst / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
-    return OUT
+    return out
+
+
+def run(out: Path, argv: list[str] | None = None, **kw: Any) -> subprocess.CompletedProcess:
+    """lint-imports on the mirror at ``out`` (``kw`` goes to subprocess.run)."""
+    env = dict(os.environ, PYTHONPATH=str(out))
+    exe = Path(sys.executable).with_name("lint-imports")
+    cmd = [
+        str(exe) if exe.exists() else "lint-imports",
+        "--no-cache",
+        *(argv or []),
+        str(ROOT / "pyproject.toml"),
+    ]
+    return subprocess.run(cmd, env=env, cwd=out, **kw)
 
 
 def main(argv: list[str]) -> int:
-    out = mirror()
-    env = dict(os.environ, PYTHONPATH=str(out))
-    exe = Path(sys.executable).with_name("lint-imports")
-    cmd = [str(exe) if exe.exists() else "lint-imports", "--config", str(ROOT / "pyproject.toml"), *argv]
-    return subprocess.call(cmd, env=env, cwd=out)
+    return run(mirror(), argv).returncode
 
 
 if __name__ == "__main__":

@@ -203,6 +203,7 @@ def test_the_seccomp_filter_refuses_what_it_should():
     ], out
 
 
+@pytest.mark.sandbox
 def test_isolation_report_client_has_no_torch():
     import subprocess
     import sys
