@@ -304,9 +304,11 @@ def test_validate_runs_the_language_rules_over_a_deck_folder(tmp_path, capsys):
 
 
 def test_validate_runs_the_rules_over_the_catalogue(tmp_path, monkeypatch, capsys):
+    import shutil
+
     msgs = tmp_path / "messages"
-    msgs.mkdir()
-    (msgs / "demo.yaml").write_text(
+    shutil.copytree(catalog.MESSAGES_DIR, msgs)  # the real catalogue (validate speaks through it) …
+    (msgs / "demo.yaml").write_text(  # … and one bad file
         "palette:\n  en: 'Search for commands…'\n  zh: 'Search for commands…'\nhalf:\n  en: 'only English'\n",
         encoding="utf-8",
     )
@@ -539,10 +541,16 @@ def test_new_rules_fail_on_the_content_before_issue_16(tmp_path, glossary):
         rules.glossary_rule(
             [
                 _zh_unit(t, "catalog")
-                for t in ("关联：要点 4：残差的梯度通路", "现在到期 2", "今天新卡片 20", "空格  翻面")
+                for t in (
+                    "关联：要点 4：残差的梯度通路",
+                    "现在到期 2",
+                    "今天新卡片 20",
+                    "今日新卡 20",
+                    "空格  翻面",
+                )
             ],
             glossary,
         )
     )
-    for variant in ("要点 4：", "'现在到期'", "'今天新卡片'", "'翻面'"):
+    for variant in ("要点 4：", "'现在到期'", "'今天新卡片'", "'今日新卡'", "'翻面'"):
         assert any(variant in p for p in words), (variant, words)
