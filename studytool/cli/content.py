@@ -72,9 +72,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from studytool import rules  # the language and content rules (glossary, punctuation, prose …)
+    from studytool.i18n import t
+
+    lang = getattr(args, "lang", None)
+
+    problems: list = []
     if args.dir is None:
         _, problems = load_content()
-        scope = f"built-in content and decks in {locations.decks_dir()}"
+        problems += rules.check()
+        scope = t("validate.scope_builtin", lang, decks=str(locations.decks_dir()))
     else:
         if not args.dir.is_dir():
             raise UsageError(f"{args.dir}: not a directory")
@@ -82,20 +89,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
             if args.exercises is not None and not args.exercises.is_dir():
                 raise UsageError(f"{args.exercises}: not a directory")
             _, problems = load_content(args.dir, args.exercises, include_decks=False)
+            problems += rules.check_content_dir(args.dir, args.exercises)
             scope = str(args.dir)
         else:
             if not any(args.dir.glob("*.y*ml")):
                 raise UsageError(
                     f"{args.dir}: no content files ({', '.join(CONTENT_FILES)}) and no decks (*.yaml) found"
                 )
-            problems = validate_decks_only(args.dir)
-            scope = f"decks in {args.dir}"
+            problems = validate_decks_only(args.dir) + rules.check_decks(args.dir)
+            scope = t("validate.scope_decks", lang, dir=str(args.dir))
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} problem(s) in {scope}", file=sys.stderr)
+        print(t("validate.problems", lang, n=len(problems), scope=scope), file=sys.stderr)
         return 2
-    print(f"ok: {scope}", file=sys.stderr)
+    print(t("validate.ok", lang, scope=scope), file=sys.stderr)
     return 0
 
 
@@ -106,17 +114,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     if args.format == "apkg":
+        from studytool import locations
         from studytool.export import ExportError, export_apkg
+        from studytool.i18n import Msg, t
 
+        lang = getattr(args, "lang", None)
         try:
             result = export_apkg(content, args.path)
         except ExportError as exc:
-            raise UsageError(str(exc)) from None
-        kinds = ", ".join(f"{n} {kind}" for kind, n in result.by_kind.items())
-        print(f"wrote {result.notes} notes ({kinds}) to {result.path}")
-        print(
-            "import it in Anki (File → Import); importing a newer export updates these notes", file=sys.stderr
-        )
+            raise UsageError(t(exc.msg.key, lang, **exc.msg.fields)) from None
+        kinds = [Msg(f"export.kind.{kind}", n=n) for kind, n in result.by_kind.items()]
+        print(t("export.wrote", lang, notes=result.notes, kinds=kinds, path=str(result.path)))
+        if not result.first:
+            same = result.notes - result.changed
+            print(t("export.changed", lang, changed=result.changed, same=same), file=sys.stderr)
+        if not result.state_saved:
+            print(
+                t("export.state_not_saved", lang, path=str(locations.anki_export_state_path())),
+                file=sys.stderr,
+            )
+        print(t("export.import_hint", lang), file=sys.stderr)
         return 0
     json.dump(content.to_json(), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
