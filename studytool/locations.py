@@ -40,6 +40,12 @@ def ui_prefs_path() -> Path:
     return data_dir() / "ui.json"
 
 
+def anki_export_state_path() -> Path:
+    """What `export apkg` last wrote for each note (a content hash and the modification time it
+    gave it), so an unchanged note keeps its time and Anki does not report it as updated."""
+    return data_dir() / "anki-export.json"
+
+
 def workspace_dir() -> Path:
     path = data_dir() / "workspace"
     path.mkdir(parents=True, exist_ok=True)

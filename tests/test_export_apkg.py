@@ -146,3 +146,110 @@ def test_read_only_folder(home, tmp_path, capsys):
         assert "cannot write" in capsys.readouterr().err
     finally:
         ro.chmod(0o700)
+
+
+# --------------------------------------------------------------------------- modification times
+
+
+def _mods(path: Path, tmp: Path) -> dict[str, tuple[int, int]]:
+    """(note mod, card mod) by content id."""
+    db = _open(path, tmp)
+    out = {}
+    for nid, mod, flds in db.execute("select id, mod, flds from notes"):
+        cmod = db.execute("select max(mod) from cards where nid = ?", (nid,)).fetchone()[0]
+        out[flds.split("\x1f")[-1]] = (mod, cmod)
+    return out
+
+
+def test_an_unchanged_note_keeps_its_modification_time(home, tmp_path, monkeypatch, capsys):
+    """Anki counts a note as updated when its mtime is newer than the one it holds: an unchanged
+    note must come out of a later export with the same time, a changed one with a later time."""
+    import studytool.export as export
+
+    clock = iter([1_800_000_000, 1_800_000_500, 1_800_001_000])
+    monkeypatch.setattr(export, "_clock", lambda: next(clock))
+    a, b, c = tmp_path / "a.apkg", tmp_path / "b.apkg", tmp_path / "c.apkg"
+    assert main(["export", "apkg", str(a)]) == 0
+    assert main(["export", "apkg", str(b)]) == 0
+    first, second = _mods(a, tmp_path / "x"), _mods(b, tmp_path / "y")
+    assert first == second  # nothing changed: the same times, notes and cards
+    assert {m for m, _ in first.values()} == {1_800_000_000}
+    assert "0 of them new or changed since the last export" in capsys.readouterr().err
+
+    deck = home / "decks" / "mine.yaml"
+    deck.write_text(deck.read_text().replace("extra memory", "extra memory (linear in n)"), encoding="utf-8")
+    assert main(["export", "apkg", str(c)]) == 0
+    third = _mods(c, tmp_path / "z")
+    assert third["my-two-blanks"] == (1_800_001_000, 1_800_001_000)  # changed: later, so Anki updates it
+    assert {k: v for k, v in third.items() if k != "my-two-blanks"} == {
+        k: v for k, v in first.items() if k != "my-two-blanks"
+    }
+    assert "1 of them new or changed" in capsys.readouterr().err
+
+
+def test_a_changed_note_moves_forward_even_when_the_clock_is_behind(tmp_path):
+    from studytool.export import _Pending, assign_mtimes
+
+    class N:
+        def __init__(self, guid: str) -> None:
+            self.guid, self.mtime = guid, 0
+
+    pend = [_Pending(N("g1"), "a", "new-digest"), _Pending(N("g2"), "b", "same"), _Pending(N("g3"), "c", "x")]
+    state = {"g1": ["old-digest", 2_000_000_000], "g2": ["same", 1_900_000_000]}
+    assert assign_mtimes(pend, state, now=1_000_000_000) == 2  # g1 changed, g3 new
+    assert [p.mtime for p in pend] == [2_000_000_001, 1_900_000_000, 1_000_000_000]
+    assert [p.note.mtime for p in pend] == [2_000_000_001, 1_900_000_000, 1_000_000_000]
+
+
+def test_an_unreadable_record_is_a_first_export_not_a_crash(home, tmp_path, capsys):
+    from studytool import locations
+
+    locations.anki_export_state_path().write_text("{not json", encoding="utf-8")
+    assert main(["export", "apkg", str(tmp_path / "a.apkg")]) == 0
+    err = capsys.readouterr().err
+    assert "new or changed since the last export" not in err  # treated as the first export
+    assert json.loads(locations.anki_export_state_path().read_text())["notes"]  # and rewritten
+
+
+ANKI_PYTHON = os.environ.get("STUDYTOOL_ANKI_PYTHON", "/tmp/anki-venv/bin/python")
+IMPORT_TWICE = """
+import json, os, sys, tempfile
+from anki.collection import Collection, ImportAnkiPackageRequest, ImportAnkiPackageOptions
+col = Collection(os.path.join(tempfile.mkdtemp(), "c.anki2"))
+out = []
+for p in sys.argv[1:]:
+    log = col.import_anki_package(ImportAnkiPackageRequest(package_path=p,
+        options=ImportAnkiPackageOptions(merge_notetypes=True))).log
+    out.append({k: len(getattr(log, k)) for k in ("new", "updated", "duplicate")})
+col.close()
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(
+    not Path(ANKI_PYTHON).is_file(), reason="no Anki library (pip install anki into its own venv)"
+)
+def test_real_anki_reports_an_unchanged_export_as_not_updated(home, tmp_path, monkeypatch):
+    """With the real Anki backend: import, re-import an unchanged export (updated 0), then one
+    with a changed note (updated 1, the rest untouched)."""
+    import subprocess
+
+    import studytool.export as export
+
+    clock = iter([1_800_000_000, 1_800_000_500, 1_800_001_000])
+    monkeypatch.setattr(export, "_clock", lambda: next(clock))
+    paths = [tmp_path / f"{n}.apkg" for n in "abc"]
+    assert main(["export", "apkg", str(paths[0])]) == 0
+    assert main(["export", "apkg", str(paths[1])]) == 0
+    deck = home / "decks" / "mine.yaml"
+    deck.write_text(deck.read_text().replace("extra memory", "extra memory (linear in n)"), encoding="utf-8")
+    assert main(["export", "apkg", str(paths[2])]) == 0
+    proc = subprocess.run(
+        [ANKI_PYTHON, "-c", IMPORT_TWICE, *map(str, paths)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    first, again, changed = json.loads(proc.stdout.strip().splitlines()[-1])
+    n = first["new"]
+    assert n > 100 and first["updated"] == 0
+    assert again == {"new": 0, "updated": 0, "duplicate": n}
+    assert changed == {"new": 0, "updated": 1, "duplicate": n - 1}

@@ -114,3 +114,96 @@ def test_widths_match_the_terminal():
     assert cell_width("ab") == 2
     assert cell_width("，") == 2
     assert cell_width("e\u0301") == 1  # a combining accent takes no cell
+
+
+# --------------------------------------------------------------------------- issue 16 §3: line breaking
+
+
+def _fits_more(lines: list[str], width: int, words=()) -> list[tuple[str, str]]:
+    """Soft breaks where the next line's first unit would still have fitted on the line before
+    (a half-empty line). Breaks inside an over-wide unit are not counted."""
+    from studytool.textwrap_cjk import _prepared
+
+    out = []
+    for a, b in zip(lines, lines[1:]):
+        if a.endswith("\n") or not b.strip():
+            continue
+        first = _prepared(b.rstrip("\n")[:64], tuple(words))[0]
+        if first.shown > width:
+            continue
+        if cell_width(a.rstrip(" \t")) + (cell_width(a) - cell_width(a.rstrip(" \t"))) + first.shown <= width:
+            out.append((a, b))
+    return out
+
+
+def test_no_half_empty_line_before_a_chinese_run(chinese_texts):
+    """A Chinese run after an ASCII word or a quote starts on the same line when it fits there:
+    every soft break is forced (the next unit does not fit)."""
+    for width in (30, 41, 57, 80):
+        for text in chinese_texts:
+            assert _fits_more(break_lines(text, width), width) == [], (width, text[:60])
+    # the walkthrough's lines (palette, pass toast)
+    for text in (
+        "清单 s02：能分析不同场景下的优化选择（KV 缓存、FlashAttention、线性注意力、归一化位置）",
+        "已勾选清单：p01 “实现正弦位置编码”；t02 “能画出正弦位置编码的多尺度频率”",
+    ):
+        for width in range(20, 81):
+            assert _fits_more(break_lines(text, width), width) == [], (width, text)
+    assert wrap("已勾选清单：p01 “实现正弦位置编码”；t02", 40) == ["已勾选清单：p01 “实现正弦位置编码”；t02"]
+
+
+def test_paths_are_not_split_mid_name():
+    text = "内容有问题：/tmp/home/studytool/decks/broken.yaml:15: duplicate id"
+    # a path that fits a line moves to it whole
+    assert "/tmp/home/studytool/decks/broken.yaml:15:" in wrap(text, 44)
+    # a path wider than the line breaks after a separator, never inside a name
+    for width in range(16, 44):
+        pieces = break_lines(text, width)
+        for a, b in zip(pieces, pieces[1:]):
+            if not a.endswith(" ") and b[:1].isalnum():  # a break inside the path
+                assert a[-1] in "/:._-", (width, pieces)
+    assert wrap(text, 40) == ["内容有问题：/tmp/home/studytool/decks/", "broken.yaml:15: duplicate id"]
+    # a run with no separator still fits by characters
+    assert max(cell_width(x) for x in wrap("a" * 70, 20)) == 20
+
+
+def test_a_short_quoted_chinese_phrase_stays_whole():
+    text = "Today and the checklist split the quoted Chinese, “你爱我” example"
+    for width in range(8, 70):
+        assert any("“你爱我”" in ln for ln in wrap(text, width)), width
+    _check(text, 12)
+
+
+@pytest.mark.parametrize(
+    "label, words",
+    [
+        ("Q14 正弦 vs 可学习位置编码", ["可学习", "位置编码"]),
+        ("降低 O(n²) 开销：线性注意力及其他路线", ["线性注意力", "其他", "路线"]),
+        ("为什么 Transformer 能并行训练", ["并行", "训练"]),
+    ],
+)
+def test_a_short_label_is_not_broken_mid_word(label, words):
+    from studytool.textwrap_cjk import wrap_label
+
+    for width in range(8, 30):
+        lines = wrap_label(label, width)
+        assert "".join(lines).replace(" ", "") == label.replace(" ", ""), (width, lines)
+        assert all(cell_width(x) <= width for x in lines if not any(len(w) * 2 > width for w in words))
+        for a, b in zip(lines, lines[1:]):
+            for w in words:
+                if len(w) * 2 <= width:  # a word that fits a line is never cut
+                    for k in range(1, len(w)):
+                        assert not (a.endswith(w[:k]) and b.startswith(w[k:])), (width, w, lines)
+    # prose still breaks between any two Chinese characters (lines stay full)
+    assert cell_width(wrap("把 Q、K、V 三个矩阵分别投影到多个子空间，每个头独立计算注意力。", 21)[0]) == 21
+
+
+def test_labels_wrap_by_the_rules(chinese_texts):
+    from studytool.textwrap_cjk import LABEL_WORDS
+
+    for text in chinese_texts[:120]:
+        for width in (12, 29, 40):
+            lines = break_lines(text, width, words=LABEL_WORDS)
+            assert "".join(lines) == text
+            for line in wrap(text, width, words=LABEL_WORDS):
+                assert cell_width(line) <= width or any(len(w) * 2 > width for w in LABEL_WORDS), line

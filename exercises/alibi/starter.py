@@ -11,9 +11,10 @@ import torch
 def alibi_slopes(n_heads: int) -> torch.Tensor:
     """The ALiBi slope of each head, float32 [n_heads].
 
-    n a power of two: 2^(−8(h+1)/n) for h = 0 … n−1. Otherwise the paper's rule: the slopes for the
-    largest power of two below n, then every other slope of the next power of two, until there
-    are n.
+    n a power of two: 2^(−8(h+1)/n) for h = 0 … n−1 (the paper's rule, Press et al. §3, which the
+    paper states for any n). Otherwise this exercise asks for the rule of the authors' released
+    code (as BLOOM and Hugging Face use it): the slopes for the largest power of two below n, then
+    every other slope of the next power of two, until there are n.
     """
     raise NotImplementedError("write alibi_slopes")
 

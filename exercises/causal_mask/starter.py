@@ -2,8 +2,10 @@
 
 Check your work with:  studytool check causal_mask
 
-Do not call torch.nn.functional.scaled_dot_product_attention or nn.MultiheadAttention here:
-the point is to build them.
+torch's fused attention (torch.nn.functional.scaled_dot_product_attention and its backends) is
+refused when it runs, however your code reaches it. Everything else is allowed — even
+nn.MultiheadAttention with need_weights=True, which computes from ordinary operators — but the
+point is to build the attention yourself from matmul, masking and softmax.
 """
 
 import math  # noqa: F401  (you will want math.sqrt)

@@ -73,10 +73,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from studytool import rules  # the language and content rules (glossary, punctuation, prose …)
+
     lang = lang_of(args)
+    problems: list = []
     if args.dir is None:
         _, problems = load_content()
-        scope = t("cli.validate.scope_default", lang, dir=locations.decks_dir())
+        problems += rules.check()
+        scope = t("validate.scope_builtin", lang, decks=str(locations.decks_dir()))
     else:
         if not args.dir.is_dir():
             raise UsageError(t("cli.validate.not_a_dir", lang, path=args.dir))
@@ -84,25 +88,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
             if args.exercises is not None and not args.exercises.is_dir():
                 raise UsageError(t("cli.validate.not_a_dir", lang, path=args.exercises))
             _, problems = load_content(args.dir, args.exercises, include_decks=False)
+            problems += rules.check_content_dir(args.dir, args.exercises)
             scope = str(args.dir)
         else:
             if not any(args.dir.glob("*.y*ml")):
                 raise UsageError(
                     t("cli.validate.nothing", lang, path=args.dir, files=", ".join(CONTENT_FILES))
                 )
-            problems = validate_decks_only(args.dir)
-            scope = t("cli.validate.scope_decks", lang, dir=args.dir)
+            problems = validate_decks_only(args.dir) + rules.check_decks(args.dir)
+            scope = t("validate.scope_decks", lang, dir=str(args.dir))
     skipped: list[str] = []
     for problem in problems:
-        print(problem.render(lang))
-        if problem.deck_skipped and problem.file not in skipped:
+        print(problem.render(lang) if hasattr(problem, "render") else problem)
+        if getattr(problem, "deck_skipped", False) and problem.file not in skipped:
             skipped.append(problem.file)
     for file in skipped:  # a note, not one more problem: the app counts the same problems
         print(t("cli.validate.deck_skipped", lang, file=file), file=sys.stderr)
     if problems:
-        print(t("cli.validate.problems", lang, n=len(problems), scope=scope), file=sys.stderr)
+        print(t("validate.problems", lang, n=len(problems), scope=scope), file=sys.stderr)
         return 2
-    print(t("cli.validate.ok", lang, scope=scope), file=sys.stderr)
+    print(t("validate.ok", lang, scope=scope), file=sys.stderr)
     return 0
 
 
@@ -114,14 +119,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     print_problems(problems)
     if args.format == "apkg":
         from studytool.export import ExportError, export_apkg
+        from studytool.i18n import Msg
 
         try:
             result = export_apkg(content, args.path)
         except ExportError as exc:
-            raise UsageError(str(exc)) from None
-        kinds = ", ".join(t("cli.export.kind", lang, n=n, kind=kind) for kind, n in result.by_kind.items())
-        print(t("cli.export.wrote", lang, notes=result.notes, kinds=kinds, path=result.path))
-        print(t("cli.export.import_hint", lang), file=sys.stderr)
+            raise UsageError(t(exc.msg.key, lang, **exc.msg.fields)) from None
+        kinds = [Msg(f"export.kind.{kind}", n=n) for kind, n in result.by_kind.items()]
+        print(t("export.wrote", lang, notes=result.notes, kinds=kinds, path=str(result.path)))
+        if not result.first:
+            same = result.notes - result.changed
+            print(t("export.changed", lang, changed=result.changed, same=same), file=sys.stderr)
+        if not result.state_saved:
+            print(
+                t("export.state_not_saved", lang, path=str(locations.anki_export_state_path())),
+                file=sys.stderr,
+            )
+        print(t("export.import_hint", lang), file=sys.stderr)
         return 0
     json.dump(content.to_json(), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
