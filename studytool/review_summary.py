@@ -47,16 +47,16 @@ class Summary:
 
 
 # where to go next, as the CLI and as the app (its section keys) name it
-_GO = {
-    "cli": {
-        "review": "review.go.cli.review",
-        "exercise": "review.go.cli.exercise",
-        "unsuspend": "review.go.cli.unsuspend",
+_GO: dict[str, dict[str, str | Msg]] = {
+    "cli": {  # commands are code: the same in both languages, never words of the catalogue
+        "review": "studytool review --plain",
+        "exercise": "studytool today",
+        "unsuspend": Msg("review.go.cli.unsuspend", command="studytool unsuspend"),
     },
     "app": {
-        "review": "review.go.app.review",
-        "exercise": "review.go.app.exercise",
-        "unsuspend": "review.go.app.unsuspend",
+        "review": Msg("review.go.app.review"),
+        "exercise": Msg("review.go.app.exercise"),
+        "unsuspend": Msg("review.go.app.unsuspend"),
     },
 }
 
@@ -79,7 +79,7 @@ def summary_msgs(summary: Summary, now: datetime | None = None, *, app: bool = F
     card is due, and what to do next. ``app`` names the app's keys instead of CLI commands."""
     now = now or summary.now or utcnow()
     s = summary
-    go = {k: Msg(v) for k, v in _GO["app" if app else "cli"].items()}
+    go = _GO["app" if app else "cli"]
     out: list[Msg] = []
     day = s.day
     if s.ended == "finished":

@@ -398,7 +398,7 @@ def test_a_restored_card_is_told_when_it_will_actually_come(store):
 def test_shared_words_in_both_languages():
     assert [i18n.rating_name(r, "zh") for r in (1, 2, 3, 4)] == ["重来", "困难", "良好", "简单"]
     assert [i18n.rating_name(r, "en") for r in (1, 2, 3, 4)] == ["Again", "Hard", "Good", "Easy"]
-    assert [i18n.count_name(k, "zh") for k in ("new", "learning", "review")] == ["新卡片", "学习中", "待复习"]
+    assert [i18n.count_name(k, "zh") for k in ("new", "learning", "review")] == ["新卡片", "学习中", "复习"]
     assert i18n.interval_label(timedelta(minutes=10), "zh") == "10分钟"
     assert i18n.interval_label(timedelta(days=4), "zh") == "4天"
     assert i18n.interval_label(timedelta(days=4)) == "4d"

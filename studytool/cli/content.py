@@ -114,7 +114,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     lang = lang_of(args)
     if args.format == "json" and args.path is not None:
-        raise UsageError(t("cli.export.json_path", lang))
+        raise UsageError(t("cli.export.json_path", lang, json="export json", apkg="export apkg"))
     content, problems = load_content()
     print_problems(problems)
     if args.format == "apkg":

@@ -325,7 +325,13 @@ class _PlainReview:
             return True
         if key == "s":
             item_id = s.suspend()
-            self.say(Msg("cli.review.suspended", title=self.title(item_id), id=item_id))
+            self.say(
+                Msg(
+                    "cli.review.suspended",
+                    title=self.title(item_id),
+                    command=f"studytool unsuspend {item_id}",
+                )
+            )
             return True
         if key == "b":
             self.sentence(Msg("review.buried", title=self.title(s.bury())))
@@ -497,7 +503,11 @@ def cmd_unsuspend(args: argparse.Namespace) -> int:
             n_s = sum(h.how == "suspended" for h in held)
             print(
                 i18n.t("cli.unsuspend.totals", lang, s=n_s, b=len(held) - n_s)
-                + (i18n.t("cli.unsuspend.how", lang) if held else "")
+                + (
+                    i18n.t("cli.unsuspend.how", lang, command="studytool unsuspend ID...", all="--all")
+                    if held
+                    else ""
+                )
             )
             return 0
         by_id = {h.item_id: h for h in held}

@@ -50,13 +50,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 # --------------------------------------------------------------------------- config
 
+_SET, _RESET = "studytool config KEY VALUE", "studytool config KEY --reset"
+
 
 def cmd_config(args: argparse.Namespace) -> int:
     lang = lang_of(args)
     path = locations.config_path()
     if args.reset:
         if not args.key or args.value is not None:
-            raise UsageError(t("config.how", lang))
+            raise UsageError(t("config.how", lang, set=_SET, reset=_RESET))
         config = unset_value(args.key)
         print(t("config.reset", lang, name=args.key, value=value_text(args.key, config)))
         return 0
@@ -91,7 +93,7 @@ def cmd_config(args: argparse.Namespace) -> int:
         echo("    " + render(s.meaning, lang), hang=4)
         echo("    " + t("config.allowed_line", lang, allowed=s.allowed), hang=4)
     if args.key is None:
-        print(t("config.how", lang))
+        print(t("config.how", lang, set=_SET, reset=_RESET))
     return 0
 
 
@@ -133,7 +135,9 @@ def cmd_cards(args: argparse.Namespace) -> int:
         if action is not None:
             ids = words[1:]
             if not ids:
-                raise UsageError(t("browser.usage_id", lang, action=action))
+                raise UsageError(
+                    t("browser.usage_id", lang, action=f"cards {action}", command="studytool cards")
+                )
             rows = {r.id: r for r in browse.browse(store, content, now=now)}
             unknown = [i for i in ids if i not in rows]
             if unknown:
