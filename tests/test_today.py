@@ -113,7 +113,7 @@ def test_lang_zh_output_of_today_stats_and_checklist_is_chinese(capsys):
         assert word not in out, word
     assert (
         "待复习 " in out
-        and "今日新卡 " in out
+        and "今日新卡片 " in out
         and "下一步：" in out
         and "连续学习" in out
         and "已勾选 t02：" in out
