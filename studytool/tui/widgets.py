@@ -322,6 +322,8 @@ BINDING_ZH = {
     # app
     "Help": "帮助",
     "Quit": "退出",
+    "Settings": "设置",  # h4a-srs: the settings screen (studytool/tui/settings.py)
+    "Browse": "浏览",  # h4a-srs: the card browser (studytool/tui/browser.py)
     "中文": "中文",
     "English": "English",
     # review
